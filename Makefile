@@ -1,0 +1,62 @@
+# Sessionscope. `make help` lists the targets.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# make run works without configuration: a secret key is generated once into .secret_key.
+export SECRET_KEY ?= $(shell test -f .secret_key || $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > .secret_key; cat .secret_key)
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev run serve worker beat test test-postgres test-celery lint format migrations-check bench clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) is required"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed ## Create the virtualenv and install the runtime dependencies
+
+install-dev: $(VENV)/.installed-dev ## Install the runtime and development dependencies
+
+run: install ## Install, migrate, seed the demo data once, and serve on http://127.0.0.1:8000
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input -v0
+	$(PY) manage.py seed_demo
+	$(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 \
+		--access-logfile - --log-level warning
+
+worker: install ## Run a Celery worker (needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0)
+	$(VENV)/bin/celery -A config worker --loglevel INFO --concurrency 2
+
+beat: install ## Run Celery beat (scheduled retention and maintenance tasks)
+	$(VENV)/bin/celery -A config beat --loglevel INFO
+
+test: install-dev ## Run the test suite on SQLite (no services needed)
+	$(VENV)/bin/pytest -m "not postgres and not celery_worker" -q
+
+test-postgres: install-dev ## Run the suite on PostgreSQL (DATABASE_URL must point at it)
+	$(VENV)/bin/pytest -q
+
+lint: install-dev ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev ## Format the code with ruff
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations-check: install ## Fail if a model change has no migration
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean: ## Remove the virtualenv, the SQLite database and collected static files
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache

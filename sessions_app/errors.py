@@ -1,0 +1,42 @@
+"""Domain errors. The API maps each to `{"detail": ..., "code": ...}` with its status, once."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class: a message for people, a stable code for programs, an HTTP status."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        if code:
+            self.code = code
+
+
+class InvalidInput(DomainError):
+    status = 422
+    code = "invalid"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "forbidden"

@@ -1,0 +1,87 @@
+"""The only module that imports litellm, and only when a caller needs it.
+
+`import litellm` costs ~3 s and ~125 MB, so the web process pays it on the first request that
+counts tokens or looks up a price, never at start-up. config/__init__.py has already set
+LITELLM_LOCAL_MODEL_COST_MAP=True so the import reads the bundled price table, not the network.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from types import ModuleType
+from typing import Any
+
+
+@functools.cache
+def _litellm() -> ModuleType:
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import litellm
+
+    # Counting tokens for a non-OpenAI model otherwise stalls trying to download a tokenizer.
+    litellm.disable_hf_tokenizer_download = True
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    return litellm
+
+
+@dataclass(frozen=True)
+class UnitPrices:
+    """USD per token for one model; `cached` is None where the table has no cached rate."""
+
+    input: Decimal
+    output: Decimal
+    cached: Decimal | None = None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def table_prices(model: str) -> UnitPrices | None:
+    """litellm's price for a model, or None when the model is not in its table (unknown)."""
+    if not model:
+        return None
+    litellm = _litellm()
+    info = litellm.model_cost.get(model)
+    if info is None:
+        try:
+            info = litellm.get_model_info(model)
+        except Exception:
+            # litellm raises for names it cannot map (including some dated model names):
+            # that is an unknown price, not an error.
+            return None
+    inp, out = _decimal(info.get("input_cost_per_token")), _decimal(info.get("output_cost_per_token"))
+    if inp is None or out is None:
+        return None
+    return UnitPrices(input=inp, output=out, cached=_decimal(info.get("cache_read_input_token_cost")))
+
+
+def count_tokens(model: str, *, text: str | None = None, messages: list[dict] | None = None) -> int:
+    """Tokens of a text or a list of chat messages, counted with the model's tokenizer.
+
+    litellm falls back to tiktoken's cl100k for models whose tokenizer it does not ship.
+    """
+    litellm = _litellm()
+    if messages is not None:
+        return int(litellm.token_counter(model=model or "gpt-4o", messages=messages))
+    return int(litellm.token_counter(model=model or "gpt-4o", text=text or ""))
+
+
+def completion(**kwargs: Any) -> Any:
+    """litellm.completion, for summaries; tests pass `mock_response=`."""
+    return _litellm().completion(**kwargs)
+
+
+def completion_cost(response: Any) -> Decimal | None:
+    """The cost litellm computes for a completion response, or None for an unknown model."""
+    try:
+        return _decimal(_litellm().completion_cost(completion_response=response))
+    except Exception:
+        return None

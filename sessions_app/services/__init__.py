@@ -1,0 +1,1 @@
+"""Write services (HackSoft style): keyword-only arguments, named `<entity>_<action>`."""

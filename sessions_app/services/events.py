@@ -1,0 +1,433 @@
+"""Appending events to a session: idempotency, gapless `seq`, usage pricing and rollups.
+
+Everything for one batch happens in one transaction under the session's row lock, so a batch is
+stored all or nothing, concurrent writers to a session queue instead of colliding, and the
+rollups (counts, tokens, cost, last_seq) are incremented without a read-modify-write race.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Max, Q, Sum
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from .. import llm
+from ..errors import Conflict, InvalidInput
+from ..models import AgentSession, Event, Project, Run, TokenUsage
+from ..pricing import PriceBook, cost_of
+from .sessions import delete_events_of, session_get_or_create
+from .usage import daily_usage_apply
+
+PREVIEW_LENGTH = 300
+TOOL_TYPES = frozenset({Event.Type.TOOL_CALL, Event.Type.TOOL_RESULT})
+
+
+@dataclass
+class UsageInput:
+    """Token usage as a client reported it; missing counts are filled in or estimated."""
+
+    model: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: Decimal | None = None
+
+
+@dataclass
+class EventInput:
+    """One event ready to store, as the normalizers produce it."""
+
+    external_id: str
+    source: str
+    type: str = Event.Type.MESSAGE
+    role: str = ""
+    name: str = ""
+    content: str = ""
+    tool_call_id: str = ""
+    is_error: bool = False
+    payload: Any = None
+    payload_format: str = Event.Format.NATIVE
+    body_hash: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    timestamp: datetime | None = None
+    run_external_id: str | None = None
+    # The parent is named either by event id or, for tool results, by the tool call's id.
+    parent_external_id: str | None = None
+    parent_tool_call_id: str | None = None
+    usage: UsageInput | None = None
+    # An LLM message without usage gets its tokens counted for this model (tokens_estimated).
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What happened to one input event."""
+
+    external_id: str
+    seq: int
+    status: str  # "created" or "duplicate"
+    event_id: int
+
+
+def _resolve_session(project: Project, external_id: str) -> AgentSession:
+    session, _ = session_get_or_create(project=project, external_id=external_id)
+    # A session that was summarized into a segment keeps receiving events under its old id:
+    # they go to the newest segment of the chain.
+    hops = 0
+    while session.continued_in_id and hops < 1000:
+        session = AgentSession.objects.select_for_update().get(pk=session.continued_in_id)
+        hops += 1
+    return session
+
+
+def _check_duplicates(
+    project: Project, events: list[EventInput]
+) -> tuple[dict[str, Event], list[EventInput]]:
+    """Split a batch into stored duplicates and new events; a reused id with another body is a
+    409 for the whole batch."""
+    ids = [e.external_id for e in events]
+    stored = {
+        e.external_id: e
+        for e in Event.objects.filter(project=project, external_id__in=ids).only(
+            "id", "external_id", "seq", "body_hash", "session_id"
+        )
+    }
+    fresh: list[EventInput] = []
+    seen: dict[str, EventInput] = {}
+    for e in events:
+        prior = stored.get(e.external_id)
+        if prior is not None:
+            if prior.body_hash != e.body_hash:
+                raise Conflict(
+                    f"Event id {e.external_id!r} was already used with a different body.",
+                    code="idempotency_conflict",
+                    field="id",
+                )
+            continue
+        if e.external_id in seen:
+            if seen[e.external_id].body_hash != e.body_hash:
+                raise Conflict(
+                    f"Event id {e.external_id!r} appears twice in the batch with different bodies.",
+                    code="idempotency_conflict",
+                    field="id",
+                )
+            continue
+        seen[e.external_id] = e
+        fresh.append(e)
+    return stored, fresh
+
+
+def _runs_for(project: Project, session: AgentSession, events: list[EventInput]) -> dict[str, Run]:
+    """The runs the batch names, creating (as running) those not reported yet."""
+    wanted = {e.run_external_id for e in events if e.run_external_id}
+    if not wanted:
+        return {}
+    runs = {r.external_id: r for r in Run.objects.filter(project=project, external_id__in=wanted)}
+    missing = [
+        Run(
+            project=project,
+            session=session,
+            external_id=run_id,
+            status=Run.Status.RUNNING,
+            started_at=min(
+                (e.timestamp for e in events if e.run_external_id == run_id and e.timestamp),
+                default=timezone.now(),
+            ),
+        )
+        for run_id in sorted(wanted - set(runs))
+    ]
+    for run in Run.objects.bulk_create(missing):
+        runs[run.external_id] = run
+    return runs
+
+
+def _stored_parents(session: AgentSession, events: list[EventInput]) -> tuple[dict, dict]:
+    """Parents that are already stored: by event id (project-wide) and by tool call id."""
+    by_id: dict[str, int] = {}
+    by_call: dict[str, int] = {}
+    ids = {e.parent_external_id for e in events if e.parent_external_id}
+    calls = {e.parent_tool_call_id for e in events if e.parent_tool_call_id}
+    if ids:
+        by_id = dict(
+            Event.objects.filter(project_id=session.project_id, external_id__in=ids).values_list(
+                "external_id", "id"
+            )
+        )
+    if calls:
+        by_call = dict(
+            Event.objects.filter(
+                session=session, tool_call_id__in=calls, type=Event.Type.TOOL_CALL
+            ).values_list("tool_call_id", "id")
+        )
+    return by_id, by_call
+
+
+def _usage_row(
+    *, project: Project, session: AgentSession, event: Event, data: EventInput, book: PriceBook
+) -> TokenUsage | None:
+    """Price one event's usage. Reported cost wins; tool executions cost nothing; an unknown
+    model is marked unknown rather than given a guessed price."""
+    usage = data.usage
+    estimated = False
+    if usage is None:
+        if not (
+            data.model and event.source == Event.Source.LLM and event.type == Event.Type.MESSAGE
+        ):
+            return None
+        usage = UsageInput(
+            model=data.model,
+            prompt_tokens=0,
+            completion_tokens=llm.count_tokens(data.model, text=event.content),
+        )
+        estimated = True
+    prompt = usage.prompt_tokens or 0
+    completion = usage.completion_tokens
+    if completion is None:
+        completion = max((usage.total_tokens or 0) - prompt, 0)
+    total = usage.total_tokens if usage.total_tokens is not None else prompt + completion
+    price = book.price(usage.model, event.timestamp)
+    if usage.cost_usd is not None:
+        cost, source = usage.cost_usd, TokenUsage.CostSource.REPORTED
+    elif event.type in TOOL_TYPES or event.source == Event.Source.TOOL:
+        cost, source = Decimal(0), TokenUsage.CostSource.COMPUTED
+    elif price.prices is None:
+        cost, source = Decimal(0), TokenUsage.CostSource.UNKNOWN
+    else:
+        cost = cost_of(
+            price.prices,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cached_tokens=usage.cached_tokens,
+        )
+        source = TokenUsage.CostSource.COMPUTED
+    prices = price.prices
+    return TokenUsage(
+        project=project,
+        session=session,
+        run_id=event.run_id,
+        event=event,
+        timestamp=event.timestamp,
+        model=usage.model,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=total,
+        cached_tokens=usage.cached_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        cost_usd=cost,
+        input_cost_per_token=prices.input if prices else None,
+        output_cost_per_token=prices.output if prices else None,
+        cached_cost_per_token=prices.cached if prices else None,
+        cost_source=source,
+        tokens_estimated=estimated,
+    )
+
+
+def _store(
+    project: Project, session: AgentSession, fresh: list[EventInput], now: datetime
+) -> list[Event]:
+    runs = _runs_for(project, session, fresh)
+    stored_by_id, stored_by_call = _stored_parents(session, fresh)
+    rows: list[Event] = []
+    for offset, data in enumerate(fresh, start=1):
+        rows.append(
+            Event(
+                project=project,
+                session=session,
+                run=runs.get(data.run_external_id) if data.run_external_id else None,
+                parent_event_id=(
+                    stored_by_id.get(data.parent_external_id)
+                    or stored_by_call.get(data.parent_tool_call_id)
+                ),
+                external_id=data.external_id,
+                seq=session.last_seq + offset,
+                timestamp=data.timestamp or now,
+                received_at=now,
+                source=data.source,
+                type=data.type,
+                role=data.role,
+                name=data.name,
+                tool_call_id=data.tool_call_id,
+                content=data.content,
+                is_error=data.is_error,
+                payload=data.payload,
+                payload_format=data.payload_format,
+                body_hash=data.body_hash,
+                metadata=data.metadata,
+            )
+        )
+    created = Event.objects.bulk_create(rows)
+
+    # Parents inside the same batch get their ids only now: link them with one bulk UPDATE.
+    by_id = {e.external_id: e.pk for e in created}
+    by_call = {e.tool_call_id: e.pk for e in created if e.type == Event.Type.TOOL_CALL and e.tool_call_id}
+    relink = []
+    for event, data in zip(created, fresh, strict=True):
+        if event.parent_event_id is None:
+            parent = by_id.get(data.parent_external_id or "") or by_call.get(
+                data.parent_tool_call_id or ""
+            )
+            if parent and parent != event.pk:
+                event.parent_event_id = parent
+                relink.append(event)
+    if relink:
+        Event.objects.bulk_update(relink, ["parent_event"])
+    return created
+
+
+def _price(
+    project: Project, session: AgentSession, created: list[Event], fresh: list[EventInput]
+) -> list[TokenUsage]:
+    if not any(d.usage or d.model for d in fresh):
+        return []
+    book = PriceBook(project)
+    usages = [
+        row
+        for event, data in zip(created, fresh, strict=True)
+        if (row := _usage_row(project=project, session=session, event=event, data=data, book=book))
+    ]
+    TokenUsage.objects.bulk_create(usages)
+    daily: dict[tuple, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+    for u in usages:
+        acc = daily[(u.timestamp.date(), u.model, u.cost_source)]
+        acc["events"] += 1
+        for name in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
+                     "reasoning_tokens", "cost_usd"):
+            acc[name] += getattr(u, name)
+    daily_usage_apply(
+        project_id=project.pk,
+        rows=[
+            {"day": day, "model": model, "cost_source": source, "agent_name": session.agent_name,
+             "user_ref": session.user_ref, **sums}
+            for (day, model, source), sums in daily.items()
+        ],
+    )
+    return usages
+
+
+def _roll_up(session: AgentSession, created: list[Event], usages: list[TokenUsage]) -> None:
+    first_user = next(
+        (e for e in created if e.source == Event.Source.USER and e.type == Event.Type.MESSAGE
+         and e.content), None
+    )
+    updates: dict[str, Any] = {
+        "event_count": F("event_count") + len(created),
+        "last_seq": session.last_seq + len(created),
+        "prompt_tokens": F("prompt_tokens") + sum(u.prompt_tokens for u in usages),
+        "completion_tokens": F("completion_tokens") + sum(u.completion_tokens for u in usages),
+        "total_tokens": F("total_tokens") + sum(u.total_tokens for u in usages),
+        "cost_usd": F("cost_usd") + sum((u.cost_usd for u in usages), Decimal(0)),
+        "error_count": F("error_count") + sum(1 for e in created if e.is_error),
+        "last_event_at": Greatest(F("last_event_at"), max(e.timestamp for e in created)),
+        "updated_at": timezone.now(),
+    }
+    if not session.preview and first_user is not None:
+        updates["preview"] = first_user.content[:PREVIEW_LENGTH]
+    AgentSession.objects.filter(pk=session.pk).update(**updates)
+
+
+def events_append(
+    *, project: Project, session_external_id: str, events: list[EventInput]
+) -> tuple[AgentSession, list[AppendResult]]:
+    """Append a batch to a session (created if missing), all or nothing, in arrival order.
+
+    A stored id with the same body comes back as `duplicate` with its stored seq; with a
+    different body the whole batch is refused (409). Returns one result per input event.
+    """
+    for attempt in range(2):
+        try:
+            return _events_append_once(project, session_external_id, events)
+        except IntegrityError:
+            # Another session of the project stored one of these ids between our duplicate check
+            # and our insert: the retry sees it and answers duplicate or 409.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def _events_append_once(
+    project: Project, session_external_id: str, events: list[EventInput]
+) -> tuple[AgentSession, list[AppendResult]]:
+    if not events:
+        raise InvalidInput("A batch needs at least one event.", field="events")
+    session = _resolve_session(project, session_external_id)
+    stored, fresh = _check_duplicates(project, events)
+    created: list[Event] = []
+    if fresh:
+        now = timezone.now()
+        created = _store(project, session, fresh, now)
+        usages = _price(project, session, created, fresh)
+        _roll_up(session, created, usages)
+        session.refresh_from_db()
+    created_by_id = {e.external_id: e for e in created}
+    results = []
+    for e in events:
+        row = created_by_id.pop(e.external_id, None)
+        if row is not None:
+            results.append(AppendResult(e.external_id, row.seq, "created", row.pk))
+            stored[e.external_id] = row  # a repeat later in the batch is a duplicate of it
+        else:
+            row = stored[e.external_id]
+            results.append(AppendResult(e.external_id, row.seq, "duplicate", row.pk))
+    return session, results
+
+
+def session_recompute_rollups(*, session: AgentSession) -> None:
+    """Recompute a session's rollups from its stored events and usage (after deletions)."""
+    ev = Event.objects.filter(session=session).aggregate(
+        n=Count("id"), last=Max("seq"), errors=Count("id", filter=Q(is_error=True)),
+        last_at=Max("timestamp"),
+    )
+    us = TokenUsage.objects.filter(session=session).aggregate(
+        p=Sum("prompt_tokens"), c=Sum("completion_tokens"), t=Sum("total_tokens"), cost=Sum("cost_usd")
+    )
+    AgentSession.objects.filter(pk=session.pk).update(
+        event_count=ev["n"],
+        last_seq=ev["last"] or 0,
+        error_count=ev["errors"],
+        prompt_tokens=us["p"] or 0,
+        completion_tokens=us["c"] or 0,
+        total_tokens=us["t"] or 0,
+        cost_usd=us["cost"] or Decimal(0),
+        last_event_at=ev["last_at"] or session.created_at,
+        updated_at=timezone.now(),
+    )
+    session.refresh_from_db()
+
+
+@transaction.atomic
+def event_pop_last(*, session: AgentSession) -> Event | None:
+    """Remove the latest item of a session (with the events derived from it) and return it.
+
+    An OpenAI chat message with `tool_calls` is stored as the message plus one tool_call event
+    per call; popping removes all of them, as an SDK session's `pop_item` removes one item.
+    """
+    session = AgentSession.objects.select_for_update().get(pk=session.pk)
+    last = (
+        Event.objects.filter(session=session, payload__isnull=False).order_by("-seq").first()
+        or Event.objects.filter(session=session).order_by("-seq").first()
+    )
+    if last is None:
+        return None
+    delete_events_of(project_id=session.project_id, session_ids=[session.pk], from_seq=last.seq)
+    session_recompute_rollups(session=session)
+    return last
+
+
+@transaction.atomic
+def events_clear(*, session: AgentSession) -> int:
+    """Remove every event of a session (its runs and the session itself stay)."""
+    session = AgentSession.objects.select_for_update().get(pk=session.pk)
+    deleted = delete_events_of(project_id=session.project_id, session_ids=[session.pk])
+    session.summaries.all().delete()
+    session_recompute_rollups(session=session)
+    return deleted

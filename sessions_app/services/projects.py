@@ -1,0 +1,90 @@
+"""Projects, memberships and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from ..errors import Conflict, InvalidInput
+from ..models import ApiKey, Membership, Project
+
+KEY_PREFIX = "ss"
+# last_used_at is written at most once a minute per key, not on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def project_create(*, slug: str, name: str = "") -> Project:
+    """Create a project; the slug must be new."""
+    clean = slugify(slug)
+    if not clean or clean != slug:
+        raise InvalidInput(f"Slug {slug!r} must be lowercase letters, digits and hyphens.", field="slug")
+    if Project.objects.filter(slug=slug).exists():
+        raise Conflict(f"A project with slug {slug!r} already exists.", code="project_exists")
+    return Project.objects.create(slug=slug, name=name or slug)
+
+
+def membership_set(*, user: AbstractBaseUser, project: Project, role: str) -> Membership:
+    """Give a user a role in a project, replacing any role they had."""
+    if role not in Membership.Role.values:
+        raise InvalidInput(f"Unknown role {role!r}.", field="role")
+    membership, _ = Membership.objects.update_or_create(
+        user=user, project=project, defaults={"role": role}
+    )
+    return membership
+
+
+def _hash_secret(secret: str) -> str:
+    # The secret is 256 random bits, so a fast hash is safe here and keeps auth cheap.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_key_create(
+    *, project: Project, name: str, created_by: AbstractBaseUser | None = None, secret: str = ""
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its full token, which is never shown again."""
+    secret = secret or secrets.token_urlsafe(32)
+    for _ in range(5):
+        prefix = secrets.token_hex(4)
+        if not ApiKey.objects.filter(prefix=prefix).exists():
+            break
+    key = ApiKey.objects.create(
+        project=project,
+        name=name,
+        prefix=prefix,
+        secret_hash=_hash_secret(secret),
+        created_by=created_by,
+    )
+    return key, f"{KEY_PREFIX}_{prefix}_{secret}"
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    """Revoke a key; requests with it get 401 from now on."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def api_key_authenticate(token: str) -> ApiKey | None:
+    """The active key for a full token, or None. Touches last_used_at at most once a minute."""
+    parts = (token or "").strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    key = ApiKey.objects.select_related("project").filter(prefix=parts[1]).first()
+    if key is None or key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(key.secret_hash, _hash_secret(parts[2])):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        with transaction.atomic():
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
