@@ -1,0 +1,8 @@
+"""Celery tasks, one module per area; imported here so `autodiscover_tasks` finds them all.
+
+Tasks take ids, load rows and call a service: no business logic lives in a task.
+"""
+
+from .maintenance import session_recompute_rollups_task
+
+__all__ = ["session_recompute_rollups_task"]
