@@ -441,7 +441,9 @@ class DailyUsage(models.Model):
     agent_name = models.CharField(max_length=200, blank=True, default="")
     user_ref = models.CharField(max_length=255, blank=True, default="")
     cost_source = models.CharField(max_length=10, choices=TokenUsage.CostSource.choices)
-    events = models.PositiveIntegerField(default=0)
+    # Signed on purpose: deletions subtract through the same upsert, and a CHECK (>= 0) would be
+    # evaluated on the proposed insert row before the conflict turns it into an update.
+    events = models.BigIntegerField(default=0)
     prompt_tokens = models.BigIntegerField(default=0)
     completion_tokens = models.BigIntegerField(default=0)
     total_tokens = models.BigIntegerField(default=0)
