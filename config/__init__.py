@@ -10,6 +10,6 @@ import os
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from .celery import app as celery_app  # noqa: E402
+from .celery import app as celery_app
 
 __all__ = ("celery_app",)

@@ -11,7 +11,9 @@ from sessions_app.selectors import role_of
 RANK = {Membership.Role.VIEWER: 0, Membership.Role.EDITOR: 1, Membership.Role.ADMIN: 2}
 
 
-def project_for(request: HttpRequest, slug: str, *, min_role: str = Membership.Role.VIEWER) -> Project:
+def project_for(
+    request: HttpRequest, slug: str, *, min_role: str = Membership.Role.VIEWER
+) -> Project:
     """The project named by `slug` if the user may see it; sets `request.project` and
     `request.role`. A project the user is not a member of does not exist for them (404)."""
     project = Project.objects.filter(slug=slug).first()

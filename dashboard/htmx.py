@@ -22,8 +22,11 @@ def render_htmx(
 ) -> HttpResponse:
     """Render `template`, or `template#<target>` when htmx targets one of `partials`."""
     target = request.htmx.target if getattr(request, "htmx", None) else None
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request and (
-        target in partials
+    if (
+        request.htmx
+        and not request.htmx.boosted
+        and not request.htmx.history_restore_request
+        and (target in partials)
     ):
         template = f"{template}#{target}"
     return TemplateResponse(request, template, context, status=status)

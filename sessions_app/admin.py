@@ -131,8 +131,17 @@ class EventAdmin(admin.ModelAdmin):
 
 @admin.register(TokenUsage)
 class TokenUsageAdmin(admin.ModelAdmin):
-    list_display = ("model", "session", "prompt_tokens", "completion_tokens", "total_tokens",
-                    "cost_usd", "cost_source", "tokens_estimated", "timestamp")
+    list_display = (
+        "model",
+        "session",
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "cost_usd",
+        "cost_source",
+        "tokens_estimated",
+        "timestamp",
+    )
     list_filter = ("cost_source", "tokens_estimated", "project")
     search_fields = ("model", "session__external_id")
     raw_id_fields = ("session", "run", "event")
@@ -142,16 +151,29 @@ class TokenUsageAdmin(admin.ModelAdmin):
 
 @admin.register(ModelPrice)
 class ModelPriceAdmin(admin.ModelAdmin):
-    list_display = ("pattern", "project", "input_cost_per_token", "output_cost_per_token",
-                    "effective_from")
+    list_display = (
+        "pattern",
+        "project",
+        "input_cost_per_token",
+        "output_cost_per_token",
+        "effective_from",
+    )
     list_filter = ("project",)
     search_fields = ("pattern",)
 
 
 @admin.register(Summary)
 class SummaryAdmin(admin.ModelAdmin):
-    list_display = ("session", "strategy", "model", "status", "extractive", "covers_up_to_seq",
-                    "cost_usd", "created_at")
+    list_display = (
+        "session",
+        "strategy",
+        "model",
+        "status",
+        "extractive",
+        "covers_up_to_seq",
+        "cost_usd",
+        "created_at",
+    )
     list_filter = ("status", "strategy", "extractive")
     search_fields = ("session__external_id", "model")
     raw_id_fields = ("session", "event", "segment", "requested_by")
@@ -159,8 +181,17 @@ class SummaryAdmin(admin.ModelAdmin):
 
 @admin.register(DailyUsage)
 class DailyUsageAdmin(admin.ModelAdmin):
-    list_display = ("day", "project", "model", "agent_name", "user_ref", "cost_source", "events",
-                    "total_tokens", "cost_usd")
+    list_display = (
+        "day",
+        "project",
+        "model",
+        "agent_name",
+        "user_ref",
+        "cost_source",
+        "events",
+        "total_tokens",
+        "cost_usd",
+    )
     list_filter = ("project", "cost_source")
     search_fields = ("model", "agent_name", "user_ref")
     date_hierarchy = "day"
@@ -180,6 +211,12 @@ class BudgetAlertAdmin(admin.ModelAdmin):
 
 @admin.register(RetentionRun)
 class RetentionRunAdmin(admin.ModelAdmin):
-    list_display = ("project", "ran_at", "action", "idle_days", "sessions_affected",
-                    "events_deleted")
+    list_display = (
+        "project",
+        "ran_at",
+        "action",
+        "idle_days",
+        "sessions_affected",
+        "events_deleted",
+    )
     list_filter = ("project", "action")

@@ -57,10 +57,15 @@ def table_prices(model: str) -> UnitPrices | None:
             # litellm raises for names it cannot map (including some dated model names):
             # that is an unknown price, not an error.
             return None
-    inp, out = _decimal(info.get("input_cost_per_token")), _decimal(info.get("output_cost_per_token"))
+    inp, out = (
+        _decimal(info.get("input_cost_per_token")),
+        _decimal(info.get("output_cost_per_token")),
+    )
     if inp is None or out is None:
         return None
-    return UnitPrices(input=inp, output=out, cached=_decimal(info.get("cache_read_input_token_cost")))
+    return UnitPrices(
+        input=inp, output=out, cached=_decimal(info.get("cache_read_input_token_cost"))
+    )
 
 
 def count_tokens(model: str, *, text: str | None = None, messages: list[dict] | None = None) -> int:

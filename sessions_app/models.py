@@ -224,7 +224,9 @@ class Run(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "external_id"], name="run_project_external_id")
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="run_project_external_id"
+            )
         ]
         indexes = [models.Index(fields=["session", "created_at"], name="run_session")]
 
@@ -360,7 +362,9 @@ class ModelPrice(models.Model):
     pattern = models.CharField(max_length=255)
     input_cost_per_token = models.DecimalField(max_digits=20, decimal_places=14)
     output_cost_per_token = models.DecimalField(max_digits=20, decimal_places=14)
-    cached_cost_per_token = models.DecimalField(max_digits=20, decimal_places=14, null=True, blank=True)
+    cached_cost_per_token = models.DecimalField(
+        max_digits=20, decimal_places=14, null=True, blank=True
+    )
     effective_from = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
@@ -493,9 +497,7 @@ class Budget(models.Model):
             models.UniqueConstraint(
                 fields=["project", "scope", "target", "period"], name="budget_key"
             ),
-            models.CheckConstraint(
-                condition=Q(amount_usd__gt=0), name="budget_amount_positive"
-            ),
+            models.CheckConstraint(condition=Q(amount_usd__gt=0), name="budget_amount_positive"),
         ]
 
     def __str__(self) -> str:

@@ -70,19 +70,27 @@ def auth_headers(api_token) -> dict[str, str]:
 
 @pytest.fixture
 def viewer(project):
-    return MembershipFactory(project=project, role=Membership.Role.VIEWER, user=UserFactory(username="viewer")).user
+    return MembershipFactory(
+        project=project, role=Membership.Role.VIEWER, user=UserFactory(username="viewer")
+    ).user
 
 
 @pytest.fixture
 def editor(project):
-    return MembershipFactory(project=project, role=Membership.Role.EDITOR, user=UserFactory(username="editor")).user
+    return MembershipFactory(
+        project=project, role=Membership.Role.EDITOR, user=UserFactory(username="editor")
+    ).user
 
 
 @pytest.fixture
 def admin_user(project):
-    return MembershipFactory(project=project, role=Membership.Role.ADMIN, user=UserFactory(username="padmin")).user
+    return MembershipFactory(
+        project=project, role=Membership.Role.ADMIN, user=UserFactory(username="padmin")
+    ).user
 
 
 @pytest.fixture
 def outsider(other_project):
-    return MembershipFactory(project=other_project, role=Membership.Role.ADMIN, user=UserFactory(username="outsider")).user
+    return MembershipFactory(
+        project=other_project, role=Membership.Role.ADMIN, user=UserFactory(username="outsider")
+    ).user

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.responses import Status
 
 router = Router(tags=["health"])
 
@@ -33,7 +34,9 @@ def _check_database() -> ComponentOut:
     except Exception as exc:
         return ComponentOut(ok=False, detail=f"unreachable: {type(exc).__name__}")
     return ComponentOut(
-        ok=True, detail=connection.vendor, latency_ms=round((time.perf_counter() - started) * 1e3, 2)
+        ok=True,
+        detail=connection.vendor,
+        latency_ms=round((time.perf_counter() - started) * 1e3, 2),
     )
 
 
@@ -58,4 +61,5 @@ def health(request: HttpRequest):
     """Database and broker reachability; 503 when either is down."""
     database, broker = _check_database(), _check_broker()
     ok = database.ok and broker.ok
-    return (200 if ok else 503), HealthOut(status="ok" if ok else "degraded", database=database, broker=broker)
+    body = HealthOut(status="ok" if ok else "degraded", database=database, broker=broker)
+    return Status(200 if ok else 503, body)

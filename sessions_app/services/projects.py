@@ -24,7 +24,9 @@ def project_create(*, slug: str, name: str = "") -> Project:
     """Create a project; the slug must be new."""
     clean = slugify(slug)
     if not clean or clean != slug:
-        raise InvalidInput(f"Slug {slug!r} must be lowercase letters, digits and hyphens.", field="slug")
+        raise InvalidInput(
+            f"Slug {slug!r} must be lowercase letters, digits and hyphens.", field="slug"
+        )
     if Project.objects.filter(slug=slug).exists():
         raise Conflict(f"A project with slug {slug!r} already exists.", code="project_exists")
     return Project.objects.create(slug=slug, name=name or slug)

@@ -78,7 +78,8 @@ def run_update(
         _check_status(status)
         if status not in ALLOWED.get(run.status, set()):
             raise Conflict(
-                f"A {run.status} run cannot become {status}.", code="invalid_transition",
+                f"A {run.status} run cannot become {status}.",
+                code="invalid_transition",
                 field="status",
             )
         run.status = status

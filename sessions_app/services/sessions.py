@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Q, Sum, Value
+from django.db.models import Count, F, Max, Sum, Value
 from django.db.models.functions import Concat, Substr, TruncDate
 from django.utils import timezone
 
@@ -71,14 +71,20 @@ def session_get_or_create(*, project: Project, external_id: str) -> tuple[AgentS
     if session is not None:
         return session, False
     return _insert_session(
-        project=project, external_id=external_id, parent=None, kind=AgentSession.Kind.ROOT, fields={}
+        project=project,
+        external_id=external_id,
+        parent=None,
+        kind=AgentSession.Kind.ROOT,
+        fields={},
     )
 
 
 def _validate_fields(fields: dict[str, Any]) -> None:
     unknown = set(fields) - WRITABLE_FIELDS
     if unknown:
-        raise InvalidInput(f"Unknown session field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0])
+        raise InvalidInput(
+            f"Unknown session field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0]
+        )
     if "status" in fields and fields["status"] not in AgentSession.Status.values:
         raise InvalidInput(
             f"status must be one of {', '.join(AgentSession.Status.values)}.", field="status"
@@ -92,7 +98,9 @@ def _check_kind(kind: str | None, parent: AgentSession | None) -> str:
     if kind is None:
         return AgentSession.Kind.CHILD if parent else AgentSession.Kind.ROOT
     if kind not in AgentSession.Kind.values:
-        raise InvalidInput(f"kind must be one of {', '.join(AgentSession.Kind.values)}.", field="kind")
+        raise InvalidInput(
+            f"kind must be one of {', '.join(AgentSession.Kind.values)}.", field="kind"
+        )
     if kind == AgentSession.Kind.ROOT and parent is not None:
         raise InvalidInput("A session with a parent cannot be of kind 'root'.", field="kind")
     if kind != AgentSession.Kind.ROOT and parent is None:
@@ -153,7 +161,9 @@ def session_upsert(
             raise InvalidInput("A session cannot be its own parent.", field="parent_id")
         parent, _ = session_get_or_create(project=project, external_id=parent_external_id)
         if parent.depth + 1 > MAX_DEPTH:
-            raise InvalidInput(f"Session trees are limited to {MAX_DEPTH} levels.", field="parent_id")
+            raise InvalidInput(
+                f"Session trees are limited to {MAX_DEPTH} levels.", field="parent_id"
+            )
 
     session = (
         AgentSession.objects.select_for_update()
@@ -176,7 +186,9 @@ def session_upsert(
         if kind is None:
             kind = AgentSession.Kind.CHILD if parent else AgentSession.Kind.ROOT
     if kind is not None:
-        session.kind = _check_kind(kind, parent if parent_external_id is not UNSET else session.parent)
+        session.kind = _check_kind(
+            kind, parent if parent_external_id is not UNSET else session.parent
+        )
     for name, value in fields.items():
         setattr(session, name, value)
     session.updated_at = timezone.now()
@@ -196,8 +208,13 @@ def usage_totals_by_day_key(usage: Any) -> list[dict[str, Any]]:
     """Usage rows summed by the DailyUsage key, for subtracting what is about to be deleted."""
     return list(
         usage.annotate(day=TruncDate("timestamp"))
-        .values("day", "model", "cost_source", agent_name=F("session__agent_name"),
-                user_ref=F("session__user_ref"))
+        .values(
+            "day",
+            "model",
+            "cost_source",
+            agent_name=F("session__agent_name"),
+            user_ref=F("session__user_ref"),
+        )
         .annotate(
             events=Count("id"),
             prompt_tokens=Sum("prompt_tokens"),
@@ -211,7 +228,9 @@ def usage_totals_by_day_key(usage: Any) -> list[dict[str, Any]]:
     )
 
 
-def delete_events_of(*, project_id: int, session_ids: list[int], from_seq: int | None = None) -> int:
+def delete_events_of(
+    *, project_id: int, session_ids: list[int], from_seq: int | None = None
+) -> int:
     """Delete events (and their usage and summaries' links) of sessions, keeping the daily
     aggregate equal to the usage that remains. Returns the number of events deleted."""
     events = Event.objects.filter(session_id__in=session_ids)
@@ -239,10 +258,11 @@ def session_delete(*, session: AgentSession) -> int:
             children_count=F("children_count") - 1
         )
     # Sessions that continued in a deleted segment continue nowhere now.
-    AgentSession.objects.filter(continued_in_id__in=ids).exclude(pk__in=ids).update(continued_in=None)
+    AgentSession.objects.filter(continued_in_id__in=ids).exclude(pk__in=ids).update(
+        continued_in=None
+    )
     AgentSession.objects.filter(pk__in=ids).order_by("-depth").delete()
     return len(ids)
-
 
 
 @transaction.atomic
@@ -251,6 +271,8 @@ def session_continue_in(*, session: AgentSession, segment: AgentSession) -> Agen
     id go to the segment."""
     if segment.parent_id != session.pk or segment.kind != AgentSession.Kind.SEGMENT:
         raise InvalidInput("A session continues only in one of its own segments.", field="segment")
-    AgentSession.objects.filter(pk=session.pk).update(continued_in=segment, updated_at=timezone.now())
+    AgentSession.objects.filter(pk=session.pk).update(
+        continued_in=segment, updated_at=timezone.now()
+    )
     session.continued_in = segment
     return session

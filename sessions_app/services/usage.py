@@ -45,7 +45,8 @@ def daily_usage_apply(*, project_id: int, rows: Iterable[dict[str, Any]], sign: 
         sums = merged[key]
         params.extend([project_id, *key])
         params.extend(
-            sign * (Decimal(sums[name]) if name == "cost_usd" else int(sums[name])) for name in _SUMS
+            sign * (Decimal(sums[name]) if name == "cost_usd" else int(sums[name]))
+            for name in _SUMS
         )
     updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in _SUMS)
     sql = (

@@ -33,7 +33,9 @@ def _append(project, sid, *ids, model="gpt-4o"):
 def test_seq_is_unique_within_a_session(project):
     session, _ = _append(project, "s1", "e1")
     with pytest.raises(IntegrityError), transaction.atomic():
-        Event.objects.create(project=project, session=session, external_id="x", seq=1, source="user")
+        Event.objects.create(
+            project=project, session=session, external_id="x", seq=1, source="user"
+        )
 
 
 def test_the_same_seq_may_repeat_across_sessions(project):
@@ -54,7 +56,9 @@ def test_event_external_ids_are_unique_per_project(project, other_project):
     _append(other_project, "s1", "evt")  # another project may use the same id
     session = AgentSession.objects.get(project=project, external_id="s1")
     with pytest.raises(IntegrityError), transaction.atomic():
-        Event.objects.create(project=project, session=session, external_id="evt", seq=2, source="user")
+        Event.objects.create(
+            project=project, session=session, external_id="evt", seq=2, source="user"
+        )
 
 
 def test_run_external_ids_are_unique_per_project(project):

@@ -37,13 +37,15 @@ def test_nested_children_get_root_depth_and_path(project):
     assert _get("c").depth == 2
     assert _get("d").kind == "segment"
     assert _get("b").kind == "child"
-    assert set(AgentSession.objects.filter(root=_get("a")).values_list("external_id", flat=True)) == {
-        "a", "b", "c", "d"
-    }
+    assert set(
+        AgentSession.objects.filter(root=_get("a")).values_list("external_id", flat=True)
+    ) == {"a", "b", "c", "d"}
 
 
 def test_a_child_reported_before_its_parent_creates_the_parent(project):
-    session_upsert(project=project, external_id="kid", fields={"title": "t"}, parent_external_id="p")
+    session_upsert(
+        project=project, external_id="kid", fields={"title": "t"}, parent_external_id="p"
+    )
     session_upsert(project=project, external_id="p", fields={"title": "parent"})
     assert _get("kid").parent == _get("p")
     assert _get("p").title == "parent"
@@ -84,7 +86,9 @@ def test_kind_must_agree_with_the_parent(project):
         session_upsert(project=project, external_id="s", fields={}, kind="segment")
     session_upsert(project=project, external_id="p", fields={})
     with pytest.raises(InvalidInput):
-        session_upsert(project=project, external_id="c", fields={}, parent_external_id="p", kind="root")
+        session_upsert(
+            project=project, external_id="c", fields={}, parent_external_id="p", kind="root"
+        )
     assert not AgentSession.objects.filter(external_id__in=["s", "c"]).exists()
 
 

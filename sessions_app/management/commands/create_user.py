@@ -14,11 +14,22 @@ class Command(BaseCommand):
         parser.add_argument("--password", required=True)
         parser.add_argument("--email", default="")
         parser.add_argument("--project", help="slug of the project to join")
-        parser.add_argument("--role", default=Membership.Role.VIEWER, choices=Membership.Role.values)
+        parser.add_argument(
+            "--role", default=Membership.Role.VIEWER, choices=Membership.Role.values
+        )
         parser.add_argument("--superuser", action="store_true", help="sees every project")
 
-    def handle(self, *args, username: str, password: str, email: str, project: str | None,
-               role: str, superuser: bool, **options) -> None:
+    def handle(
+        self,
+        *args,
+        username: str,
+        password: str,
+        email: str,
+        project: str | None,
+        role: str,
+        superuser: bool,
+        **options,
+    ) -> None:
         user, created = get_user_model().objects.get_or_create(
             username=username, defaults={"email": email}
         )
@@ -35,4 +46,6 @@ class Command(BaseCommand):
             except DomainError as exc:
                 raise CommandError(exc.detail) from exc
         verb = "Created" if created else "Updated"
-        self.stdout.write(f"{verb} user {username!r}" + (f" ({role} in {project})" if project else ""))
+        self.stdout.write(
+            f"{verb} user {username!r}" + (f" ({role} in {project})" if project else "")
+        )

@@ -53,7 +53,7 @@ FOLLOW_UPS = [
     "Can you make it shorter and add sources?",
 ]
 ANSWERS = [
-    "I checked the records: everything points to a delay at the carrier; it should arrive within two days.",
+    "I checked the records: the carrier is late; the parcel should arrive within two days.",
     "Here is the comparison. Vendor B is cheapest at volume, but vendor A has the better SLA.",
     "The timeout comes from a missing index; I added it and the tests pass locally in 40 s.",
     "Day 1: Alfama and the castle. Day 2: Belém. Day 3: Sintra. Day 4: LX Factory and the river.",
@@ -93,7 +93,9 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Demo data already present; nothing written.")
-        self.stdout.write(f"Log in: http://127.0.0.1:8000/  user {DEMO_USER}  password {DEMO_PASSWORD}")
+        self.stdout.write(
+            f"Log in: http://127.0.0.1:8000/  user {DEMO_USER}  password {DEMO_PASSWORD}"
+        )
         self.stdout.write(f"Demo API key (project {DEMO_PROJECT}): {demo_token()}")
 
     @transaction.atomic
@@ -122,81 +124,159 @@ class Command(BaseCommand):
 
     # -- building blocks ---------------------------------------------------------------------
 
-    def _turn(self, sid: str, n: int, t: datetime, model: str, tools: list[str], question: str,
-              run_id: str | None) -> tuple[list[EventInput], datetime]:
+    def _turn(
+        self,
+        sid: str,
+        n: int,
+        t: datetime,
+        model: str,
+        tools: list[str],
+        question: str,
+        run_id: str | None,
+    ) -> tuple[list[EventInput], datetime]:
         """One user turn: the question, an assistant message asking for tools, the tool
         results (some failing), and the final answer."""
         rng = self.rng
-        events = [EventInput(external_id=f"{sid}-{n}-u", source="user", role="user",
-                             content=question, timestamp=t, run_external_id=run_id)]
+        events = [
+            EventInput(
+                external_id=f"{sid}-{n}-u",
+                source="user",
+                role="user",
+                content=question,
+                timestamp=t,
+                run_external_id=run_id,
+            )
+        ]
         t += timedelta(seconds=rng.randint(2, 20))
         ask_id = f"{sid}-{n}-a1"
         calls = rng.sample(tools, k=rng.randint(1, min(2, len(tools))))
         prompt = rng.randint(400, 4000)
-        events.append(EventInput(
-            external_id=ask_id, source="llm", role="assistant", content="Let me check that.",
-            timestamp=t, run_external_id=run_id,
-            metadata={"tool_calls": [{"id": f"call_{sid}_{n}_{i}", "name": c} for i, c in enumerate(calls)]},
-            usage=UsageInput(model=model, prompt_tokens=prompt, completion_tokens=rng.randint(20, 120),
-                             cached_tokens=rng.choice([0, 0, prompt // 2])),
-        ))
+        events.append(
+            EventInput(
+                external_id=ask_id,
+                source="llm",
+                role="assistant",
+                content="Let me check that.",
+                timestamp=t,
+                run_external_id=run_id,
+                metadata={
+                    "tool_calls": [
+                        {"id": f"call_{sid}_{n}_{i}", "name": c} for i, c in enumerate(calls)
+                    ]
+                },
+                usage=UsageInput(
+                    model=model,
+                    prompt_tokens=prompt,
+                    completion_tokens=rng.randint(20, 120),
+                    cached_tokens=rng.choice([0, 0, prompt // 2]),
+                ),
+            )
+        )
         for i, tool in enumerate(calls):
             call_id = f"call_{sid}_{n}_{i}"
             failed = rng.random() < 0.12
             t += timedelta(milliseconds=rng.randint(300, 9000))
             args = {"query": question[:40], "limit": rng.randint(1, 10)}
-            events.append(EventInput(
-                external_id=f"{sid}-{n}-c{i}", source="llm", type="tool_call", name=tool,
-                tool_call_id=call_id, content=str(args), parent_external_id=ask_id, timestamp=t,
-                run_external_id=run_id,
-                payload={"tool": tool, "arguments": args},
-            ))
+            events.append(
+                EventInput(
+                    external_id=f"{sid}-{n}-c{i}",
+                    source="llm",
+                    type="tool_call",
+                    name=tool,
+                    tool_call_id=call_id,
+                    content=str(args),
+                    parent_external_id=ask_id,
+                    timestamp=t,
+                    run_external_id=run_id,
+                    payload={"tool": tool, "arguments": args},
+                )
+            )
             t += timedelta(milliseconds=rng.randint(100, 4000))
-            result = rng.choice(TOOL_ERRORS) if failed else f"{tool} returned {rng.randint(1, 40)} rows"
-            events.append(EventInput(
-                external_id=f"{sid}-{n}-r{i}", source="tool", type="tool_result", role="tool",
-                name=tool, tool_call_id=call_id, content=result, is_error=failed,
-                parent_tool_call_id=call_id, timestamp=t, run_external_id=run_id,
-            ))
+            result = (
+                rng.choice(TOOL_ERRORS) if failed else f"{tool} returned {rng.randint(1, 40)} rows"
+            )
+            events.append(
+                EventInput(
+                    external_id=f"{sid}-{n}-r{i}",
+                    source="tool",
+                    type="tool_result",
+                    role="tool",
+                    name=tool,
+                    tool_call_id=call_id,
+                    content=result,
+                    is_error=failed,
+                    parent_tool_call_id=call_id,
+                    timestamp=t,
+                    run_external_id=run_id,
+                )
+            )
         t += timedelta(seconds=rng.randint(2, 30))
-        events.append(EventInput(
-            external_id=f"{sid}-{n}-a2", source="llm", role="assistant", content=rng.choice(ANSWERS),
-            timestamp=t, run_external_id=run_id,
-            usage=UsageInput(model=model, prompt_tokens=prompt + rng.randint(200, 900),
-                             completion_tokens=rng.randint(80, 600),
-                             reasoning_tokens=rng.choice([0, 0, 64, 256]),
-                             # The research agent reports the cost its provider billed.
-                             cost_usd=(Decimal(rng.randint(500, 9000)) / Decimal(10**6)
-                                       if model == "gpt-4o" else None)),
-        ))
+        events.append(
+            EventInput(
+                external_id=f"{sid}-{n}-a2",
+                source="llm",
+                role="assistant",
+                content=rng.choice(ANSWERS),
+                timestamp=t,
+                run_external_id=run_id,
+                usage=UsageInput(
+                    model=model,
+                    prompt_tokens=prompt + rng.randint(200, 900),
+                    completion_tokens=rng.randint(80, 600),
+                    reasoning_tokens=rng.choice([0, 0, 64, 256]),
+                    # The research agent reports the cost its provider billed.
+                    cost_usd=(
+                        Decimal(rng.randint(500, 9000)) / Decimal(10**6)
+                        if model == "gpt-4o"
+                        else None
+                    ),
+                ),
+            )
+        )
         return events, t
 
-    def _conversation(self, sid: str, agent: str, user: str, start: datetime, turns: int,
-                      **session_kw) -> AgentSession:
+    def _conversation(
+        self, sid: str, agent: str, user: str, start: datetime, turns: int, **session_kw
+    ) -> AgentSession:
         model, tools = AGENTS[agent]
         session, _ = session_upsert(
-            project=self.project, external_id=sid,
-            fields={"agent_name": agent, "user_ref": user,
-                    "metadata": {"env": self.rng.choice(["prod", "prod", "staging"]),
-                                 "channel": self.rng.choice(["web", "slack", "api"])}},
+            project=self.project,
+            external_id=sid,
+            fields={
+                "agent_name": agent,
+                "user_ref": user,
+                "metadata": {
+                    "env": self.rng.choice(["prod", "prod", "staging"]),
+                    "channel": self.rng.choice(["web", "slack", "api"]),
+                },
+            },
             **session_kw,
         )
         t = start
         batch: list[EventInput] = []
         for n in range(turns):
-            question = (self.rng.choice(QUESTIONS) if n == 0 else self.rng.choice(FOLLOW_UPS)).format(
-                n=self.rng.randint(1000, 9999))
+            question = (
+                self.rng.choice(QUESTIONS) if n == 0 else self.rng.choice(FOLLOW_UPS)
+            ).format(n=self.rng.randint(1000, 9999))
             run_id = f"{sid}-run{n}"
-            run, _ = run_create(session=session, external_id=run_id, status=Run.Status.RUNNING,
-                                agent_name=agent, started_at=t)
+            run, _ = run_create(
+                session=session,
+                external_id=run_id,
+                status=Run.Status.RUNNING,
+                agent_name=agent,
+                started_at=t,
+            )
             events, t = self._turn(sid, n, t, model, tools, question, run_id)
             batch.extend(events)
             outcome = self.rng.choices(
                 [Run.Status.COMPLETED, Run.Status.FAILED, Run.Status.CANCELLED, None],
-                weights=[80, 8, 5, 7])[0]
+                weights=[80, 8, 5, 7],
+            )[0]
             if outcome is not None:
-                reasons = {Run.Status.FAILED: "tool budget exceeded after 3 retries",
-                           Run.Status.CANCELLED: "user closed the conversation"}
+                reasons = {
+                    Run.Status.FAILED: "tool budget exceeded after 3 retries",
+                    Run.Status.CANCELLED: "user closed the conversation",
+                }
                 run_update(run=run, status=outcome, reason=reasons.get(outcome, ""), ended_at=t)
             t += timedelta(minutes=self.rng.choice([1, 2, 5, 30, 240]))
         if self.rng.random() < 0.1:  # the next turn is queued but has not started
@@ -220,13 +300,23 @@ class Command(BaseCommand):
                 root.save(update_fields=["status"])
             if rng.random() < 0.12:  # a sub-agent, sometimes with its own sub-agent
                 sub_agent = rng.choice([a for a in AGENTS if a != agent])
-                child = self._conversation(f"{sid}-sub", sub_agent, root.user_ref,
-                                           start + timedelta(seconds=30), rng.randint(1, 2),
-                                           parent_external_id=sid)
+                child = self._conversation(
+                    f"{sid}-sub",
+                    sub_agent,
+                    root.user_ref,
+                    start + timedelta(seconds=30),
+                    rng.randint(1, 2),
+                    parent_external_id=sid,
+                )
                 if rng.random() < 0.4:
-                    self._conversation(f"{sid}-sub-sub", agent, root.user_ref,
-                                       start + timedelta(seconds=60), 1,
-                                       parent_external_id=child.external_id)
+                    self._conversation(
+                        f"{sid}-sub-sub",
+                        agent,
+                        root.user_ref,
+                        start + timedelta(seconds=60),
+                        1,
+                        parent_external_id=child.external_id,
+                    )
             if rng.random() < 0.05:
                 self._segment(root, agent)
 
@@ -234,36 +324,71 @@ class Command(BaseCommand):
         """Summarize a session and continue it in a segment, as infinite conversations do."""
         model, _ = AGENTS[agent]
         at = session.last_event_at + timedelta(seconds=5)
-        text = ("Summary of the conversation so far: the user asked for help, the agent used "
-                "its tools (one call failed and was retried) and answered.")
-        _, results = events_append(project=self.project, session_external_id=session.external_id,
-                                   events=[EventInput(external_id=f"{session.external_id}-summary",
-                                                      source="system", type="summary",
-                                                      role="system", content=text, timestamp=at)])
-        segment = self._conversation(f"{session.external_id}-seg1", agent, session.user_ref,
-                                     at + timedelta(seconds=5), 2, parent_external_id=session.external_id,
-                                     kind=AgentSession.Kind.SEGMENT)
+        text = (
+            "Summary of the conversation so far: the user asked for help, the agent used "
+            "its tools (one call failed and was retried) and answered."
+        )
+        _, results = events_append(
+            project=self.project,
+            session_external_id=session.external_id,
+            events=[
+                EventInput(
+                    external_id=f"{session.external_id}-summary",
+                    source="system",
+                    type="summary",
+                    role="system",
+                    content=text,
+                    timestamp=at,
+                )
+            ],
+        )
+        segment = self._conversation(
+            f"{session.external_id}-seg1",
+            agent,
+            session.user_ref,
+            at + timedelta(seconds=5),
+            2,
+            parent_external_id=session.external_id,
+            kind=AgentSession.Kind.SEGMENT,
+        )
         Summary.objects.create(
-            project=self.project, session=session, strategy=Summary.Strategy.BASIC, model=model,
-            extractive=True, status=Summary.Status.SUCCEEDED, text=text,
-            covers_up_to_seq=results[0].seq - 1, event_id=results[0].event_id, segment=segment,
-            created_at=at, started_at=at, finished_at=at,
+            project=self.project,
+            session=session,
+            strategy=Summary.Strategy.BASIC,
+            model=model,
+            extractive=True,
+            status=Summary.Status.SUCCEEDED,
+            text=text,
+            covers_up_to_seq=results[0].seq - 1,
+            event_id=results[0].event_id,
+            segment=segment,
+            created_at=at,
+            started_at=at,
+            finished_at=at,
         )
         session_continue_in(session=session, segment=segment)
 
     def _long_session(self, total: int) -> None:
         """One very long conversation, appended in batches of 500 as a busy agent would."""
         sid = "demo-long-support-thread"
-        session_upsert(project=self.project, external_id=sid,
-                       fields={"title": "Long-running support thread (20k events)",
-                               "agent_name": "support-bot", "user_ref": "user-001"})
+        session_upsert(
+            project=self.project,
+            external_id=sid,
+            fields={
+                "title": "Long-running support thread (20k events)",
+                "agent_name": "support-bot",
+                "user_ref": "user-001",
+            },
+        )
         model, tools = AGENTS["support-bot"]
         t = self.now - timedelta(days=3)
         batch: list[EventInput] = []
         n = 0
         written = 0
         while written < total:
-            events, t = self._turn(sid, n, t, model, tools, self.rng.choice(QUESTIONS).format(n=n), None)
+            events, t = self._turn(
+                sid, n, t, model, tools, self.rng.choice(QUESTIONS).format(n=n), None
+            )
             events = events[: total - written - len(batch)]
             batch.extend(events)
             n += 1
