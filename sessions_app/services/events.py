@@ -22,6 +22,7 @@ from .. import llm
 from ..errors import Conflict, InvalidInput
 from ..models import AgentSession, Event, Project, Run, TokenUsage
 from ..pricing import PriceBook, cost_of
+from .budgets import budgets_check_on_commit
 from .sessions import delete_events_of, session_get_or_create
 from .usage import daily_usage_apply
 
@@ -268,7 +269,9 @@ def _store(
 
     # Parents inside the same batch get their ids only now: link them with one bulk UPDATE.
     by_id = {e.external_id: e.pk for e in created}
-    by_call = {e.tool_call_id: e.pk for e in created if e.type == Event.Type.TOOL_CALL and e.tool_call_id}
+    by_call = {
+        e.tool_call_id: e.pk for e in created if e.type == Event.Type.TOOL_CALL and e.tool_call_id
+    }
     relink = []
     for event, data in zip(created, fresh, strict=True):
         if event.parent_event_id is None:
@@ -299,14 +302,26 @@ def _price(
     for u in usages:
         acc = daily[(u.timestamp.date(), u.model, u.cost_source)]
         acc["events"] += 1
-        for name in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
-                     "reasoning_tokens", "cost_usd"):
+        for name in (
+            "prompt_tokens",
+            "completion_tokens",
+            "total_tokens",
+            "cached_tokens",
+            "reasoning_tokens",
+            "cost_usd",
+        ):
             acc[name] += getattr(u, name)
     daily_usage_apply(
         project_id=project.pk,
         rows=[
-            {"day": day, "model": model, "cost_source": source, "agent_name": session.agent_name,
-             "user_ref": session.user_ref, **sums}
+            {
+                "day": day,
+                "model": model,
+                "cost_source": source,
+                "agent_name": session.agent_name,
+                "user_ref": session.user_ref,
+                **sums,
+            }
             for (day, model, source), sums in daily.items()
         ],
     )
@@ -315,8 +330,12 @@ def _price(
 
 def _roll_up(session: AgentSession, created: list[Event], usages: list[TokenUsage]) -> None:
     first_user = next(
-        (e for e in created if e.source == Event.Source.USER and e.type == Event.Type.MESSAGE
-         and e.content), None
+        (
+            e
+            for e in created
+            if e.source == Event.Source.USER and e.type == Event.Type.MESSAGE and e.content
+        ),
+        None,
     )
     updates: dict[str, Any] = {
         "event_count": F("event_count") + len(created),
@@ -378,17 +397,24 @@ def _events_append_once(
         else:
             row = stored[e.external_id]
             results.append(AppendResult(e.external_id, row.seq, "duplicate", row.pk))
+    if created:
+        budgets_check_on_commit(project_id=project.pk, session_id=session.pk)
     return session, results
 
 
 def session_recompute_rollups(*, session: AgentSession) -> None:
     """Recompute a session's rollups from its stored events and usage (after deletions)."""
     ev = Event.objects.filter(session=session).aggregate(
-        n=Count("id"), last=Max("seq"), errors=Count("id", filter=Q(is_error=True)),
+        n=Count("id"),
+        last=Max("seq"),
+        errors=Count("id", filter=Q(is_error=True)),
         last_at=Max("timestamp"),
     )
     us = TokenUsage.objects.filter(session=session).aggregate(
-        p=Sum("prompt_tokens"), c=Sum("completion_tokens"), t=Sum("total_tokens"), cost=Sum("cost_usd")
+        p=Sum("prompt_tokens"),
+        c=Sum("completion_tokens"),
+        t=Sum("total_tokens"),
+        cost=Sum("cost_usd"),
     )
     AgentSession.objects.filter(pk=session.pk).update(
         event_count=ev["n"],

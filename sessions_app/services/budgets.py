@@ -1,0 +1,268 @@
+"""Budgets: spending limits per project, end user or session over a period, and their alerts.
+
+Crossing is detected after an ingest commits (events_append schedules `budgets_check_after`
+with `transaction.on_commit`), never inside the ingest transaction. An alert is recorded once
+per budget, period and level thanks to the `budget_alert_once` constraint, however many events
+push the spend further; the webhook is POSTed by a task.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+
+from ..errors import Conflict, InvalidInput
+from ..models import AgentSession, Budget, BudgetAlert, DailyUsage, Project, TokenUsage
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_TIMEOUT_SECONDS = 5
+
+
+def period_start(period: str, now: datetime | None = None) -> datetime:
+    """The UTC start of the period containing `now` (weeks start on Monday)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    today = now.date()
+    if period == Budget.Period.DAY:
+        start = today
+    elif period == Budget.Period.WEEK:
+        start = today - timedelta(days=today.weekday())
+    elif period == Budget.Period.MONTH:
+        start = today.replace(day=1)
+    else:
+        start = date(1970, 1, 1)
+    return datetime.combine(start, time.min, tzinfo=UTC)
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise InvalidInput(f"{field} must be a number.", field=field) from exc
+    if not number.is_finite():
+        raise InvalidInput(f"{field} must be a number.", field=field)
+    return number
+
+
+def budget_create(
+    *,
+    project: Project,
+    scope: str,
+    target: str = "",
+    period: str,
+    amount_usd: Any,
+    warn_ratio: Any = Decimal("0.8"),
+) -> Budget:
+    """Create a budget; a project budget has no target, a user or session budget needs one."""
+    if scope not in Budget.Scope.values:
+        raise InvalidInput(f"scope must be one of {', '.join(Budget.Scope.values)}.", field="scope")
+    if period not in Budget.Period.values:
+        raise InvalidInput(
+            f"period must be one of {', '.join(Budget.Period.values)}.", field="period"
+        )
+    target = (target or "").strip()
+    if scope == Budget.Scope.PROJECT and target:
+        raise InvalidInput("A project budget has no target.", field="target")
+    if scope != Budget.Scope.PROJECT and not target:
+        raise InvalidInput(
+            "A user budget needs the user_ref, a session budget the session id.", field="target"
+        )
+    if len(target) > 255:
+        raise InvalidInput("target is at most 255 characters.", field="target")
+    amount = _decimal(amount_usd, "amount_usd")
+    if amount <= 0 or amount >= Decimal("1e14"):
+        raise InvalidInput("amount_usd must be positive.", field="amount_usd")
+    ratio = _decimal(warn_ratio, "warn_ratio")
+    if not Decimal(0) < ratio <= Decimal(1):
+        raise InvalidInput("warn_ratio must be above 0 and at most 1.", field="warn_ratio")
+    try:
+        with transaction.atomic():
+            return Budget.objects.create(
+                project=project,
+                scope=scope,
+                target=target,
+                period=period,
+                amount_usd=amount.quantize(Decimal("1e-6")),
+                warn_ratio=ratio.quantize(Decimal("1e-3")),
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            "This project already has a budget for that scope, target and period.",
+            code="budget_exists",
+            field="target",
+        ) from exc
+
+
+def budget_delete(*, budget: Budget) -> None:
+    """Delete a budget and its alerts."""
+    budget.delete()
+
+
+def budget_spent(budget: Budget, *, now: datetime | None = None) -> Decimal:
+    """What the budget's scope spent in the current period (day-granular for project and
+    user budgets, read from the daily aggregate)."""
+    start = period_start(budget.period, now)
+    if budget.scope == Budget.Scope.SESSION:
+        usage = TokenUsage.objects.filter(
+            project_id=budget.project_id, session__external_id=budget.target
+        )
+        if budget.period != Budget.Period.TOTAL:
+            usage = usage.filter(timestamp__gte=start)
+        spent = usage.aggregate(s=Sum("cost_usd"))["s"]
+    else:
+        daily = DailyUsage.objects.filter(project_id=budget.project_id, day__gte=start.date())
+        if budget.scope == Budget.Scope.USER:
+            daily = daily.filter(user_ref=budget.target)
+        spent = daily.aggregate(s=Sum("cost_usd"))["s"]
+    return Decimal(spent or 0)
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """A budget with its spend in the current period and where that stands."""
+
+    budget: Budget
+    spent_usd: Decimal
+    period_start: datetime
+
+    @property
+    def ratio(self) -> Decimal:
+        return self.spent_usd / self.budget.amount_usd
+
+    @property
+    def percent(self) -> int:
+        return int(self.ratio * 100)
+
+    @property
+    def level(self) -> str:
+        """ "over", "near" or "" (under the warning ratio)."""
+        if self.spent_usd >= self.budget.amount_usd:
+            return BudgetAlert.Level.OVER
+        if self.ratio >= self.budget.warn_ratio:
+            return BudgetAlert.Level.NEAR
+        return ""
+
+
+def budgets_status(project: Project, *, now: datetime | None = None) -> list[BudgetStatus]:
+    """Every budget of a project with its current spend, the most used first."""
+    statuses = [
+        BudgetStatus(b, budget_spent(b, now=now), period_start(b.period, now))
+        for b in Budget.objects.filter(project=project).order_by("scope", "target", "period")
+    ]
+    return sorted(statuses, key=lambda s: -s.ratio)
+
+
+def _record(status: BudgetStatus) -> BudgetAlert | None:
+    """Record the alert for the level reached, once per budget, period and level."""
+    level = status.level
+    if not level:
+        return None
+    try:
+        with transaction.atomic():
+            return BudgetAlert.objects.create(
+                project_id=status.budget.project_id,
+                budget=status.budget,
+                period_start=status.period_start,
+                level=level,
+                spent_usd=status.spent_usd,
+            )
+    except IntegrityError:
+        return None  # already recorded for this period and level
+
+
+def budgets_check(
+    *, project: Project, session: AgentSession | None = None, now: datetime | None = None
+) -> list[BudgetAlert]:
+    """Check the budgets a session's new usage counts against (all project budgets, the
+    session's user's and its own); record new alerts and schedule their webhooks."""
+    budgets = Budget.objects.filter(project=project)
+    if session is not None:
+        budgets = budgets.filter(
+            Q(scope=Budget.Scope.PROJECT)
+            | Q(scope=Budget.Scope.USER, target=session.user_ref)
+            | Q(scope=Budget.Scope.SESSION, target=session.external_id)
+        )
+    created: list[BudgetAlert] = []
+    for budget in budgets:
+        status = BudgetStatus(
+            budget, budget_spent(budget, now=now), period_start(budget.period, now)
+        )
+        alert = _record(status)
+        if alert is not None:
+            created.append(alert)
+    if created and project.alert_webhook_url:
+        from ..tasks.pricing import budget_alert_webhook_task
+
+        for alert in created:
+            transaction.on_commit(
+                lambda pk=alert.pk: budget_alert_webhook_task.delay(pk)  # type: ignore[misc]
+            )
+    return created
+
+
+def budgets_check_after(*, project_id: int, session_id: int) -> None:
+    """After an ingest commits: check budgets if the project has any (one indexed query when
+    it has none, so ingest stays cheap), in a task."""
+    if not Budget.objects.filter(project_id=project_id).exists():
+        return
+    from ..tasks.pricing import budgets_check_task
+
+    budgets_check_task.delay(project_id, session_id)
+
+
+def budgets_check_on_commit(*, project_id: int, session_id: int) -> None:
+    """Schedule `budgets_check_after` for when the current (ingest) transaction commits."""
+    transaction.on_commit(
+        functools.partial(budgets_check_after, project_id=project_id, session_id=session_id)
+    )
+
+
+def alert_payload(alert: BudgetAlert) -> dict[str, Any]:
+    """The JSON an alert is shown as in the API and POSTed to the project's webhook."""
+    budget = alert.budget
+    return {
+        "id": alert.pk,
+        "level": alert.level,
+        "spent_usd": str(alert.spent_usd),
+        "period_start": alert.period_start.isoformat(),
+        "created_at": alert.created_at.isoformat(),
+        "budget": {
+            "id": budget.pk,
+            "scope": budget.scope,
+            "target": budget.target,
+            "period": budget.period,
+            "amount_usd": str(budget.amount_usd),
+        },
+    }
+
+
+def budget_alert_notify(*, alert: BudgetAlert) -> str:
+    """POST an alert to its project's webhook once and record the outcome on the alert."""
+    url = alert.project.alert_webhook_url
+    if not url or alert.webhook_status.startswith("sent"):
+        return alert.webhook_status
+    body = json.dumps(
+        {"type": "budget_alert", "project": alert.project.slug, "alert": alert_payload(alert)}
+    ).encode()
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+            status = f"sent {response.status}"
+    except Exception as exc:
+        # A failed webhook must not lose the alert: it stays visible in the dashboard and API.
+        logger.warning("Budget alert webhook %s failed: %s", url, exc)
+        status = f"failed: {type(exc).__name__}"[:100]
+    BudgetAlert.objects.filter(pk=alert.pk).update(webhook_status=status)
+    alert.webhook_status = status
+    return status
