@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Max, QuerySet, Sum
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
 
-from .models import AgentSession, Event, Membership, Project
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.shortcuts import get_object_or_404
+
+from .models import (
+    AgentSession,
+    DailyUsage,
+    Event,
+    Membership,
+    Project,
+    Run,
+    TokenUsage,
+)
 
 
 def projects_for_user(user: AbstractBaseUser) -> QuerySet[Project]:
@@ -56,3 +74,256 @@ def session_events_page(
     """A page of a session's events in seq order, by keyset (never OFFSET)."""
     return Event.objects.filter(session=session, seq__gt=after_seq).order_by("seq")[:limit]
 
+
+# -- dashboard reads --------------------------------------------------------------------------
+
+# Sorts of the sessions list: each is backed by an index on (project, <column>, id) in the model,
+# so a page is an index range scan whatever the table size. Ascending sorts scan those indexes
+# backwards.
+SESSION_SORTS = {
+    "last_event_at": "Last activity",
+    "created_at": "Started",
+    "cost_usd": "Cost",
+    "total_tokens": "Tokens",
+    "event_count": "Events",
+}
+DEFAULT_SORT = "-last_event_at"
+LIST_COLUMNS = (
+    "id",
+    "project_id",
+    "external_id",
+    "parent_id",
+    "root_id",
+    "depth",
+    "kind",
+    "title",
+    "preview",
+    "agent_name",
+    "user_ref",
+    "status",
+    "created_at",
+    "last_event_at",
+    "event_count",
+    "total_tokens",
+    "cost_usd",
+    "error_count",
+    "children_count",
+    "review_status",
+    "review_note",
+)
+
+
+@dataclass(frozen=True)
+class SessionFilters:
+    """The sessions list's filters, as parsed from the query string (see docs/dashboard.md)."""
+
+    agent: str = ""
+    user: str = ""
+    status: str = ""
+    kind: str = ""
+    model: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    min_cost: Decimal | None = None
+    has_errors: bool = False
+    meta_key: str = ""
+    meta_value: str = ""
+    q: str = ""
+    review: str = ""
+    sort: str = DEFAULT_SORT
+
+
+@dataclass
+class SessionPage:
+    """One keyset page of sessions and the cursor of the next page, if any."""
+
+    items: list[AgentSession]
+    next_cursor: str | None
+
+
+def encode_cursor(value: Any, pk: int) -> str:
+    """An opaque cursor for the row after (value, pk) in the current sort."""
+    raw = json.dumps([str(value) if value is not None else None, pk])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, column: str) -> tuple[Any, int] | None:
+    """(value, pk) from a cursor, or None when it is malformed (the list restarts)."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if column in ("last_event_at", "created_at"):
+            value: Any = datetime.fromisoformat(raw)
+        elif column == "cost_usd":
+            value = Decimal(raw)
+        else:
+            value = int(raw)
+        return value, int(pk)
+    except (ValueError, TypeError, ArithmeticError, binascii.Error, json.JSONDecodeError):
+        return None
+
+
+def _fts_session_ids(project: Project, q: str) -> QuerySet:
+    """Ids of sessions with an event matching `q`: PostgreSQL full-text search (GIN index
+    event_content_fts), or a case-insensitive substring match on other databases."""
+    events = Event.objects.filter(project=project)
+    if connection.vendor == "postgresql":
+        # The expression must match the index's exactly for the planner to use it.
+        events = events.extra(
+            where=["to_tsvector('simple', content) @@ plainto_tsquery('simple', %s)"], params=[q]
+        )
+    else:
+        events = events.filter(content__icontains=q)
+    return events.values("session_id")
+
+
+def sessions_filtered(project: Project, filters: SessionFilters) -> QuerySet[AgentSession]:
+    """The project's sessions matching the list's filters (unordered, all columns deferred
+    except those the list shows)."""
+    qs = AgentSession.objects.filter(project=project).only(*LIST_COLUMNS)
+    f = filters
+    if f.agent:
+        qs = qs.filter(agent_name=f.agent)
+    if f.user:
+        qs = qs.filter(user_ref=f.user)
+    if f.status == "all":
+        pass
+    elif f.status:
+        qs = qs.filter(status=f.status)
+    else:
+        # Archiving is how reviewers put sessions out of sight; they come back with a filter.
+        qs = qs.exclude(status=AgentSession.Status.ARCHIVED)
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.model:
+        qs = qs.filter(Exists(TokenUsage.objects.filter(session_id=OuterRef("pk"), model=f.model)))
+    if f.date_from:
+        qs = qs.filter(last_event_at__gte=_day_start(f.date_from))
+    if f.date_to:
+        qs = qs.filter(last_event_at__lt=_day_start(f.date_to + timedelta(days=1)))
+    if f.min_cost is not None:
+        qs = qs.filter(cost_usd__gte=f.min_cost)
+    if f.has_errors:
+        qs = qs.filter(error_count__gt=0)
+    if f.meta_key:
+        qs = qs.filter(**{f"metadata__{f.meta_key}": f.meta_value})
+    if f.review == "none":
+        qs = qs.filter(review_status="")
+    elif f.review:
+        qs = qs.filter(review_status=f.review)
+    if f.q:
+        matches = Q(pk__in=_fts_session_ids(project, f.q))
+        qs = qs.filter(matches | Q(title__icontains=f.q) | Q(external_id=f.q))
+    return qs
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def sessions_page(
+    project: Project, filters: SessionFilters, *, cursor: str = "", limit: int = 50
+) -> SessionPage:
+    """A keyset page of the sessions list in the filters' sort order (never OFFSET)."""
+    descending = filters.sort.startswith("-")
+    column = filters.sort.lstrip("-")
+    if column not in SESSION_SORTS:
+        column, descending = DEFAULT_SORT.lstrip("-"), True
+    qs = sessions_filtered(project, filters)
+    after = decode_cursor(cursor, column) if cursor else None
+    if after is not None:
+        value, pk = after
+        op = "lt" if descending else "gt"
+        qs = qs.filter(Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk}))
+    order = [f"-{column}", "-pk"] if descending else [column, "pk"]
+    items = list(qs.order_by(*order)[: limit + 1])
+    next_cursor = None
+    if len(items) > limit:
+        items = items[:limit]
+        last = items[-1]
+        next_cursor = encode_cursor(getattr(last, column), last.pk)
+    return SessionPage(items=items, next_cursor=next_cursor)
+
+
+def session_filter_choices(project: Project) -> dict[str, list[str]]:
+    """Values offered by the list's filter dropdowns, read from the daily usage aggregate (a few
+    rows per day) rather than from the sessions table."""
+    rows = DailyUsage.objects.filter(project=project)
+    return {
+        "agents": sorted(set(rows.values_list("agent_name", flat=True).distinct()) - {""}),
+        "models": sorted(set(rows.values_list("model", flat=True).distinct()) - {""}),
+    }
+
+
+def session_for_page(project: Project, pk: int) -> AgentSession:
+    """A session of the project, or 404; deferring the JSON state, which can be large."""
+    return get_object_or_404(AgentSession.objects.defer("state"), project=project, pk=pk)
+
+
+def session_children_page(
+    session: AgentSession, *, after: str = "", limit: int = 50, subtree_totals: bool = True
+) -> tuple[list[AgentSession], str | None]:
+    """A keyset page of a session's direct children in creation order, each annotated with the
+    totals of its own subtree (sessions, events, tokens, cost) when asked."""
+    qs = AgentSession.objects.filter(parent=session).only(*LIST_COLUMNS, "path")
+    if after:
+        try:
+            created, pk = after.rsplit("~", 1)
+            created_at, last_pk = datetime.fromisoformat(created), int(pk)
+        except ValueError:
+            created_at, last_pk = None, 0
+        if created_at is not None:
+            qs = qs.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=last_pk))
+    if subtree_totals:
+        # Scoped to the tree (index session_tree) so each subquery scans one tree, not the
+        # project; leaves' totals are their own and skip the subquery's work cheaply.
+        descendants = AgentSession.objects.filter(
+            root_id=OuterRef("root_id"), path__startswith=OuterRef("path")
+        ).order_by()
+        for name, expr in (
+            ("sub_sessions", Count("id")),
+            ("sub_events", Sum("event_count")),
+            ("sub_tokens", Sum("total_tokens")),
+            ("sub_cost", Sum("cost_usd")),
+        ):
+            qs = qs.annotate(
+                **{name: Subquery(descendants.values("root_id").annotate(v=expr).values("v")[:1])}
+            )
+    items = list(qs.order_by("created_at", "pk")[: limit + 1])
+    next_after = None
+    if len(items) > limit:
+        items = items[:limit]
+        next_after = f"{items[-1].created_at.isoformat()}~{items[-1].pk}"
+    return items, next_after
+
+
+def session_runs(session: AgentSession, *, limit: int = 200) -> list[Run]:
+    """The session's runs, oldest first (a session has a handful; capped for safety)."""
+    return list(Run.objects.filter(session=session).order_by("created_at", "pk")[:limit])
+
+
+def transcript_page(
+    session: AgentSession, *, after_seq: int = 0, limit: int = 50, run_id: int | None = None
+) -> tuple[list[Event], Event | None, bool]:
+    """A keyset page of the transcript: events after `after_seq` (the payload and metadata
+    deferred until someone clicks), the event just before the page (for the idle-gap marker),
+    and whether more follow. Each event comes with its usage and summary record (one join)."""
+    qs = (
+        Event.objects.filter(session=session)
+        .defer("payload", "metadata", "body_hash")
+        .select_related("usage", "summary_record")
+    )
+    if run_id is not None:
+        qs = qs.filter(run_id=run_id)
+    # Fetch the previous event too (seq >= after_seq) so the first row can show an idle gap.
+    rows = list(qs.filter(seq__gte=max(after_seq, 1)).order_by("seq")[: limit + 2])
+    previous = None
+    if rows and after_seq and rows[0].seq == after_seq:
+        previous = rows.pop(0)
+    has_more = len(rows) > limit
+    return rows[:limit], previous, has_more
+
+
+def event_detail(session: AgentSession, seq: int) -> Event:
+    """One event with its payload and metadata (loaded only when someone opens it), or 404."""
+    return get_object_or_404(Event.objects.select_related("usage"), session=session, seq=seq)

@@ -4,5 +4,10 @@ Tasks take ids, load rows and call a service: no business logic lives in a task.
 """
 
 from .maintenance import session_recompute_rollups_task
+from .retention import retention_apply_all, retention_apply_project
 
-__all__ = ["session_recompute_rollups_task"]
+__all__ = [
+    "retention_apply_all",
+    "retention_apply_project",
+    "session_recompute_rollups_task",
+]

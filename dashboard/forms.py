@@ -1,0 +1,109 @@
+"""Forms of the dashboard: the list's GET filters and the small POST forms of the actions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+
+from sessions_app.models import AgentSession, Membership, Project
+from sessions_app.selectors import DEFAULT_SORT, SESSION_SORTS, SessionFilters
+
+META_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+SORT_CHOICES = [(s, s) for c in SESSION_SORTS for s in (c, f"-{c}")]
+
+
+class SessionFilterForm(forms.Form):
+    """The sessions list's query string. Every field is optional; `from` and `to` are dates
+    on last activity (inclusive)."""
+
+    agent = forms.CharField(required=False, max_length=200)
+    user = forms.CharField(required=False, max_length=255)
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Not archived"), *AgentSession.Status.choices, ("all", "All")],
+    )
+    kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *AgentSession.Kind.choices])
+    model = forms.CharField(required=False, max_length=255)
+    min_cost = forms.DecimalField(required=False, min_value=0, max_digits=20, decimal_places=10)
+    has_errors = forms.BooleanField(required=False)
+    meta = forms.CharField(required=False, max_length=300)
+    q = forms.CharField(required=False, max_length=200)
+    review = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any review"),
+            ("reviewed", "Reviewed"),
+            ("flagged", "Flagged"),
+            ("none", "Not reviewed"),
+        ],
+    )
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
+    cursor = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # `from` and `to` are Python keywords, so they are added here rather than declared.
+        self.fields["from"] = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+        self.fields["to"] = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+    def clean_meta(self) -> tuple[str, str]:
+        raw = self.cleaned_data.get("meta", "")
+        if not raw:
+            return ("", "")
+        key, sep, value = raw.partition("=")
+        key = key.strip()
+        # "__" would turn into a nested JSON path lookup; keys are plain names here.
+        if not sep or not META_KEY.match(key) or "__" in key:
+            raise forms.ValidationError("Use key=value, the key made of letters, digits, _ . -")
+        return (key, value.strip())
+
+    def filters(self) -> SessionFilters:
+        """The valid filters; an invalid field is left out (its error is shown on the page)."""
+        data = self.cleaned_data if self.is_bound else {}
+        get = lambda name, default="": data.get(name) or default  # noqa: E731
+        meta_key, meta_value = data.get("meta") or ("", "")
+        return SessionFilters(
+            agent=get("agent").strip(),
+            user=get("user").strip(),
+            status=get("status"),
+            kind=get("kind"),
+            model=get("model").strip(),
+            date_from=data.get("from"),
+            date_to=data.get("to"),
+            min_cost=data.get("min_cost"),
+            has_errors=bool(data.get("has_errors")),
+            meta_key=meta_key,
+            meta_value=meta_value,
+            q=get("q").strip(),
+            review=get("review"),
+            sort=get("sort", DEFAULT_SORT),
+        )
+
+
+class ReviewForm(forms.Form):
+    """A review mark and note on a session."""
+
+    review_status = forms.ChoiceField(required=False, choices=AgentSession.Review.choices)
+    review_note = forms.CharField(required=False, max_length=5000, widget=forms.Textarea)
+
+
+class ApiKeyForm(forms.Form):
+    """A new API key's name."""
+
+    name = forms.CharField(max_length=200)
+
+
+class MemberForm(forms.Form):
+    """A user (by username) and the role to give them in the project."""
+
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class RetentionForm(forms.Form):
+    """A project's retention policy: days idle (blank for none) and what to do."""
+
+    retention_days = forms.IntegerField(required=False, min_value=1, max_value=36_500)
+    retention_action = forms.ChoiceField(choices=Project.RetentionAction.choices)

@@ -1,0 +1,39 @@
+"""The sessions list: filters in the query string, sort by a metric, keyset pages."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+
+from sessions_app.selectors import SESSION_SORTS, session_filter_choices, sessions_page
+
+from ..access import project_for
+from ..forms import SessionFilterForm
+from ..htmx import render_htmx
+from .common import chrome, htmx_target
+
+
+@login_required
+def session_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """The project's sessions; an htmx request targeting #session-rows gets only the table."""
+    project = project_for(request, slug)
+    form = SessionFilterForm(request.GET or None)
+    if form.is_bound:
+        form.is_valid()
+    filters = form.filters()
+    cursor = form.cleaned_data.get("cursor", "") if form.is_bound else ""
+    page = sessions_page(project, filters, cursor=cursor)
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "sorts": SESSION_SORTS,
+        "is_first_page": not cursor,
+    }
+    if htmx_target(request) == "session-rows":
+        context["project"] = project
+    else:
+        context = chrome(
+            request, project, **context, choices=session_filter_choices(project), nav="sessions"
+        )
+    return render_htmx(request, "dashboard/sessions.html", context, partials=("session-rows",))

@@ -1,0 +1,142 @@
+"""Project settings (admins): API keys (the secret shown once), members, retention policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from sessions_app.errors import InvalidInput
+from sessions_app.models import ApiKey, Membership, Project, RetentionRun
+from sessions_app.services.projects import api_key_create, api_key_revoke, membership_set
+from sessions_app.services.retention import project_retention_set
+
+from ..access import project_for
+from ..forms import ApiKeyForm, MemberForm, RetentionForm
+from ..htmx import render_htmx
+from .common import chrome, htmx_target
+
+PARTIALS = ("api-keys", "members", "retention")
+
+
+def _context(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:
+    """Everything the settings page shows; a partial request builds only its own region."""
+    target = htmx_target(request)
+    context: dict[str, Any] = {"project": project, **extra}
+    if target in (None, "api-keys"):
+        context["keys"] = list(ApiKey.objects.filter(project=project).select_related("created_by"))
+        context.setdefault("key_form", ApiKeyForm())
+    if target in (None, "members"):
+        context["members"] = list(
+            Membership.objects.filter(project=project)
+            .select_related("user")
+            .order_by("user__username")
+        )
+        context.setdefault("member_form", MemberForm())
+        context["roles"] = Membership.Role.choices
+    if target in (None, "retention"):
+        context.setdefault(
+            "retention_form",
+            RetentionForm(
+                initial={
+                    "retention_days": project.retention_days,
+                    "retention_action": project.retention_action,
+                }
+            ),
+        )
+        context["retention_runs"] = list(RetentionRun.objects.filter(project=project)[:10])
+    if target is None:
+        context = chrome(request, project, **context, nav="settings")
+    return context
+
+
+def _render(
+    request: HttpRequest, project: Project, status: int = 200, **extra: Any
+) -> HttpResponse:
+    return render_htmx(
+        request,
+        "dashboard/settings.html",
+        _context(request, project, **extra),
+        partials=PARTIALS,
+        status=status,
+    )
+
+
+@login_required
+def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """The settings page (admins only)."""
+    project = project_for(request, slug, min_role=Membership.Role.ADMIN)
+    return _render(request, project)
+
+
+@login_required
+@require_POST
+def api_key_new(request: HttpRequest, slug: str) -> HttpResponse:
+    """Create a key and show its token once, in the #api-keys region."""
+    project = project_for(request, slug, min_role=Membership.Role.ADMIN)
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return _render(request, project, status=400, key_form=form)
+    key, token = api_key_create(
+        project=project, name=form.cleaned_data["name"], created_by=request.user
+    )
+    return _render(request, project, new_key=key, new_token=token)
+
+
+@login_required
+@require_POST
+def api_key_revoke_view(request: HttpRequest, slug: str, key_id: int) -> HttpResponse:
+    """Revoke a key of the project."""
+    project = project_for(request, slug, min_role=Membership.Role.ADMIN)
+    key = get_object_or_404(ApiKey, project=project, pk=key_id)
+    api_key_revoke(key=key)
+    if htmx_target(request) is None:
+        return redirect("dashboard:settings", slug=project.slug)
+    return _render(request, project)
+
+
+@login_required
+@require_POST
+def member_set(request: HttpRequest, slug: str) -> HttpResponse:
+    """Add a user to the project or change their role."""
+    project = project_for(request, slug, min_role=Membership.Role.ADMIN)
+    form = MemberForm(request.POST)
+    if form.is_valid():
+        user = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
+        if user is None:
+            form.add_error("username", "No user with this username.")
+        elif user == request.user and form.cleaned_data["role"] != Membership.Role.ADMIN:
+            # An admin demoting themselves could leave a project nobody can administer.
+            form.add_error("role", "You cannot lower your own role.")
+        else:
+            membership_set(user=user, project=project, role=form.cleaned_data["role"])
+            if htmx_target(request) is None:
+                return redirect("dashboard:settings", slug=project.slug)
+            return _render(request, project)
+    return _render(request, project, status=400, member_form=form)
+
+
+@login_required
+@require_POST
+def retention_set(request: HttpRequest, slug: str) -> HttpResponse:
+    """Set the project's retention policy."""
+    project = project_for(request, slug, min_role=Membership.Role.ADMIN)
+    form = RetentionForm(request.POST)
+    if form.is_valid():
+        try:
+            project_retention_set(
+                project=project,
+                days=form.cleaned_data["retention_days"],
+                action=form.cleaned_data["retention_action"],
+            )
+        except InvalidInput as exc:
+            form.add_error(None, str(exc))
+        else:
+            if htmx_target(request) is None:
+                return redirect("dashboard:settings", slug=project.slug)
+            return _render(request, project, retention_saved=True)
+    return _render(request, project, status=400, retention_form=form)

@@ -1,0 +1,45 @@
+"""Review marks on sessions (reviewed, flagged, a note) and archiving from the dashboard."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from ..errors import InvalidInput
+from ..models import AgentSession
+
+MAX_NOTE_LENGTH = 5000
+
+
+@transaction.atomic
+def session_review_set(
+    *, session: AgentSession, status: str, note: str, user: AbstractBaseUser
+) -> AgentSession:
+    """Mark a session reviewed or flagged (or clear the mark) with an optional note."""
+    if status not in AgentSession.Review.values:
+        raise InvalidInput("review must be reviewed, flagged or empty.", field="review_status")
+    if len(note) > MAX_NOTE_LENGTH:
+        raise InvalidInput(f"A note is at most {MAX_NOTE_LENGTH} characters.", field="review_note")
+    now = timezone.now()
+    session.review_status = status
+    session.review_note = note
+    session.reviewed_by = user if (status or note) else None
+    session.reviewed_at = now if (status or note) else None
+    AgentSession.objects.filter(pk=session.pk).update(
+        review_status=session.review_status,
+        review_note=session.review_note,
+        reviewed_by=session.reviewed_by,
+        reviewed_at=session.reviewed_at,
+    )
+    return session
+
+
+@transaction.atomic
+def session_archive_set(*, session: AgentSession, archived: bool) -> AgentSession:
+    """Archive a session (hidden from the default list) or bring it back as completed."""
+    status = AgentSession.Status.ARCHIVED if archived else AgentSession.Status.COMPLETED
+    now = timezone.now()
+    AgentSession.objects.filter(pk=session.pk).update(status=status, updated_at=now)
+    session.status, session.updated_at = status, now
+    return session
