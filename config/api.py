@@ -9,8 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from sessions_app.api import health
+from sessions_app.api import events, health, ingest, runs, sessions
+from sessions_app.api import usage as usage_api
 from sessions_app.api.auth import api_key_auth
+from sessions_app.api.limits import LimitedJSONParser
 from sessions_app.errors import DomainError
 
 api = NinjaAPI(
@@ -23,6 +25,7 @@ api = NinjaAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
     auth=api_key_auth,
+    parser=LimitedJSONParser(),
 )
 
 
@@ -34,36 +37,55 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return api.create_response(request, body, status=exc.status)
 
 
+_LOCATIONS = {"body", "query", "path", "header", "cookie", "form", "file"}
+
+
+def _field_of(loc: tuple) -> str:
+    """The field a client sent, without Ninja's location and body parameter name."""
+    parts = list(loc)
+    if parts and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+    if parts and parts[0] == "payload":
+        parts = parts[1:]
+    return ".".join(str(part) for part in parts) or "body"
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = [
         {
-            "field": ".".join(str(part) for part in err.get("loc", ()) if part not in ("body",)),
+            "field": _field_of(tuple(err.get("loc", ()))),
             "msg": err.get("msg", ""),
             "type": err.get("type", ""),
         }
         for err in exc.errors
     ]
-    return api.create_response(
-        request, {"detail": errors, "code": "validation_error"}, status=422
-    )
+    return api.create_response(request, {"detail": errors, "code": "validation_error"}, status=422)
 
 
 @api.exception_handler(AuthenticationError)
 def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(
         request,
-        {"detail": "A valid API key is required (Authorization: Bearer <key> or X-API-Key).",
-         "code": "unauthorized"},
+        {
+            "detail": "A valid API key is required (Authorization: Bearer <key> or X-API-Key).",
+            "code": "unauthorized",
+        },
         status=401,
     )
 
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # Ninja wraps a body parser's exception in a 400; the parser's own limits (413, 422) win.
+    if isinstance(exc.__cause__, DomainError):
+        return domain_error(request, exc.__cause__)
     return api.create_response(
         request, {"detail": str(exc), "code": f"http_{exc.status_code}"}, status=exc.status_code
     )
 
 
 api.add_router("/v1/", health.router)
+for _router in (sessions.router, events.router, runs.router, ingest.router):
+    api.add_router("/v1/", _router)
+api.add_router("/v1/", usage_api.router)

@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..errors import Conflict, InvalidInput
-from ..models import AgentSession, Run
+from ..models import AgentSession, Project, Run
+from .sessions import session_get_or_create
 
 ALLOWED = {
     Run.Status.PENDING: {Run.Status.RUNNING, *Run.TERMINAL},
@@ -102,3 +103,26 @@ def run_update(
     run.updated_at = now
     run.save(update_fields=fields)
     return run
+
+
+@transaction.atomic
+def run_create_in_session(
+    *,
+    project: Project,
+    session_external_id: str,
+    external_id: str,
+    status: str = Run.Status.PENDING,
+    agent_name: str = "",
+    started_at: datetime | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> tuple[Run, bool]:
+    """Create a run in a session addressed by external id (created if missing)."""
+    session, _ = session_get_or_create(project=project, external_id=session_external_id)
+    return run_create(
+        session=session,
+        external_id=external_id,
+        status=status,
+        agent_name=agent_name,
+        started_at=started_at,
+        metadata=metadata,
+    )

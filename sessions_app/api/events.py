@@ -1,0 +1,102 @@
+"""Events of a session: post (one or many), read (ours, or items in the format written), pop
+the last item, clear."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from ..services.events import event_pop_last, events_append, events_clear
+from . import selectors
+from .convert import check_batch_size, check_path_id, event_dict, event_inputs
+from .schemas import (
+    ERRORS,
+    DeletedOut,
+    EventPageOut,
+    EventsIn,
+    EventsPostOut,
+    PoppedOut,
+)
+
+router = Router(tags=["events"])
+
+
+def append(project, session_external_id: str, payload: EventsIn) -> tuple[bool, dict]:
+    """Store a validated batch; returns whether anything was created and the response body."""
+    check_batch_size(len(payload.events))
+    inputs, primary = event_inputs(payload.events)
+    check_batch_size(len(inputs))
+    session, results = events_append(
+        project=project, session_external_id=session_external_id, events=inputs
+    )
+    answers = [results[i] for i in primary]
+    body = {
+        "session_id": session.external_id,
+        "results": [{"id": r.external_id, "seq": r.seq, "status": r.status} for r in answers],
+    }
+    return any(r.status == "created" for r in answers), body
+
+
+@router.post(
+    "/sessions/{external_id}/events",
+    response={200: EventsPostOut, 201: EventsPostOut, **ERRORS},
+    summary="Append events",
+)
+def post_events(request: HttpRequest, external_id: str, payload: EventsIn):
+    """Append events in order (all or nothing); the session is created if missing. 201 when
+    anything was stored, 200 when every event was a duplicate of a stored one."""
+    created, body = append(request.auth.project, check_path_id(external_id), payload)
+    return Status(201 if created else 200, body)
+
+
+class EventsQuery(Schema):
+    after_seq: int = Field(0, ge=0, le=2**31 - 1)
+    limit: int = Field(100, ge=1, le=1000)
+    format: Literal["openai_chat", "responses", "agent_framework", "native"] | None = Field(
+        None, description="Return the items written in this format exactly as sent."
+    )
+
+
+@router.get(
+    "/sessions/{external_id}/events",
+    response={200: EventPageOut, **ERRORS},
+    summary="Read events",
+)
+def get_events(request: HttpRequest, external_id: str, query: Query[EventsQuery]):
+    """Events in seq order after `after_seq`; pass `next_after_seq` back for the next page.
+    With `format=`, the items written in that format, exactly as the agent sent them."""
+    session = selectors.session_pk(request.auth.project, check_path_id(external_id))
+    if query.format:
+        items, next_after = selectors.items_page(
+            session, fmt=query.format, after_seq=query.after_seq, limit=query.limit
+        )
+        return {"items": items, "next_after_seq": next_after}
+    rows, next_after = selectors.events_page(session, after_seq=query.after_seq, limit=query.limit)
+    return {"items": [event_dict(e) for e in rows], "next_after_seq": next_after}
+
+
+@router.delete(
+    "/sessions/{external_id}/events/last",
+    response={200: PoppedOut, **ERRORS},
+    summary="Pop the last item",
+)
+def pop_last(request: HttpRequest, external_id: str):
+    """Remove the latest item (with the events derived from it) and return it; `item` is null
+    when the session has no events."""
+    session = selectors.session_pk(request.auth.project, check_path_id(external_id))
+    popped = event_pop_last(session=session)
+    return {"item": event_dict(popped) if popped else None}
+
+
+@router.delete(
+    "/sessions/{external_id}/events",
+    response={200: DeletedOut, **ERRORS},
+    summary="Clear all events",
+)
+def clear_events(request: HttpRequest, external_id: str):
+    """Remove every event of the session; the session and its runs stay."""
+    session = selectors.session_pk(request.auth.project, check_path_id(external_id))
+    return {"deleted": events_clear(session=session)}

@@ -1,0 +1,137 @@
+"""Request body limits, enforced while parsing JSON, before any schema or service runs.
+
+Ninja wraps a parser's exception in a 400 `HttpError` whose `__cause__` is ours; config/api.py
+unwraps a `DomainError` cause so a client sees 413 or 422 with the field named.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+from ninja.parser import Parser
+
+from ..errors import InvalidInput, PayloadTooLarge
+
+# Escapes that decode to text PostgreSQL cannot store (NUL) or UTF-8 cannot encode (a lone
+# surrogate). Raw control bytes are already invalid JSON, so only these escapes can smuggle them.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_CONTAINERS = (dict, list)
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidInput(f"{name} is not valid JSON (use null or a string).", field="body")
+
+
+def _too_deep(value: Any, depth: int, limit: int) -> bool:
+    """True when containers nest deeper than `limit` (the top-level object is depth 1)."""
+    if depth > limit:
+        return True
+    children = value.values() if isinstance(value, dict) else value
+    return any(
+        isinstance(child, _CONTAINERS) and _too_deep(child, depth + 1, limit) for child in children
+    )
+
+
+def _path_of_deep(value: Any, limit: int) -> str:
+    """The dotted path of the first container nested past the limit, for the error's field."""
+    stack: list[tuple[Any, int, tuple]] = [(value, 1, ())]
+    while stack:
+        node, depth, path = stack.pop()
+        if depth > limit:
+            return ".".join(str(p) for p in path) or "body"
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            if isinstance(child, _CONTAINERS):
+                stack.append((child, depth + 1, (*path, key)))
+    return "body"
+
+
+def _bad_text(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains invalid text (a lone UTF-16 surrogate)"
+    return None
+
+
+def _check_strings(value: Any) -> None:
+    """Reject NUL characters and lone surrogates in any key or string, naming where."""
+    stack: list[tuple[Any, tuple]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            reason = _bad_text(node)
+            if reason:
+                field = ".".join(str(p) for p in path) or "body"
+                raise InvalidInput(f"{field} {reason}.", code="invalid_text", field=field)
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                reason = _bad_text(key)
+                if reason:
+                    field = ".".join(str(p) for p in (*path, key))
+                    raise InvalidInput(f"Key {field} {reason}.", code="invalid_text", field=field)
+                stack.append((child, (*path, key)))
+        elif isinstance(node, list):
+            stack.extend((child, (*path, i)) for i, child in enumerate(node))
+
+
+def parse_limited_json(body: bytes) -> Any:
+    """Parse a request body as JSON within the configured size and depth, with clean text."""
+    max_bytes = settings.INGEST_MAX_BODY_BYTES
+    if len(body) > max_bytes:
+        raise PayloadTooLarge(f"The body is larger than {max_bytes} bytes.", field="body")
+    limit = settings.INGEST_MAX_JSON_DEPTH
+    try:
+        data = json.loads(body, parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            "The body is not valid UTF-8.", code="invalid_text", field="body"
+        ) from exc
+    except RecursionError as exc:
+        raise InvalidInput(
+            f"JSON nesting is deeper than {limit} levels.", code="too_deep", field="body"
+        ) from exc
+    except ValueError as exc:
+        raise InvalidInput(
+            f"The body is not valid JSON: {exc}.", code="invalid_json", field="body"
+        ) from exc
+    # Counting brackets bounds the depth from above, so most bodies skip the walk.
+    if (
+        isinstance(data, _CONTAINERS)
+        and body.count(b"{") + body.count(b"[") > limit
+        and _too_deep(data, 1, limit)
+    ):
+        field = _path_of_deep(data, limit)
+        raise InvalidInput(
+            f"JSON nesting is deeper than {limit} levels at {field}.", code="too_deep", field=field
+        )
+    if _SUSPECT_ESCAPE.search(body):
+        _check_strings(data)
+    return data
+
+
+class LimitedJSONParser(Parser):
+    """Ninja's JSON parser with the ingest limits (docs/api.md, "Limits")."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        max_bytes = settings.INGEST_MAX_BODY_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > max_bytes:
+            raise PayloadTooLarge(f"The body is larger than {max_bytes} bytes.", field="body")
+        try:
+            body = request.body
+        except RequestDataTooBig as exc:
+            raise PayloadTooLarge(
+                f"The body is larger than {max_bytes} bytes.", field="body"
+            ) from exc
+        return parse_limited_json(body)

@@ -1,0 +1,499 @@
+"""Input and output schemas of the agents' API.
+
+Inputs forbid unknown fields, so a typo is a 422 that names the field instead of silently lost
+data. Two things are taken as they are: an a2a `SessionEvent` dict (its own fields are ours) and
+a foreign `item`, which is stored verbatim as the event's payload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    model_validator,
+)
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _clean_text(value: str) -> str:
+    # Query strings and path segments are not seen by the body parser's text check.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid text") from exc
+    return value
+
+
+def _sane_moment(value: datetime) -> datetime:
+    """Aware (UTC when no offset is given) and within 1970..9000, so no database overflows."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("must be between 1970 and 9000")
+    return value
+
+
+CleanStr = Annotated[str, AfterValidator(_clean_text)]
+Moment = Annotated[datetime, AfterValidator(_sane_moment)]
+ExternalId = Annotated[CleanStr, Field(min_length=1, max_length=255)]
+SessionKind = Literal["root", "child", "segment"]
+SessionStatus = Literal["active", "completed", "archived"]
+RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+EventSource = Literal["user", "llm", "system", "tool"]
+EventType = Literal[
+    "message", "tool_call", "tool_result", "summary", "reference", "context_bridge", "error"
+]
+EventRole = Literal["user", "assistant", "system", "tool", "developer"]
+ItemFormat = Literal["openai_chat", "responses", "agent_framework"]
+
+
+def _money_text(value: Decimal) -> str:
+    # Plain notation without trailing zeros: "0.00125", never "1.25E-3" or "0E-10".
+    return format(value.normalize(), "f") if value else "0"
+
+
+Money = Annotated[Decimal, PlainSerializer(_money_text, return_type=str)]
+
+
+def canonical_hash(value: Any) -> str:
+    """SHA-256 of the canonical JSON of a value (sorted keys, compact): the body hash that
+    makes a retry with the same id and the same body a duplicate, not a conflict."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class StrictIn(BaseModel):
+    """Plain pydantic, not ninja's Schema: its wrapper hides the dict as sent, which the body
+    hash and the single-event form need."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+class SessionIn(StrictIn):
+    """Fields of a session; only those sent are changed on update."""
+
+    parent_id: Annotated[str, Field(max_length=255)] | None = Field(
+        None, description="External id of the parent session; null or empty makes it a root."
+    )
+    kind: SessionKind | None = None
+    title: Annotated[str, Field(max_length=500)] | None = None
+    agent_name: Annotated[str, Field(max_length=200)] | None = None
+    user_ref: Annotated[str, Field(max_length=255)] | None = None
+    status: SessionStatus | None = None
+    metadata: dict[str, Any] | None = None
+    state: dict[str, Any] | None = None
+    service_session_id: Annotated[str, Field(max_length=255)] | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Refund for order 1042",
+                    "agent_name": "support-bot",
+                    "user_ref": "customer-881",
+                    "metadata": {"env": "prod", "channel": "chat"},
+                },
+                {"parent_id": "conv-1", "kind": "child", "agent_name": "refund-subagent"},
+            ]
+        },
+    )
+
+
+class SessionOut(Schema):
+    id: str
+    parent_id: str | None
+    continued_in: str | None
+    kind: str
+    depth: int
+    title: str
+    preview: str
+    agent_name: str
+    user_ref: str
+    status: str
+    metadata: dict[str, Any]
+    state: dict[str, Any]
+    service_session_id: str
+    created_at: datetime
+    updated_at: datetime
+    last_event_at: datetime
+    event_count: int
+    last_seq: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_usd: Money
+    error_count: int
+    children_count: int
+
+
+class SessionListOut(Schema):
+    items: list[SessionOut]
+    next_cursor: str | None
+
+
+class DeletedOut(Schema):
+    deleted: int
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+class TokenUsageIn(BaseModel):
+    """Usage as the client reports it. Extra keys (a2a's `estimated_cost_usd`) are ignored:
+    a2a's estimate uses a flat default rate, so only `cost_usd` counts as a reported cost."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: Annotated[str, Field(max_length=255)] = ""
+    prompt_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    completion_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    total_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    cached_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    reasoning_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    cost_usd: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=10)] | None = None
+
+
+class EventIn(StrictIn):
+    """One event: either our/a2a fields (`source`, `type`, `message`, ...) or `item`, a foreign
+    message that a normalizer maps (`format` names it; detected when omitted)."""
+
+    id: ExternalId | None = Field(None, description="Idempotency key, unique per project.")
+    timestamp: Moment | None = None
+    source: EventSource | None = None
+    type: EventType | None = None
+    role: EventRole | None = None
+    name: Annotated[str, Field(max_length=255)] | None = None
+    message: Any = Field(None, description="Text, or an object (a2a's SessionEvent.message).")
+    model: Annotated[str, Field(max_length=255)] | None = Field(
+        None, description="Model of an LLM message: its tokens are counted when no usage is sent."
+    )
+    run_id: ExternalId | None = None
+    task_id: ExternalId | None = Field(None, description="a2a's name for run_id.")
+    parent_event_id: ExternalId | None = None
+    tool_call_id: Annotated[str, Field(max_length=255)] | None = None
+    is_error: bool | None = None
+    metadata: dict[str, Any] | None = None
+    token_usage: TokenUsageIn | None = None
+    item: dict[str, Any] | None = Field(
+        None, description="An OpenAI chat message, Responses item or Agent Framework Message."
+    )
+    format: ItemFormat | None = None
+
+    # The object exactly as sent: its hash is the idempotency body hash, and for native events
+    # it is the payload a reader gets back.
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_raw(cls, data: Any, handler: Any) -> EventIn:
+        event = handler(data)
+        if isinstance(data, dict):
+            event._raw = data
+        return event
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> EventIn:
+        if self.item is not None:
+            for name in ("source", "type", "role", "name", "message", "tool_call_id", "is_error"):
+                if getattr(self, name) is not None:
+                    raise ValueError(
+                        f"{name} cannot be combined with item (it comes from the item)"
+                    )
+        else:
+            if self.format is not None:
+                raise ValueError("format applies only to an item")
+            if self.message is None:
+                raise ValueError("an event needs message (our/a2a fields) or item (a foreign item)")
+        if self.run_id and self.task_id and self.run_id != self.task_id:
+            raise ValueError("run_id and task_id disagree")
+        return self
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return self._raw
+
+    @property
+    def body_hash(self) -> str:
+        return canonical_hash(self._raw)
+
+
+EVENT_EXAMPLES = [
+    {
+        "events": [
+            {
+                "id": "evt-1",
+                "source": "user",
+                "type": "message",
+                "message": "Where is my refund?",
+                "timestamp": "2026-01-05T10:00:00Z",
+            },
+            {
+                "id": "evt-2",
+                "source": "llm",
+                "type": "message",
+                "message": "Let me check order 1042.",
+                "run_id": "run-1",
+                "token_usage": {
+                    "model": "gpt-4o-mini",
+                    "prompt_tokens": 120,
+                    "completion_tokens": 12,
+                },
+            },
+        ]
+    },
+    {
+        "events": [
+            {"id": "m-1", "format": "openai_chat", "item": {"role": "user", "content": "Hi"}},
+            {
+                "id": "m-2",
+                "format": "openai_chat",
+                "item": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "lookup_order", "arguments": '{"id": 1042}'},
+                        }
+                    ],
+                },
+            },
+            {
+                "id": "m-3",
+                "format": "openai_chat",
+                "item": {"role": "tool", "tool_call_id": "call_1", "content": "shipped"},
+            },
+        ]
+    },
+    {"id": "evt-9", "source": "system", "type": "message", "message": "A single event."},
+]
+
+
+class EventsIn(StrictIn):
+    """A batch of events (a single event object is accepted too)."""
+
+    events: Annotated[list[EventIn], Field(min_length=1)]
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": EVENT_EXAMPLES})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wrap_single(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "events" not in data:
+            return {"events": [data]}
+        return data
+
+
+class EventResultOut(Schema):
+    id: str
+    seq: int
+    status: Literal["created", "duplicate"]
+
+
+class EventsPostOut(Schema):
+    session_id: str = Field(
+        description="The session the events were stored in (a segment when "
+        "the addressed session continued in one)."
+    )
+    results: list[EventResultOut]
+
+
+class TokenUsageOut(Schema):
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cached_tokens: int
+    reasoning_tokens: int
+    cost_usd: Money
+    cost_source: str
+    tokens_estimated: bool
+    input_cost_per_token: Money | None
+    output_cost_per_token: Money | None
+
+
+class EventOut(Schema):
+    id: str
+    seq: int
+    timestamp: datetime
+    received_at: datetime
+    source: str
+    type: str
+    role: str
+    name: str
+    content: str
+    tool_call_id: str
+    is_error: bool
+    parent_event_id: str | None
+    run_id: str | None
+    metadata: dict[str, Any]
+    payload: Any
+    payload_format: str
+    token_usage: TokenUsageOut | None
+
+
+class EventPageOut(Schema):
+    items: list[Any] = Field(
+        description="EventOut objects, or with `format=` the stored items exactly as written."
+    )
+    next_after_seq: int | None
+
+
+class PoppedOut(Schema):
+    item: EventOut | None
+
+
+# --- runs -------------------------------------------------------------------------------------
+
+
+class RunIn(StrictIn):
+    id: ExternalId
+    status: RunStatus = "pending"
+    agent_name: Annotated[str, Field(max_length=200)] = ""
+    started_at: Moment | None = None
+    metadata: dict[str, Any] | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"id": "run-1", "status": "running", "agent_name": "support-bot"}]
+        },
+    )
+
+
+class RunPatchIn(StrictIn):
+    status: RunStatus | None = None
+    reason: Annotated[str, Field(max_length=10_000)] | None = None
+    ended_at: Moment | None = None
+    metadata: dict[str, Any] | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"status": "completed"},
+                {"status": "failed", "reason": "tool timeout", "metadata": {"retries": 3}},
+            ]
+        },
+    )
+
+
+class RunOut(Schema):
+    id: str
+    session_id: str
+    status: str
+    agent_name: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    reason: str
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- ingest -----------------------------------------------------------------------------------
+
+
+class IngestSessionItem(SessionIn):
+    op: Literal["session"]
+    id: ExternalId
+
+
+class IngestEventsItem(StrictIn):
+    op: Literal["events"]
+    session_id: ExternalId
+    events: Annotated[list[EventIn], Field(min_length=1)]
+
+
+class IngestRunItem(RunIn):
+    op: Literal["run"]
+    session_id: ExternalId
+
+
+class IngestRunUpdateItem(RunPatchIn):
+    op: Literal["run_update"]
+    id: ExternalId
+
+
+IngestItem = Annotated[
+    IngestSessionItem | IngestEventsItem | IngestRunItem | IngestRunUpdateItem,
+    Field(discriminator="op"),
+]
+
+
+class IngestIn(StrictIn):
+    """A mixed batch; each item is validated and applied on its own (all or nothing per item)."""
+
+    items: Annotated[list[dict[str, Any]], Field(min_length=1)] = Field(
+        description="Objects with `op`: `session` (SessionIn + id), `events` (session_id, "
+        "events), `run` (RunIn + session_id) or `run_update` (RunPatchIn + id)."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"op": "session", "id": "conv-1", "agent_name": "support-bot"},
+                        {"op": "run", "session_id": "conv-1", "id": "run-1", "status": "running"},
+                        {
+                            "op": "events",
+                            "session_id": "conv-1",
+                            "events": [
+                                {
+                                    "id": "e-1",
+                                    "source": "user",
+                                    "message": "Hello",
+                                    "run_id": "run-1",
+                                }
+                            ],
+                        },
+                        {"op": "run_update", "id": "run-1", "status": "completed"},
+                    ]
+                }
+            ]
+        },
+    )
+
+
+class IngestResultOut(Schema):
+    index: int
+    op: str | None
+    status: int = Field(description="The HTTP status this item alone would have had.")
+    body: Any = Field(None, description="The item's response body, or its error.")
+
+
+class IngestOut(Schema):
+    results: list[IngestResultOut]
+
+
+class ErrorOut(Schema):
+    """Every error: a message, a stable code and, for bad input, the field at fault."""
+
+    detail: Any
+    code: str
+    field: str | None = None
+
+
+ERRORS: dict[int, type[Schema]] = {s: ErrorOut for s in (401, 404, 409, 413, 422)}

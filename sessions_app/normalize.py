@@ -1,0 +1,417 @@
+"""Foreign message formats → our events, keeping the original item as the payload.
+
+Each normalizer takes one item exactly as an SDK wrote it and returns the events it stands for:
+the first carries the item as its payload (so reading back with `format=` returns exactly what
+was written); events derived from it (one `tool_call` per entry of a chat message's
+`tool_calls`, or per `function_call` content of an Agent Framework message) have no payload and
+ids derived deterministically from the item's id, so a retried item maps to the same events.
+
+Formats: OpenAI chat messages (`openai_chat`), OpenAI Responses input items (`responses`),
+Agent Framework `Message` dicts (`agent_framework`), and our own/a2a `SessionEvent` dicts
+(`native`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .errors import InvalidInput
+from .models import Event
+from .services.events import EventInput, UsageInput
+
+S = Event.Source
+T = Event.Type
+R = Event.Role
+F = Event.Format
+
+CHAT_ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
+_ROLE_SOURCE = {
+    "user": S.USER,
+    "assistant": S.LLM,
+    "system": S.SYSTEM,
+    "developer": S.SYSTEM,
+    "tool": S.TOOL,
+    "function": S.TOOL,
+}
+_SOURCE_ROLE = {S.USER: R.USER, S.LLM: R.ASSISTANT, S.SYSTEM: R.SYSTEM, S.TOOL: R.TOOL}
+RESPONSES_MESSAGE_TYPES = {"message"}
+MAX_ID = 255
+
+
+def _hash(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def derived_id(parent_id: str, kind: str, key: str | int) -> str:
+    """A deterministic id for an event derived from an item (hashed when it would be too long)."""
+    candidate = f"{parent_id}#{kind}:{key}"
+    if len(candidate) <= MAX_ID:
+        return candidate
+    return f"{parent_id[:180]}#{hashlib.sha256(candidate.encode()).hexdigest()[:64]}"
+
+
+def _to_text(value: Any) -> str:
+    """Displayable text of a content value: a string, a list of parts, or any JSON value."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        texts = []
+        for part in value:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, Mapping):
+                text = part.get("text")
+                if text is None:
+                    text = part.get("refusal")
+                if isinstance(text, str):
+                    texts.append(text)
+                elif part.get("type"):
+                    texts.append(f"[{part['type']}]")
+        return "\n".join(texts)
+    if isinstance(value, Mapping) and isinstance(value.get("text"), str):
+        return value["text"]
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _json_text(value: Any) -> str:
+    return (
+        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    )
+
+
+# --- OpenAI chat --------------------------------------------------------------------------------
+
+
+def from_openai_chat(item: Mapping[str, Any], *, event_id: str) -> list[EventInput]:
+    """An OpenAI chat message (ChatCompletionMessageParam): assistant `tool_calls` become one
+    `tool_call` event each, linked to the message; a `tool` message is a `tool_result` linked
+    to its call by `tool_call_id`."""
+    role = item.get("role")
+    if role not in CHAT_ROLES:
+        raise InvalidInput(
+            f"An OpenAI chat message needs role, one of {', '.join(sorted(CHAT_ROLES))}.",
+            field="item.role",
+        )
+    content = _to_text(item.get("content"))
+    if not content and role == "assistant" and isinstance(item.get("refusal"), str):
+        content = item["refusal"]
+    main = EventInput(
+        external_id=event_id,
+        source=_ROLE_SOURCE[role],
+        role=R.TOOL if role == "function" else role,
+        name=item.get("name") if isinstance(item.get("name"), str) else "",
+        content=content,
+        payload=dict(item),
+        payload_format=F.OPENAI_CHAT,
+    )
+    events = [main]
+    if role in ("tool", "function"):
+        main.type = T.TOOL_RESULT
+        call_id = item.get("tool_call_id")
+        if isinstance(call_id, str):
+            main.tool_call_id = call_id
+            main.parent_tool_call_id = call_id
+        return events
+    calls = item.get("tool_calls") if role == "assistant" else None
+    if isinstance(calls, list):
+        for index, call in enumerate(calls):
+            if not isinstance(call, Mapping):
+                raise InvalidInput(
+                    "Each tool call must be an object.", field=f"item.tool_calls.{index}"
+                )
+            fn = call.get("function") if isinstance(call.get("function"), Mapping) else {}
+            name = fn.get("name") or (call.get("custom") or {}).get("name") or call.get("type", "")
+            call_id = call.get("id") if isinstance(call.get("id"), str) else str(index)
+            arguments = fn.get("arguments", (call.get("custom") or {}).get("input", ""))
+            events.append(
+                EventInput(
+                    external_id=derived_id(event_id, "tool_call", call_id),
+                    source=S.LLM,
+                    type=T.TOOL_CALL,
+                    role=R.ASSISTANT,
+                    name=str(name)[:255],
+                    tool_call_id=call_id,
+                    content=_json_text(arguments),
+                    payload=None,
+                    payload_format=F.OPENAI_CHAT,
+                    body_hash=_hash(call),
+                    parent_external_id=event_id,
+                )
+            )
+    legacy = item.get("function_call") if role == "assistant" else None
+    if isinstance(legacy, Mapping):
+        events.append(
+            EventInput(
+                external_id=derived_id(event_id, "function_call", 0),
+                source=S.LLM,
+                type=T.TOOL_CALL,
+                role=R.ASSISTANT,
+                name=str(legacy.get("name", ""))[:255],
+                content=_json_text(legacy.get("arguments", "")),
+                payload_format=F.OPENAI_CHAT,
+                body_hash=_hash(legacy),
+                parent_external_id=event_id,
+            )
+        )
+    return events
+
+
+# --- OpenAI Responses ---------------------------------------------------------------------------
+
+
+def from_responses(item: Mapping[str, Any], *, event_id: str) -> list[EventInput]:
+    """An OpenAI Responses input item: `message` (or an easy input message without `type`),
+    `function_call`, `function_call_output`, `reasoning`; other types are kept as they are,
+    mapped by their name (`*_call` → tool_call, `*_call_output` → tool_result)."""
+    kind = item.get("type")
+    if kind is None and "role" in item:
+        kind = "message"
+    if not isinstance(kind, str) or not kind:
+        raise InvalidInput(
+            "A Responses item needs type (or role for a message).", field="item.type"
+        )
+    event = EventInput(
+        external_id=event_id,
+        source=S.SYSTEM,
+        payload=dict(item),
+        payload_format=F.RESPONSES,
+        metadata={"item_type": kind},
+    )
+    call_id = item.get("call_id") if isinstance(item.get("call_id"), str) else ""
+    if kind == "message":
+        role = item.get("role")
+        if role not in ("user", "assistant", "system", "developer"):
+            raise InvalidInput(
+                "A Responses message needs role user, assistant, system or developer.",
+                field="item.role",
+            )
+        event.source, event.role = _ROLE_SOURCE[role], role
+        event.content = _to_text(item.get("content"))
+    elif kind == "function_call":
+        event.source, event.type, event.role = S.LLM, T.TOOL_CALL, R.ASSISTANT
+        event.name = str(item.get("name", ""))[:255]
+        event.tool_call_id = call_id
+        event.content = _json_text(item.get("arguments", ""))
+    elif kind == "function_call_output":
+        event.source, event.type, event.role = S.TOOL, T.TOOL_RESULT, R.TOOL
+        event.tool_call_id = event.parent_tool_call_id = call_id
+        event.content = _to_text(item.get("output"))
+    elif kind == "reasoning":
+        event.source, event.role = S.LLM, R.ASSISTANT
+        event.content = _to_text(item.get("summary")) or _to_text(item.get("content"))
+    elif kind == "item_reference":
+        event.type = T.REFERENCE
+        event.content = str(item.get("id", ""))
+    elif kind.endswith("_call_output"):
+        event.source, event.type, event.role = S.TOOL, T.TOOL_RESULT, R.TOOL
+        event.tool_call_id = event.parent_tool_call_id = call_id
+        event.content = _to_text(item.get("output"))
+    elif kind.endswith("_call"):
+        event.source, event.type, event.role = S.LLM, T.TOOL_CALL, R.ASSISTANT
+        event.name = str(item.get("name") or kind)[:255]
+        event.tool_call_id = call_id or (item.get("id") if isinstance(item.get("id"), str) else "")
+        event.content = _json_text(item.get("arguments", item.get("action", item.get("input", ""))))
+    else:
+        event.content = _json_text(item)
+    if item.get("status") == "incomplete" or kind == "error":
+        event.is_error = kind == "error"
+    return [event]
+
+
+# --- Agent Framework ----------------------------------------------------------------------------
+
+
+def _af_role(item: Mapping[str, Any]) -> str:
+    role = item.get("role")
+    if isinstance(role, Mapping):  # older releases serialise Role as {"value": "user"}
+        role = role.get("value")
+    if role not in ("user", "assistant", "system", "tool"):
+        raise InvalidInput(
+            "An Agent Framework message needs role user, assistant, system or tool.",
+            field="item.role",
+        )
+    return role
+
+
+def _af_usage(contents: Iterable[Any], model: str) -> UsageInput | None:
+    for part in contents:
+        if isinstance(part, Mapping) and part.get("type") == "usage":
+            details = part.get("usage_details") or part.get("details") or {}
+            return UsageInput(
+                model=model,
+                prompt_tokens=details.get("input_token_count"),
+                completion_tokens=details.get("output_token_count"),
+                total_tokens=details.get("total_token_count"),
+            )
+    return None
+
+
+def from_agent_framework(
+    item: Mapping[str, Any], *, event_id: str, model: str = ""
+) -> list[EventInput]:
+    """An Agent Framework `Message` dict (`Message.to_dict()`): text contents become the
+    content; `function_call` contents become tool_call events and `function_result` contents
+    tool_result events; `error` contents mark the event as an error."""
+    role = _af_role(item)
+    contents = item.get("contents")
+    if not isinstance(contents, list):
+        raise InvalidInput(
+            "An Agent Framework message needs contents (a list).", field="item.contents"
+        )
+    texts, calls, results, errors = [], [], [], []
+    for index, part in enumerate(contents):
+        if not isinstance(part, Mapping):
+            raise InvalidInput("Each content must be an object.", field=f"item.contents.{index}")
+        kind = part.get("type")
+        if kind in ("text", "text_reasoning") and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif kind == "function_call":
+            calls.append(part)
+        elif kind == "function_result":
+            results.append(part)
+        elif kind == "error":
+            errors.append(str(part.get("message") or part.get("error_code") or "error"))
+    author = item.get("author_name")
+    main = EventInput(
+        external_id=event_id,
+        source=_ROLE_SOURCE[role],
+        role=role,
+        name=author if isinstance(author, str) else "",
+        content="\n".join(texts + errors),
+        is_error=bool(errors),
+        payload=dict(item),
+        payload_format=F.AGENT_FRAMEWORK,
+        usage=_af_usage(contents, model),
+    )
+    events = [main]
+    if role == "tool" and results:
+        first, *rest = results
+        main.type = T.TOOL_RESULT
+        main.tool_call_id = main.parent_tool_call_id = str(first.get("call_id", ""))
+        main.content = main.content or _json_text(first.get("result", ""))
+        main.is_error = main.is_error or bool(first.get("exception"))
+        results = rest
+    for part in calls:
+        call_id = str(part.get("call_id", ""))
+        events.append(
+            EventInput(
+                external_id=derived_id(event_id, "tool_call", call_id or len(events)),
+                source=S.LLM,
+                type=T.TOOL_CALL,
+                role=R.ASSISTANT,
+                name=str(part.get("name", ""))[:255],
+                tool_call_id=call_id,
+                content=_json_text(part.get("arguments", "")),
+                payload_format=F.AGENT_FRAMEWORK,
+                body_hash=_hash(part),
+                parent_external_id=event_id,
+            )
+        )
+    for part in results:
+        call_id = str(part.get("call_id", ""))
+        events.append(
+            EventInput(
+                external_id=derived_id(event_id, "tool_result", call_id or len(events)),
+                source=S.TOOL,
+                type=T.TOOL_RESULT,
+                role=R.TOOL,
+                tool_call_id=call_id,
+                parent_tool_call_id=call_id,
+                content=_json_text(part.get("result", "")),
+                is_error=bool(part.get("exception")),
+                payload_format=F.AGENT_FRAMEWORK,
+                body_hash=_hash(part),
+            )
+        )
+    return events
+
+
+# --- native / a2a SessionEvent ------------------------------------------------------------------
+
+
+def _message_text(message: Any) -> str:
+    if isinstance(message, Mapping):
+        for key in ("content", "text"):
+            if isinstance(message.get(key), str):
+                return message[key]
+    return _to_text(message)
+
+
+def from_native(
+    event: Mapping[str, Any], *, event_id: str, raw: Mapping[str, Any] | None = None
+) -> list[EventInput]:
+    """Our own / an a2a `SessionEvent` dict (source, type, message, task_id, metadata with
+    parent_event_id, token_usage). An a2a tool event's message is `{tool, arguments, result,
+    error}`: the tool's name, and an error when `error` is set."""
+    source = event.get("source") or S.SYSTEM
+    kind = event.get("type") or T.MESSAGE
+    message = event.get("message")
+    metadata = event.get("metadata") or {}
+    result = EventInput(
+        external_id=event_id,
+        source=source,
+        type=kind,
+        role=event.get("role") or _SOURCE_ROLE.get(source, ""),
+        name=event.get("name") or "",
+        content=_message_text(message),
+        tool_call_id=event.get("tool_call_id") or "",
+        is_error=bool(event.get("is_error")) or kind == T.ERROR,
+        payload=dict(raw if raw is not None else event),
+        payload_format=F.NATIVE,
+        metadata=dict(metadata),
+        model=event.get("model") or "",
+    )
+    if isinstance(message, Mapping) and kind in (T.TOOL_CALL, T.TOOL_RESULT):
+        tool = message.get("tool") or message.get("name")
+        if isinstance(tool, str) and not result.name:
+            result.name = tool[:255]
+        if message.get("error"):
+            result.is_error = True
+        call_id = message.get("tool_call_id") or message.get("call_id") or message.get("id")
+        if isinstance(call_id, str) and not result.tool_call_id:
+            result.tool_call_id = call_id[:255]
+        if kind == T.TOOL_RESULT and result.tool_call_id:
+            result.parent_tool_call_id = result.tool_call_id
+    parent = event.get("parent_event_id") or metadata.get("parent_event_id")
+    if isinstance(parent, str) and parent:
+        result.parent_external_id = parent
+    return [result]
+
+
+def detect_format(item: Mapping[str, Any]) -> str:
+    """The format of an item sent without `format`: Agent Framework messages have `contents`,
+    Responses items have `type`; anything else is taken as an OpenAI chat message."""
+    if "contents" in item:
+        return F.AGENT_FRAMEWORK
+    if "type" in item:
+        return F.RESPONSES
+    return F.OPENAI_CHAT
+
+
+def normalize_item(
+    item: Mapping[str, Any], *, fmt: str | None, event_id: str, model: str = ""
+) -> list[EventInput]:
+    """The events one foreign item stands for, the first carrying the item as its payload."""
+    fmt = fmt or detect_format(item)
+    if fmt == F.OPENAI_CHAT:
+        return from_openai_chat(item, event_id=event_id)
+    if fmt == F.RESPONSES:
+        return from_responses(item, event_id=event_id)
+    if fmt == F.AGENT_FRAMEWORK:
+        return from_agent_framework(item, event_id=event_id, model=model)
+    raise InvalidInput(f"Unknown item format {fmt!r}.", field="format")
+
+
+def item_id(item: Mapping[str, Any]) -> str | None:
+    """The id an item carries itself (Responses items, Agent Framework `message_id`)."""
+    for key in ("id", "message_id"):
+        value = item.get(key)
+        if isinstance(value, str) and 0 < len(value) <= MAX_ID:
+            return value
+    return None

@@ -1,0 +1,306 @@
+"""Events: append in order, idempotency, formats read back exactly, pop, clear."""
+
+from __future__ import annotations
+
+import pytest
+
+from sessions_app.models import AgentSession, Event, Run, TokenUsage
+from sessions_app.services.sessions import session_continue_in, session_upsert
+
+pytestmark = pytest.mark.django_db
+
+CHAT = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Where is order 1042?"},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_a",
+                "type": "function",
+                "function": {"name": "lookup", "arguments": '{"id": 1042}'},
+            },
+            {
+                "id": "call_b",
+                "type": "function",
+                "function": {"name": "eta", "arguments": '{"id": 1042}'},
+            },
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_a", "content": "shipped"},
+    {"role": "tool", "tool_call_id": "call_b", "content": "2 days"},
+    {"role": "assistant", "content": "It shipped; 2 days."},
+]
+
+
+def post(api, session, events, **kw):
+    return api.post(f"/sessions/{session}/events", {"events": events}, **kw)
+
+
+def test_a_batch_gets_seq_1_to_n_in_order_and_creates_the_session(api):
+    response = post(
+        api, "new", [{"id": f"e{i}", "source": "user", "message": f"m{i}"} for i in range(5)]
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["session_id"] == "new"
+    assert [r["seq"] for r in body["results"]] == [1, 2, 3, 4, 5]
+    assert {r["status"] for r in body["results"]} == {"created"}
+    more = post(api, "new", [{"id": "e5", "source": "llm", "message": "m5"}]).json()
+    assert more["results"][0]["seq"] == 6
+
+
+def test_a_single_event_object_is_accepted(api):
+    response = api.post("/sessions/s/events", {"id": "one", "source": "user", "message": "hi"})
+    assert response.status_code == 201
+    assert response.json()["results"] == [{"id": "one", "seq": 1, "status": "created"}]
+
+
+def test_a_retry_is_a_duplicate_not_a_second_row(api):
+    events = [
+        {"id": "e1", "source": "user", "message": "hi"},
+        {"id": "e2", "source": "llm", "message": "hello"},
+    ]
+    post(api, "s", events)
+    retry = post(api, "s", events)
+    assert retry.status_code == 200
+    assert retry.json()["results"] == [
+        {"id": "e1", "seq": 1, "status": "duplicate"},
+        {"id": "e2", "seq": 2, "status": "duplicate"},
+    ]
+    assert Event.objects.count() == 2
+    mixed = post(api, "s", [events[1], {"id": "e3", "source": "user", "message": "again"}]).json()
+    assert [(r["status"], r["seq"]) for r in mixed["results"]] == [("duplicate", 2), ("created", 3)]
+
+
+def test_the_same_id_with_another_body_is_a_409_and_nothing_of_the_batch_is_stored(api):
+    post(api, "s", [{"id": "e1", "source": "user", "message": "hi"}])
+    response = post(
+        api,
+        "s",
+        [
+            {"id": "e2", "source": "user", "message": "new"},
+            {"id": "e1", "source": "user", "message": "changed"},
+        ],
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_conflict"
+    assert response.json()["field"] == "id"
+    assert list(Event.objects.values_list("external_id", flat=True)) == ["e1"]
+    assert AgentSession.objects.get().event_count == 1
+
+
+def test_key_order_does_not_change_the_body_hash(api):
+    post(api, "s", [{"id": "e1", "source": "user", "message": {"a": 1, "b": 2}}])
+    retry = post(api, "s", [{"message": {"b": 2, "a": 1}, "source": "user", "id": "e1"}])
+    assert retry.json()["results"][0]["status"] == "duplicate"
+
+
+def test_openai_chat_round_trip_with_tool_calls_and_tool_results(api):
+    events = [{"id": f"m{i}", "format": "openai_chat", "item": m} for i, m in enumerate(CHAT)]
+    body = post(api, "chat", events).json()
+    # One result per item sent; the assistant message stands for itself + 2 tool_call events.
+    assert [r["seq"] for r in body["results"]] == [1, 2, 3, 6, 7, 8]
+    stored = {e.external_id: e for e in Event.objects.all()}
+    call_a = stored["m2#tool_call:call_a"]
+    assert (call_a.type, call_a.name, call_a.tool_call_id, call_a.payload) == (
+        "tool_call",
+        "lookup",
+        "call_a",
+        None,
+    )
+    assert call_a.parent_event_id == stored["m2"].pk
+    assert stored["m3"].type == "tool_result"
+    assert stored["m3"].parent_event_id == call_a.pk
+    assert stored["m4"].parent_event_id == stored["m2#tool_call:call_b"].pk
+    back = api.get("/sessions/chat/events", format="openai_chat").json()
+    assert back == {"items": CHAT, "next_after_seq": None}
+    # A retry of the message with tool calls is a duplicate and adds no tool_call events.
+    again = post(api, "chat", events[2:3]).json()
+    assert again["results"] == [{"id": "m2", "seq": 3, "status": "duplicate"}]
+    assert Event.objects.count() == 8
+
+
+def test_format_readback_pages_by_after_seq(api):
+    events = [{"id": f"m{i}", "format": "openai_chat", "item": m} for i, m in enumerate(CHAT)]
+    post(api, "chat", events)
+    page = api.get("/sessions/chat/events", format="openai_chat", limit=3).json()
+    assert page["items"] == CHAT[:3]
+    assert page["next_after_seq"] == 3
+    rest = api.get("/sessions/chat/events", format="openai_chat", after_seq=3).json()
+    assert rest == {"items": CHAT[3:], "next_after_seq": None}
+
+
+def test_formats_are_read_back_separately(api):
+    post(
+        api,
+        "mixed",
+        [
+            {"id": "r1", "format": "responses", "item": {"role": "user", "content": "hi"}},
+            {"id": "c1", "format": "openai_chat", "item": {"role": "user", "content": "yo"}},
+            {"id": "n1", "source": "user", "message": "native"},
+        ],
+    )
+    responses = api.get("/sessions/mixed/events", format="responses").json()["items"]
+    assert responses == [{"role": "user", "content": "hi"}]
+    native = api.get("/sessions/mixed/events", format="native").json()["items"]
+    assert native == [{"id": "n1", "source": "user", "message": "native"}]
+
+
+def test_a2a_session_event_dict_is_accepted_as_it_is(api):
+    a2a = {
+        "id": "9b1f",
+        "message": {"tool": "search", "arguments": {"q": "x"}, "result": None, "error": "timeout"},
+        "timestamp": "2025-05-01T10:00:00+00:00",
+        "source": "system",
+        "type": "tool_call",
+        "metadata": {"parent_event_id": "llm-1"},
+        "task_id": "task-7",
+        "token_usage": {
+            "model": "gpt-4o",
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "total_tokens": 0,
+            "estimated_cost_usd": 0.002,
+        },
+    }
+    post(api, "a2a", [{"id": "llm-1", "source": "llm", "message": "calling search"}])
+    response = post(api, "a2a", [a2a])
+    assert response.status_code == 201, response.json()
+    event = Event.objects.get(external_id="9b1f")
+    assert (event.name, event.is_error, event.run.external_id) == ("search", True, "task-7")
+    assert event.parent_event.external_id == "llm-1"
+    assert event.payload == a2a
+    assert TokenUsage.objects.get(event=event).cost_usd == 0  # a tool execution costs nothing
+    assert Run.objects.get(external_id="task-7").status == "running"
+
+
+def test_read_events_pages_with_usage_parent_and_run(api, django_assert_max_num_queries):
+    post(
+        api,
+        "s",
+        [
+            {"id": "u", "source": "user", "message": "q", "run_id": "r"},
+            {
+                "id": "a",
+                "source": "llm",
+                "message": "a",
+                "parent_event_id": "u",
+                "run_id": "r",
+                "token_usage": {"model": "m", "prompt_tokens": 3, "completion_tokens": 4},
+            },
+            {"id": "x", "source": "user", "message": "z"},
+        ],
+    )
+    api.get("/sessions")
+    with django_assert_max_num_queries(3):  # key, session, page
+        page = api.get("/sessions/s/events", limit=2).json()
+    assert [e["id"] for e in page["items"]] == ["u", "a"]
+    assert page["next_after_seq"] == 2
+    second = page["items"][1]
+    assert (second["parent_event_id"], second["run_id"]) == ("u", "r")
+    assert second["token_usage"]["total_tokens"] == 7
+    rest = api.get("/sessions/s/events", after_seq=2).json()
+    assert [e["id"] for e in rest["items"]] == ["x"]
+    assert rest["next_after_seq"] is None
+
+
+def test_pop_last_removes_the_latest_item_with_its_derived_events(api):
+    events = [{"id": f"m{i}", "format": "openai_chat", "item": m} for i, m in enumerate(CHAT[:3])]
+    post(api, "chat", events)
+    popped = api.delete("/sessions/chat/events/last")
+    assert popped.status_code == 200
+    assert popped.json()["item"]["payload"] == CHAT[2]
+    assert list(Event.objects.order_by("seq").values_list("external_id", flat=True)) == ["m0", "m1"]
+    session = api.get("/sessions/chat").json()
+    assert (session["event_count"], session["last_seq"]) == (2, 2)
+    # seq stays gapless: the next item takes 3.
+    assert post(api, "chat", events[2:3]).json()["results"][0]["seq"] == 3
+
+
+def test_pop_on_an_empty_session_returns_null(api):
+    api.put("/sessions/empty", {})
+    assert api.delete("/sessions/empty/events/last").json() == {"item": None}
+
+
+def test_clear_removes_all_events_and_resets_rollups(api):
+    post(
+        api,
+        "s",
+        [
+            {
+                "id": "a",
+                "source": "llm",
+                "message": "x",
+                "token_usage": {"model": "m", "prompt_tokens": 1, "completion_tokens": 1},
+            }
+        ],
+    )
+    response = api.delete("/sessions/s/events")
+    assert response.json() == {"deleted": 1}
+    session = api.get("/sessions/s").json()
+    assert (session["event_count"], session["total_tokens"], session["last_seq"]) == (0, 0, 0)
+    assert not TokenUsage.objects.exists()
+
+
+def test_events_sent_to_a_summarized_session_go_to_its_segment(api, project):
+    root, _ = session_upsert(project=project, external_id="long", fields={})
+    segment, _ = session_upsert(
+        project=project, external_id="long-2", fields={}, parent_external_id="long", kind="segment"
+    )
+    session_continue_in(session=root, segment=segment)
+    body = post(api, "long", [{"id": "late", "source": "user", "message": "still here"}]).json()
+    assert body["session_id"] == "long-2"
+    assert Event.objects.get(external_id="late").session_id == segment.pk
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"id": "e", "source": "robot", "message": "x"}, "events.0.source"),
+        ({"id": "e", "source": "user", "message": "x", "colour": "red"}, "events.0.colour"),
+        ({"id": "e", "source": "user"}, "events.0"),
+        ({"id": "", "source": "user", "message": "x"}, "events.0.id"),
+        ({"id": "e", "item": {"role": "user", "content": "x"}, "source": "user"}, "events.0"),
+        (
+            {"id": "e", "source": "user", "message": "x", "timestamp": "yesterday"},
+            "events.0.timestamp",
+        ),
+        (
+            {"id": "e", "source": "llm", "message": "x", "token_usage": {"prompt_tokens": -1}},
+            "events.0.token_usage.prompt_tokens",
+        ),
+    ],
+)
+def test_bad_events_are_422_naming_the_field_and_nothing_is_written(api, event, field):
+    good = {"id": "ok", "source": "user", "message": "fine"}
+    response = post(api, "s", [good, event])
+    assert response.status_code == 422
+    fields = [d["field"] for d in response.json()["detail"]]
+    assert field.replace("events.0", "events.1") in fields
+    assert not Event.objects.exists()
+    assert not AgentSession.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"role": "wizard", "content": "x"}, "item.role"),
+        ({"type": "message", "role": "robot", "content": "x"}, "item.role"),
+        ({"contents": "nope", "role": "user"}, "item.contents"),
+    ],
+)
+def test_items_a_normalizer_cannot_map_are_422_and_nothing_is_written(api, item, field):
+    response = post(
+        api, "s", [{"id": "ok", "source": "user", "message": "x"}, {"id": "bad", "item": item}]
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == field
+    assert not Event.objects.exists()
+
+
+def test_unknown_top_level_field_of_the_batch_is_rejected(api):
+    response = api.post("/sessions/s/events", {"events": [], "extra": 1})
+    assert response.status_code == 422
+    assert "extra" in [d["field"] for d in response.json()["detail"]]
