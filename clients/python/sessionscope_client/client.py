@@ -1,0 +1,452 @@
+"""Sync and async HTTP clients for the Sessionscope agents' API (`/api/v1/`).
+
+Every event gets its idempotency id (`id`) before the first attempt, so a retry after a timeout
+or a 5xx can never store an event twice: the server answers `duplicate` for an id it already
+holds. Requests that are not idempotent (popping the last item) are retried only when the
+connection was never made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+DEFAULT_TIMEOUT = 10.0
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Errors raised before a request reached the server: retrying them is always safe.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class SessionscopeError(Exception):
+    """An error answer from Sessionscope (status, stable code, detail, field)."""
+
+    def __init__(self, status: int, detail: Any, code: str = "", field: str | None = None):
+        super().__init__(f"{status} {code}: {detail}")
+        self.status = status
+        self.detail = detail
+        self.code = code
+        self.field = field
+
+
+class NotFoundError(SessionscopeError):
+    """The session, run or summary does not exist (or belongs to another project)."""
+
+
+class ConflictError(SessionscopeError):
+    """An idempotency id reused with a different body, or a forbidden transition."""
+
+
+def new_event_id() -> str:
+    """A fresh idempotency id for an event."""
+    return uuid.uuid4().hex
+
+
+def with_ids(events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Copies of the events, each with an `id` (kept when given): set once, reused by retries."""
+    return [dict(e) if e.get("id") else {**e, "id": new_event_id()} for e in events]
+
+
+def _path_id(value: str) -> str:
+    return quote(value, safe="")
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One API call: what to send, whether a retry is safe, and what a 404 means."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+    # "always": idempotent, retry on any transport error or retryable status;
+    # "unsent": retry only errors raised before the request was sent.
+    retry: str = "always"
+    none_on_404: bool = False
+
+
+def _error(response: httpx.Response) -> SessionscopeError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"detail": response.text}
+    if not isinstance(body, dict):
+        body = {"detail": body}
+    cls = {404: NotFoundError, 409: ConflictError}.get(response.status_code, SessionscopeError)
+    return cls(
+        response.status_code, body.get("detail"), str(body.get("code", "")), body.get("field")
+    )
+
+
+class _Base:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        backoff: float = 0.25,
+        max_backoff: float = 8.0,
+    ):
+        self.base_url = base_url.rstrip("/")
+        if not self.base_url.endswith("/api/v1"):
+            self.base_url += "/api/v1"
+        self.api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}", "User-Agent": "sessionscope-client/0.1"}
+
+    def _delay(self, attempt: int, response: httpx.Response | None) -> float:
+        if response is not None and response.headers.get("Retry-After", "").isdigit():
+            return min(float(response.headers["Retry-After"]), self.max_backoff)
+        # Full jitter: many agents retrying after one outage do not come back in lockstep.
+        return random.uniform(0, min(self.max_backoff, self.backoff * 2**attempt))
+
+    def _retryable(
+        self, call: _Call, exc: Exception | None, response: httpx.Response | None
+    ) -> bool:
+        if exc is not None:
+            return isinstance(exc, NOT_SENT) or (
+                call.retry == "always" and isinstance(exc, httpx.TransportError)
+            )
+        assert response is not None
+        if response.status_code == 429 or (call.retry == "always"):
+            return response.status_code in RETRY_STATUSES
+        return False
+
+    @staticmethod
+    def _result(call: _Call, response: httpx.Response) -> Any:
+        if response.status_code == 404 and call.none_on_404:
+            return None
+        if response.status_code >= 400:
+            raise _error(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    # -- the calls, shared by both clients -------------------------------------------------
+
+    @staticmethod
+    def _upsert_session(session_id: str, fields: Mapping[str, Any]) -> _Call:
+        return _Call("PUT", f"/sessions/{_path_id(session_id)}", json=dict(fields))
+
+    @staticmethod
+    def _get_session(session_id: str) -> _Call:
+        return _Call("GET", f"/sessions/{_path_id(session_id)}", none_on_404=True)
+
+    @staticmethod
+    def _list_sessions(filters: Mapping[str, Any], cursor: str | None) -> _Call:
+        params = {k: v for k, v in filters.items() if v is not None}
+        if cursor:
+            params["cursor"] = cursor
+        return _Call("GET", "/sessions", params=params)
+
+    @staticmethod
+    def _delete_session(session_id: str) -> _Call:
+        return _Call("DELETE", f"/sessions/{_path_id(session_id)}", none_on_404=True)
+
+    @staticmethod
+    def _append(session_id: str, events: list[dict[str, Any]]) -> _Call:
+        return _Call("POST", f"/sessions/{_path_id(session_id)}/events", json={"events": events})
+
+    @staticmethod
+    def _events(session_id: str, fmt: str | None, after_seq: int, limit: int) -> _Call:
+        params: dict[str, Any] = {"after_seq": after_seq, "limit": limit}
+        if fmt:
+            params["format"] = fmt
+        return _Call(
+            "GET", f"/sessions/{_path_id(session_id)}/events", params=params, none_on_404=True
+        )
+
+    @staticmethod
+    def _pop(session_id: str) -> _Call:
+        return _Call(
+            "DELETE",
+            f"/sessions/{_path_id(session_id)}/events/last",
+            retry="unsent",
+            none_on_404=True,
+        )
+
+    @staticmethod
+    def _clear(session_id: str) -> _Call:
+        return _Call("DELETE", f"/sessions/{_path_id(session_id)}/events", none_on_404=True)
+
+    @staticmethod
+    def _create_run(session_id: str, run: Mapping[str, Any]) -> _Call:
+        return _Call("POST", f"/sessions/{_path_id(session_id)}/runs", json=dict(run))
+
+    @staticmethod
+    def _update_run(run_id: str, fields: Mapping[str, Any]) -> _Call:
+        # A repeated status change to a finished run is a 409: only retry what was never sent.
+        return _Call("PATCH", f"/runs/{_path_id(run_id)}", json=dict(fields), retry="unsent")
+
+    @staticmethod
+    def _ingest(items: list[Mapping[str, Any]]) -> _Call:
+        return _Call("POST", "/ingest", json={"items": list(items)})
+
+
+class SessionscopeClient(_Base):
+    """Blocking client (thread-safe: one `httpx.Client` with its connection pool)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        backoff: float = 0.25,
+        max_backoff: float = 8.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        super().__init__(
+            base_url,
+            api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+        )
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=self._headers, timeout=timeout, transport=transport
+        )
+
+    def _run(self, call: _Call) -> Any:
+        attempt = 0
+        while True:
+            response: httpx.Response | None = None
+            try:
+                response = self._http.request(
+                    call.method, call.path, json=call.json, params=call.params or None
+                )
+            except httpx.TransportError as exc:
+                if attempt >= self.max_retries or not self._retryable(call, exc, None):
+                    raise
+            else:
+                if attempt >= self.max_retries or not self._retryable(call, None, response):
+                    return self._result(call, response)
+            self._sleep(self._delay(attempt, response))
+            attempt += 1
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> SessionscopeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def upsert_session(self, session_id: str, **fields: Any) -> dict[str, Any]:
+        """Create or update a session (parent_id, kind, title, agent_name, user_ref, status,
+        metadata, state, service_session_id); only the fields given change."""
+        return self._run(self._upsert_session(session_id, fields))
+
+    def get_session(self, session_id: str) -> dict[str, Any] | None:
+        """A session with its rollups, or None when it does not exist."""
+        return self._run(self._get_session(session_id))
+
+    def iter_sessions(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every session matching the filters, following the cursor."""
+        cursor = None
+        while True:
+            page = self._run(self._list_sessions(filters, cursor))
+            yield from page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def delete_session(self, session_id: str) -> None:
+        """Delete a session and its subtree (nothing happens when it does not exist)."""
+        self._run(self._delete_session(session_id))
+
+    def append_events(
+        self, session_id: str, events: list[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Append events in order; events without an `id` get one. Returns `{id, seq, status}`
+        per event, `status` being `created` or `duplicate`."""
+        if not events:
+            return []
+        return self._run(self._append(session_id, with_ids(events)))["results"]
+
+    def events_page(
+        self, session_id: str, *, fmt: str | None = None, after_seq: int = 0, limit: int = 100
+    ) -> dict[str, Any]:
+        """One page `{items, next_after_seq}`; an unknown session is an empty page."""
+        page = self._run(self._events(session_id, fmt, after_seq, limit))
+        return page or {"items": [], "next_after_seq": None}
+
+    def iter_events(
+        self, session_id: str, *, fmt: str | None = None, after_seq: int = 0, page_size: int = 500
+    ) -> Iterator[Any]:
+        """All events after `after_seq` (or, with `fmt`, the items written in that format)."""
+        while True:
+            page = self.events_page(session_id, fmt=fmt, after_seq=after_seq, limit=page_size)
+            yield from page["items"]
+            if page["next_after_seq"] is None:
+                return
+            after_seq = page["next_after_seq"]
+
+    def pop_event(self, session_id: str) -> dict[str, Any] | None:
+        """Remove and return the latest item of a session (None when empty or unknown)."""
+        answer = self._run(self._pop(session_id))
+        return answer.get("item") if answer else None
+
+    def clear_events(self, session_id: str) -> int:
+        """Remove every event of a session; returns how many were deleted."""
+        answer = self._run(self._clear(session_id))
+        return answer["deleted"] if answer else 0
+
+    def create_run(self, session_id: str, run_id: str, **fields: Any) -> dict[str, Any]:
+        """Create a run in a session (idempotent by run id)."""
+        return self._run(self._create_run(session_id, {"id": run_id, **fields}))
+
+    def update_run(self, run_id: str, **fields: Any) -> dict[str, Any]:
+        """Change a run's status, reason, ended_at or metadata."""
+        return self._run(self._update_run(run_id, fields))
+
+    def ingest(self, items: list[Mapping[str, Any]]) -> dict[str, Any]:
+        """A mixed batch (`op`: session, events, run, run_update), one result per item."""
+        return self._run(self._ingest(items))
+
+
+class AsyncSessionscopeClient(_Base):
+    """Asyncio client with the same calls as `SessionscopeClient`. Use it from one event loop."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        backoff: float = 0.25,
+        max_backoff: float = 8.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        super().__init__(
+            base_url,
+            api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+        )
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=self._headers, timeout=timeout, transport=transport
+        )
+
+    async def _run(self, call: _Call) -> Any:
+        attempt = 0
+        while True:
+            response: httpx.Response | None = None
+            try:
+                response = await self._http.request(
+                    call.method, call.path, json=call.json, params=call.params or None
+                )
+            except httpx.TransportError as exc:
+                if attempt >= self.max_retries or not self._retryable(call, exc, None):
+                    raise
+            else:
+                if attempt >= self.max_retries or not self._retryable(call, None, response):
+                    return self._result(call, response)
+            await asyncio.sleep(self._delay(attempt, response))
+            attempt += 1
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncSessionscopeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def upsert_session(self, session_id: str, **fields: Any) -> dict[str, Any]:
+        """Create or update a session; only the fields given change."""
+        return await self._run(self._upsert_session(session_id, fields))
+
+    async def get_session(self, session_id: str) -> dict[str, Any] | None:
+        """A session with its rollups, or None when it does not exist."""
+        return await self._run(self._get_session(session_id))
+
+    async def iter_sessions(self, **filters: Any) -> AsyncIterator[dict[str, Any]]:
+        """Every session matching the filters, following the cursor."""
+        cursor = None
+        while True:
+            page = await self._run(self._list_sessions(filters, cursor))
+            for item in page["items"]:
+                yield item
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    async def delete_session(self, session_id: str) -> None:
+        """Delete a session and its subtree (nothing happens when it does not exist)."""
+        await self._run(self._delete_session(session_id))
+
+    async def append_events(
+        self, session_id: str, events: list[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Append events in order; events without an `id` get one."""
+        if not events:
+            return []
+        return (await self._run(self._append(session_id, with_ids(events))))["results"]
+
+    async def events_page(
+        self, session_id: str, *, fmt: str | None = None, after_seq: int = 0, limit: int = 100
+    ) -> dict[str, Any]:
+        """One page `{items, next_after_seq}`; an unknown session is an empty page."""
+        page = await self._run(self._events(session_id, fmt, after_seq, limit))
+        return page or {"items": [], "next_after_seq": None}
+
+    async def iter_events(
+        self, session_id: str, *, fmt: str | None = None, after_seq: int = 0, page_size: int = 500
+    ) -> AsyncIterator[Any]:
+        """All events after `after_seq` (or, with `fmt`, the items written in that format)."""
+        while True:
+            page = await self.events_page(session_id, fmt=fmt, after_seq=after_seq, limit=page_size)
+            for item in page["items"]:
+                yield item
+            if page["next_after_seq"] is None:
+                return
+            after_seq = page["next_after_seq"]
+
+    async def pop_event(self, session_id: str) -> dict[str, Any] | None:
+        """Remove and return the latest item of a session (None when empty or unknown)."""
+        answer = await self._run(self._pop(session_id))
+        return answer.get("item") if answer else None
+
+    async def clear_events(self, session_id: str) -> int:
+        """Remove every event of a session; returns how many were deleted."""
+        answer = await self._run(self._clear(session_id))
+        return answer["deleted"] if answer else 0
+
+    async def create_run(self, session_id: str, run_id: str, **fields: Any) -> dict[str, Any]:
+        """Create a run in a session (idempotent by run id)."""
+        return await self._run(self._create_run(session_id, {"id": run_id, **fields}))
+
+    async def update_run(self, run_id: str, **fields: Any) -> dict[str, Any]:
+        """Change a run's status, reason, ended_at or metadata."""
+        return await self._run(self._update_run(run_id, fields))
+
+    async def ingest(self, items: list[Mapping[str, Any]]) -> dict[str, Any]:
+        """A mixed batch (`op`: session, events, run, run_update), one result per item."""
+        return await self._run(self._ingest(items))

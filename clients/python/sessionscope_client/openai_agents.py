@@ -1,0 +1,161 @@
+"""OpenAI Agents SDK: Sessionscope as the `Session` of `Runner.run(..., session=...)`.
+
+    from sessionscope_client.openai_agents import SessionscopeSession
+    session = SessionscopeSession("conv-42", base_url="http://localhost:8000", api_key="ss_...")
+    await Runner.run(agent, "Hello", session=session)
+
+Items are stored as Responses items (`format=responses`) exactly as the SDK gives them and read
+back unchanged, in order. `SessionscopeRunHooks` opens a child session for each handoff so the
+dashboard's tree shows which agent took over; the conversation itself stays in one session, as
+the SDK keeps it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from agents import Agent, RunContextWrapper, RunHooks
+from agents.memory.session_settings import SessionSettings, resolve_session_limit
+
+from .client import SessionscopeClient, new_event_id
+
+FORMAT = "responses"
+# Items per request when adding many at once (the server's default batch limit is higher).
+CHUNK = 500
+
+
+def client_from(
+    client: SessionscopeClient | None, base_url: str | None, api_key: str | None, timeout: float
+) -> SessionscopeClient:
+    """The client given, or one built from arguments / SESSIONSCOPE_URL and SESSIONSCOPE_API_KEY."""
+    if client is not None:
+        return client
+    url = base_url or os.environ.get("SESSIONSCOPE_URL")
+    key = api_key or os.environ.get("SESSIONSCOPE_API_KEY")
+    if not url or not key:
+        raise ValueError(
+            "Pass client=, or base_url= and api_key= (or set SESSIONSCOPE_URL and "
+            "SESSIONSCOPE_API_KEY)."
+        )
+    return SessionscopeClient(url, key, timeout=timeout)
+
+
+class SessionscopeSession:
+    """An openai-agents `Session` stored in Sessionscope (the SDK's Session protocol)."""
+
+    session_settings: SessionSettings | None = None
+
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        client: SessionscopeClient | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 10.0,
+        session_settings: SessionSettings | None = None,
+        agent_name: str | None = None,
+        user_ref: str | None = None,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        parent_id: str | None = None,
+    ):
+        self.session_id = session_id
+        self.client = client_from(client, base_url, api_key, timeout)
+        self.session_settings = session_settings or SessionSettings()
+        fields = {
+            "agent_name": agent_name,
+            "user_ref": user_ref,
+            "title": title,
+            "metadata": metadata,
+            "parent_id": parent_id,
+        }
+        self._fields = {k: v for k, v in fields.items() if v is not None}
+        if parent_id is not None:
+            self._fields["kind"] = "child"
+        self._announced = not self._fields
+
+    def _announce(self) -> None:
+        # The session's own fields are sent once, with the first write.
+        if not self._announced:
+            self.client.upsert_session(self.session_id, **self._fields)
+            self._announced = True
+
+    def _items_sync(self, limit: int | None) -> list[Any]:
+        if limit is None or limit < 0:
+            return list(self.client.iter_events(self.session_id, fmt=FORMAT))
+        if limit == 0:
+            return []
+        stored = self.client.get_session(self.session_id)
+        if stored is None:
+            return []
+        last_seq = stored["last_seq"]
+        # Items are one event each, but other events (native ones, tool calls derived from other
+        # formats) may sit among them: widen the window until it holds `limit` items.
+        window = limit
+        while True:
+            after = max(0, last_seq - window)
+            items = list(self.client.iter_events(self.session_id, fmt=FORMAT, after_seq=after))
+            if len(items) >= limit or after == 0:
+                return items[-limit:]
+            window *= 2
+
+    async def get_items(self, limit: int | None = None) -> list[Any]:
+        """The stored items, oldest first; with `limit`, the latest `limit` of them."""
+        resolved = resolve_session_limit(limit, self.session_settings)
+        return await asyncio.to_thread(self._items_sync, resolved)
+
+    def _add_sync(self, items: list[Any]) -> None:
+        self._announce()
+        events = [{"id": new_event_id(), "format": FORMAT, "item": item} for item in items]
+        for start in range(0, len(events), CHUNK):
+            self.client.append_events(self.session_id, events[start : start + CHUNK])
+
+    async def add_items(self, items: list[Any]) -> None:
+        """Append items in order (each gets its own idempotency id, so retries are safe)."""
+        if items:
+            await asyncio.to_thread(self._add_sync, list(items))
+
+    async def pop_item(self) -> Any | None:
+        """Remove and return the latest item, or None when the session is empty."""
+        event = await asyncio.to_thread(self.client.pop_event, self.session_id)
+        return event.get("payload") if event else None
+
+    async def clear_session(self) -> None:
+        """Remove every item (the session itself stays, empty, in the dashboard)."""
+        await asyncio.to_thread(self.client.clear_events, self.session_id)
+
+    def child(self, agent_name: str, session_id: str | None = None) -> SessionscopeSession:
+        """A session for a sub-agent, shown under this one in the dashboard's tree."""
+        return SessionscopeSession(
+            session_id or f"{self.session_id}:{agent_name}",
+            client=self.client,
+            session_settings=self.session_settings,
+            agent_name=agent_name,
+            parent_id=self.session_id,
+        )
+
+
+class SessionscopeRunHooks(RunHooks[Any]):
+    """Run hooks that record each handoff as a child session of the conversation's session."""
+
+    def __init__(self, session: SessionscopeSession):
+        self.session = session
+        self.handoffs: list[str] = []
+
+    async def on_handoff(
+        self, context: RunContextWrapper[Any], from_agent: Agent[Any], to_agent: Agent[Any]
+    ) -> None:
+        """Open (or reuse) the child session of the agent that takes over."""
+        child_id = f"{self.session.session_id}:{to_agent.name}"
+        await asyncio.to_thread(
+            self.session.client.upsert_session,
+            child_id,
+            parent_id=self.session.session_id,
+            kind="child",
+            agent_name=to_agent.name,
+            metadata={"handoff_from": from_agent.name},
+        )
+        self.handoffs.append(child_id)
