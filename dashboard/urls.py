@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import home, manage, session, sessions, settings, tree
+from .views import budgets, costs, home, manage, prices, session, sessions, settings, tree
 
 app_name = "dashboard"
 
@@ -31,4 +31,16 @@ urlpatterns = [
     ),
     path("p/<slug:slug>/settings/members/", settings.member_set, name="member_set"),
     path("p/<slug:slug>/settings/retention/", settings.retention_set, name="retention_set"),
+    path("p/<slug:slug>/costs/", costs.costs, name="costs"),
+    path("p/<slug:slug>/costs/reprice/", costs.reprice, name="reprice"),
+    path("p/<slug:slug>/prices/", prices.prices, name="prices"),
+    path("p/<slug:slug>/prices/new/", prices.price_new, name="price_new"),
+    path("p/<slug:slug>/prices/reprice/", prices.reprice_stored, name="reprice_stored"),
+    path("p/<slug:slug>/budgets/", budgets.budgets, name="budgets"),
+    path("p/<slug:slug>/budgets/new/", budgets.budget_new, name="budget_new"),
+    path(
+        "p/<slug:slug>/budgets/<int:budget_id>/delete/",
+        budgets.budget_remove,
+        name="budget_remove",
+    ),
 ]

@@ -90,3 +90,35 @@ def completion_cost(response: Any) -> Decimal | None:
         return _decimal(_litellm().completion_cost(completion_response=response))
     except Exception:
         return None
+
+
+@dataclass(frozen=True)
+class TablePrice:
+    """One row of litellm's bundled price table."""
+
+    model: str
+    provider: str
+    mode: str
+    prices: UnitPrices
+
+
+@functools.cache
+def table_list() -> tuple[TablePrice, ...]:
+    """Every model in litellm's bundled table that has input and output prices, by name."""
+    rows = []
+    for model, info in _litellm().model_cost.items():
+        if model == "sample_spec" or not isinstance(info, dict):
+            continue  # the table's documentation entry, not a model
+        inp = _decimal(info.get("input_cost_per_token"))
+        out = _decimal(info.get("output_cost_per_token"))
+        if inp is None or out is None:
+            continue
+        rows.append(
+            TablePrice(
+                model=model,
+                provider=str(info.get("litellm_provider") or ""),
+                mode=str(info.get("mode") or ""),
+                prices=UnitPrices(inp, out, _decimal(info.get("cache_read_input_token_cost"))),
+            )
+        )
+    return tuple(sorted(rows, key=lambda r: r.model))

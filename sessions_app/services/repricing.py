@@ -17,9 +17,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, F, QuerySet, Sum
 
-from .. import llm
+from .. import analytics, llm
 from ..errors import InvalidInput
-from ..models import AgentSession, Event, Project, TokenUsage
+from ..models import AgentSession, Event, ModelPrice, Project, TokenUsage
 from ..pricing import PriceBook, cost_of
 from .events import TOOL_TYPES
 from .sessions import usage_totals_by_day_key
@@ -75,11 +75,14 @@ class RepriceResult:
 
 
 def _sample_text(usage: QuerySet[TokenUsage], model: str) -> str:
+    # The latest usage rows of the model, by the (project, model, timestamp) index.
+    event_ids = list(
+        usage.filter(model=model)
+        .order_by("-timestamp")
+        .values_list("event_id", flat=True)[:SAMPLE_EVENTS]
+    )
     contents = (
-        Event.objects.filter(pk__in=usage.filter(model=model).values("event_id"))
-        .exclude(content="")
-        .order_by("-id")
-        .values_list("content", flat=True)[:SAMPLE_EVENTS]
+        Event.objects.filter(pk__in=event_ids).exclude(content="").values_list("content", flat=True)
     )
     return "\n".join(c[:SAMPLE_CHARS] for c in contents)
 
@@ -97,47 +100,38 @@ def token_ratio(source_model: str, target_model: str, text: str) -> Decimal:
     )
 
 
-def usage_reprice_what_if(
+def _what_if(
     *,
     project: Project,
-    usage: QuerySet[TokenUsage],
-    target_model: str = "",
-    at: datetime | None = None,
+    groups: list[dict[str, Any]],
+    sample: Any,
+    target_model: str,
+    at: datetime | None,
 ) -> RepriceResult:
-    """What `usage` would cost at the prices in force at `at` (default now), on its own models
-    or all on `target_model`; stored history is not touched."""
+    """Price per-model sums (model, events, prompt_tokens, completion_tokens, cached_tokens,
+    cost_usd) on `target_model` (or their own model) at `at`; `sample(model)` gives stored
+    text of that model's events for comparing tokenizers."""
     at = at or datetime.now(UTC)
     target_model = (target_model or "").strip()
     if len(target_model) > 255:
         raise InvalidInput("model is at most 255 characters.", field="model")
     book = PriceBook(project)
     result = RepriceResult(target_model=target_model, at=at)
-    groups = (
-        usage.values("model")
-        .annotate(
-            events=Count("id"),
-            prompt=Sum("prompt_tokens"),
-            completion=Sum("completion_tokens"),
-            cached=Sum("cached_tokens"),
-            cost=Sum("cost_usd"),
-        )
-        .order_by("-cost", "model")
-    )
     for g in groups:
         target = target_model or g["model"]
         ratio = (
-            token_ratio(g["model"], target, _sample_text(usage, g["model"]))
+            token_ratio(g["model"], target, sample(g["model"]))
             if target != g["model"]
             else Decimal(1)
         )
         line = RepriceLine(
             model=g["model"],
             target_model=target,
-            events=g["events"],
-            prompt_tokens=g["prompt"] or 0,
-            completion_tokens=g["completion"] or 0,
-            cached_tokens=g["cached"] or 0,
-            stored_cost_usd=Decimal(g["cost"] or 0),
+            events=g["events"] or 0,
+            prompt_tokens=g["prompt_tokens"] or 0,
+            completion_tokens=g["completion_tokens"] or 0,
+            cached_tokens=g["cached_tokens"] or 0,
+            stored_cost_usd=Decimal(g["cost_usd"] or 0),
             token_ratio=ratio,
         )
         line.target_prompt_tokens = int((line.prompt_tokens * ratio).to_integral_value())
@@ -153,6 +147,52 @@ def usage_reprice_what_if(
             )
         result.lines.append(line)
     return result
+
+
+def usage_reprice_what_if(
+    *,
+    project: Project,
+    usage: QuerySet[TokenUsage],
+    target_model: str = "",
+    at: datetime | None = None,
+) -> RepriceResult:
+    """What `usage` (a session's, a tree's) would cost at the prices in force at `at` (default
+    now), on its own models or all on `target_model`; stored history is not touched."""
+    groups = list(
+        usage.values("model")
+        .annotate(
+            events=Count("id"),
+            prompt_tokens=Sum("prompt_tokens"),
+            completion_tokens=Sum("completion_tokens"),
+            cached_tokens=Sum("cached_tokens"),
+            cost_usd=Sum("cost_usd"),
+        )
+        .order_by("-cost_usd", "model")
+    )
+    return _what_if(
+        project=project,
+        groups=groups,
+        sample=lambda model: _sample_text(usage, model),
+        target_model=target_model,
+        at=at,
+    )
+
+
+def usage_reprice_what_if_filtered(
+    f: analytics.UsageFilter, *, target_model: str = "", at: datetime | None = None
+) -> RepriceResult:
+    """The same what-if for a filtered set (range, model, agent, user), from the daily
+    aggregate's per-model sums, so it is as fast as the costs page."""
+    usage = TokenUsage.objects.filter(
+        project=f.project, timestamp__gte=f.start_at, timestamp__lt=f.end_before
+    )
+    return _what_if(
+        project=f.project,
+        groups=analytics.usage_rollup(f, group_by=("model",)),
+        sample=lambda model: _sample_text(usage, model),
+        target_model=target_model,
+        at=at,
+    )
 
 
 def session_usage(session: AgentSession, *, tree: bool = False) -> QuerySet[TokenUsage]:
@@ -260,3 +300,44 @@ def usage_reprice(
             n, d = _reprice_chunk(project, book, ids)
         rows, changed, delta, last_id = rows + len(ids), changed + n, delta + d, ids[-1]
     return {"rows": rows, "changed": changed, "delta_usd": delta}
+
+
+def model_price_create(
+    *,
+    project: Project,
+    pattern: str,
+    input_cost_per_token: Decimal,
+    output_cost_per_token: Decimal,
+    cached_cost_per_token: Decimal | None = None,
+    effective_from: datetime | None = None,
+    note: str = "",
+    created_by: Any = None,
+) -> ModelPrice:
+    """Add a price override for a model name or glob, in force from `effective_from` on.
+
+    Stored usage keeps its prices until an editor re-prices it (usage_reprice_task).
+    """
+    pattern = (pattern or "").strip()
+    if not pattern or len(pattern) > 255:
+        raise InvalidInput("pattern must be 1 to 255 characters.", field="pattern")
+    for name, value in (
+        ("input_cost_per_token", input_cost_per_token),
+        ("output_cost_per_token", output_cost_per_token),
+        ("cached_cost_per_token", cached_cost_per_token),
+    ):
+        if value is not None and (not value.is_finite() or value < 0 or value >= 1000):
+            raise InvalidInput(f"{name} must be a price between 0 and 1000 USD.", field=name)
+    return ModelPrice.objects.create(
+        project=project,
+        pattern=pattern,
+        input_cost_per_token=input_cost_per_token.quantize(Decimal("1e-14")),
+        output_cost_per_token=output_cost_per_token.quantize(Decimal("1e-14")),
+        cached_cost_per_token=(
+            cached_cost_per_token.quantize(Decimal("1e-14"))
+            if cached_cost_per_token is not None
+            else None
+        ),
+        effective_from=effective_from or datetime.now(UTC),
+        note=(note or "")[:500],
+        created_by=created_by,
+    )

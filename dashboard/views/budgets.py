@@ -1,0 +1,96 @@
+"""Budgets: each budget's spend in its current period, the alerts recorded, and (editors)
+adding and removing budgets."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from sessions_app.errors import DomainError
+from sessions_app.models import Budget, BudgetAlert, Membership, Project
+from sessions_app.services.budgets import budget_create, budget_delete, budgets_status
+
+from ..access import project_for
+from ..cost_forms import BudgetForm
+from ..htmx import render_htmx
+from .common import chrome, htmx_target
+
+ALERTS_SHOWN = 50
+
+
+def _context(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "project": project,
+        "statuses": budgets_status(project),
+        "alerts": list(
+            BudgetAlert.objects.filter(project=project)
+            .select_related("budget")
+            .order_by("-created_at", "-id")[:ALERTS_SHOWN]
+        ),
+        **extra,
+    }
+    context.setdefault("budget_form", BudgetForm())
+    if htmx_target(request) is None:
+        context = chrome(request, project, **context, nav="costs")
+    return context
+
+
+def _render(
+    request: HttpRequest, project: Project, status: int = 200, **extra: Any
+) -> HttpResponse:
+    return render_htmx(
+        request,
+        "dashboard/budgets.html",
+        _context(request, project, **extra),
+        partials=("budgets-region",),
+        status=status,
+    )
+
+
+@login_required
+def budgets(request: HttpRequest, slug: str) -> HttpResponse:
+    """Budgets with their current spend and level, and the alerts recorded."""
+    project = project_for(request, slug)
+    return _render(request, project)
+
+
+@login_required
+@require_POST
+def budget_new(request: HttpRequest, slug: str) -> HttpResponse:
+    """Add a budget (editors)."""
+    project = project_for(request, slug, min_role=Membership.Role.EDITOR)
+    form = BudgetForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            budget_create(
+                project=project,
+                scope=d["scope"],
+                target=d.get("target", ""),
+                period=d["period"],
+                amount_usd=d["amount_usd"],
+                warn_ratio=Decimal(d["warn_percent"]) / 100,
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+        else:
+            if htmx_target(request) is None:
+                return redirect("dashboard:budgets", slug=project.slug)
+            return _render(request, project)
+    return _render(request, project, status=400, budget_form=form)
+
+
+@login_required
+@require_POST
+def budget_remove(request: HttpRequest, slug: str, budget_id: int) -> HttpResponse:
+    """Delete a budget and its alerts (editors)."""
+    project = project_for(request, slug, min_role=Membership.Role.EDITOR)
+    budget_delete(budget=get_object_or_404(Budget, project=project, pk=budget_id))
+    if htmx_target(request) is None:
+        return redirect("dashboard:budgets", slug=project.slug)
+    return _render(request, project)

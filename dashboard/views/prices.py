@@ -1,0 +1,140 @@
+"""The price table: prices in force for the models the project uses, its overrides with their
+effective dates, litellm's bundled table; editors add overrides and re-price stored usage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from sessions_app import llm
+from sessions_app.errors import InvalidInput
+from sessions_app.models import DailyUsage, Membership, ModelPrice, Project
+from sessions_app.pricing import PriceBook
+from sessions_app.services.repricing import model_price_create
+from sessions_app.tasks.pricing import usage_reprice_task
+
+from ..access import project_for
+from ..cost_forms import ModelPriceForm, RepriceForm
+from ..htmx import render_htmx
+from .common import chrome, htmx_target
+
+PARTIALS = ("price-overrides", "litellm-table", "reprice-stored")
+TABLE_ROWS = 100
+
+
+def _overrides(project: Project, now: datetime) -> list[ModelPrice]:
+    """The project's overrides, newest first per pattern, each marked when it is in force."""
+    rows = list(
+        ModelPrice.objects.filter(project=project)
+        .select_related("created_by")
+        .order_by("pattern", "-effective_from", "-id")
+    )
+    seen: set[str] = set()
+    for row in rows:
+        row.in_force = row.effective_from <= now and row.pattern not in seen  # type: ignore[attr-defined]
+        if row.in_force:  # type: ignore[attr-defined]
+            seen.add(row.pattern)
+        row.scheduled = row.effective_from > now  # type: ignore[attr-defined]
+    return rows
+
+
+def _in_force(project: Project, overrides: list[ModelPrice], now: datetime) -> list[dict[str, Any]]:
+    """The price in force now for each model the project has used, and where it comes from."""
+    book = PriceBook(
+        project, overrides=sorted(overrides, key=lambda o: (-o.effective_from.timestamp(), -o.pk))
+    )
+    models = (
+        DailyUsage.objects.filter(project=project)
+        .values_list("model", flat=True)
+        .distinct()
+        .order_by("model")[:500]
+    )
+    rows = []
+    for model in models:
+        price = book.price(model, now)
+        rows.append({"model": model, "prices": price.prices, "origin": price.origin})
+    return rows
+
+
+def _context(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    target = htmx_target(request)
+    q = request.GET.get("q", "").strip()[:100]
+    context: dict[str, Any] = {"project": project, "q": q, **extra}
+    if target in (None, "price-overrides"):
+        overrides = _overrides(project, now)
+        context["overrides"] = overrides
+        context.setdefault("price_form", ModelPriceForm())
+        if target is None:
+            context["in_force"] = _in_force(project, overrides, now)
+    if target in (None, "litellm-table"):
+        matches = [r for r in llm.table_list() if q.lower() in r.model.lower()] if q else []
+        context["table"] = matches[:TABLE_ROWS]
+        context["table_more"] = max(len(matches) - TABLE_ROWS, 0)
+        context["table_size"] = len(llm.table_list())
+    if target in (None, "reprice-stored"):
+        context.setdefault("reprice_form", RepriceForm())
+    if target is None:
+        context = chrome(request, project, **context, nav="costs")
+    return context
+
+
+def _render(
+    request: HttpRequest, project: Project, status: int = 200, **extra: Any
+) -> HttpResponse:
+    return render_htmx(
+        request,
+        "dashboard/prices.html",
+        _context(request, project, **extra),
+        partials=PARTIALS,
+        status=status,
+    )
+
+
+@login_required
+def prices(request: HttpRequest, slug: str) -> HttpResponse:
+    """The price table page; ?q= searches litellm's table."""
+    project = project_for(request, slug)
+    return _render(request, project)
+
+
+@login_required
+@require_POST
+def price_new(request: HttpRequest, slug: str) -> HttpResponse:
+    """Add a price override (editors)."""
+    project = project_for(request, slug, min_role=Membership.Role.EDITOR)
+    form = ModelPriceForm(request.POST)
+    if form.is_valid():
+        try:
+            model_price_create(project=project, created_by=request.user, **form.per_token())
+        except InvalidInput as exc:
+            form.add_error(None, exc.detail)
+        else:
+            if htmx_target(request) is None:
+                return redirect("dashboard:prices", slug=project.slug)
+            return _render(request, project, price_saved=True)
+    return _render(request, project, status=400, price_form=form)
+
+
+@login_required
+@require_POST
+def reprice_stored(request: HttpRequest, slug: str) -> HttpResponse:
+    """Queue the re-pricing of stored usage with the prices now on record (editors)."""
+    project = project_for(request, slug, min_role=Membership.Role.EDITOR)
+    form = RepriceForm(request.POST)
+    if not form.is_valid():
+        return _render(request, project, status=400, reprice_form=form)
+    since = form.since_at()
+    model = form.cleaned_data.get("model", "").strip()
+    transaction.on_commit(
+        lambda: usage_reprice_task.delay(project.pk, since.isoformat() if since else None, model)
+    )
+    if htmx_target(request) is None:
+        return redirect("dashboard:prices", slug=project.slug)
+    return _render(request, project, reprice_queued=True)
