@@ -54,7 +54,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
-    "template_partials.apps.SimpleAppConfig",
+    # The default app config wraps the template loaders so "page.html#partial" names resolve.
+    "template_partials",
     "sessions_app",
     "dashboard",
 ]

@@ -1,0 +1,217 @@
+"""The sessions list: access, filters, sorts, keyset pages, the rows partial."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app.models import AgentSession
+
+from ..factories import UserFactory
+from .conftest import htmx, make_session
+
+pytestmark = pytest.mark.django_db
+
+
+def url(slug: str = "acme", **params) -> str:
+    from urllib.parse import urlencode
+
+    base = reverse("dashboard:session_list", args=[slug])
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+def titles(response) -> list[str]:
+    return [s.external_id for s in response.context["page"].items]
+
+
+def test_anonymous_visitor_is_sent_to_login(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_login_page_has_a_real_form(client):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert b'name="username"' in response.content and b'type="submit"' in response.content
+
+
+def test_home_sends_a_member_to_their_project(client, viewer, project):
+    client.force_login(viewer)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == url()
+
+
+def test_home_remembers_the_last_used_project(client, viewer, project, other_project):
+    from sessions_app.services.projects import membership_set
+
+    membership_set(user=viewer, project=other_project, role="viewer")
+    client.force_login(viewer)
+    client.get(url("other"))
+    assert client.get("/")["Location"] == url("other")
+
+
+def test_user_without_projects_is_told_so(client, db):
+    client.force_login(UserFactory(username="lonely"))
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"not a member of any project" in response.content
+
+
+def test_list_page_shows_sessions_with_their_rollups(client, viewer, session):
+    client.force_login(viewer)
+    response = client.get(url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" in html and 'id="session-rows"' in html
+    assert "question 0 from s-main" in html  # the first user message stands in for a title
+    assert "support-bot" in html and "$0.0200" in html
+
+
+def test_rows_partial_is_only_the_table(client, viewer, session):
+    client.force_login(viewer)
+    response = client.get(url(), **htmx("session-rows"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and html.lstrip().startswith('<div id="session-rows">')
+    assert "s-main" in html
+
+
+def test_non_member_gets_404(client, outsider, session):
+    client.force_login(outsider)
+    assert client.get(url()).status_code == 404
+
+
+def test_superuser_sees_every_project(client, session):
+    admin = UserFactory(username="root", is_superuser=True)
+    client.force_login(admin)
+    assert client.get(url()).status_code == 200
+
+
+@pytest.fixture
+def variety(project):
+    now = timezone.now()
+    a = make_session(project, "a", agent_name="alpha", user_ref="ann", metadata={"env": "prod"})
+    b = make_session(
+        project, "b", turns=3, agent_name="beta", user_ref="bob", metadata={"env": "staging"}
+    )
+    c = make_session(project, "c", turns=0, agent_name="alpha", status="archived")
+    d = make_session(project, "d", parent="a", agent_name="alpha")
+    AgentSession.objects.filter(pk=b.pk).update(
+        error_count=2, review_status="flagged", last_event_at=now - timedelta(days=10)
+    )
+    return {"a": a, "b": b, "c": c, "d": d}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, {"a", "b", "d"}),  # archived sessions are out of sight by default
+        ({"status": "archived"}, {"c"}),
+        ({"status": "all"}, {"a", "b", "c", "d"}),
+        ({"agent": "alpha"}, {"a", "d"}),
+        ({"user": "bob"}, {"b"}),
+        ({"kind": "child"}, {"d"}),
+        ({"has_errors": "1"}, {"b"}),
+        ({"review": "flagged"}, {"b"}),
+        ({"review": "none"}, {"a", "d"}),
+        ({"meta": "env=staging"}, {"b"}),
+        ({"min_cost": "0.025"}, {"b"}),
+        ({"model": "gpt-4o-mini"}, {"a", "b", "d"}),
+        ({"model": "other-model"}, set()),
+        ({"q": "question 2"}, {"b"}),
+    ],
+)
+def test_filters(client, viewer, variety, params, expected):
+    client.force_login(viewer)
+    response = client.get(url(**params))
+    assert response.status_code == 200
+    assert set(titles(response)) == expected
+
+
+def test_date_range_is_on_last_activity(client, viewer, variety):
+    client.force_login(viewer)
+    day = (timezone.now() - timedelta(days=10)).date().isoformat()
+    assert set(titles(client.get(url(**{"from": day, "to": day})))) == {"b"}
+    later = (timezone.now() - timedelta(days=9)).date().isoformat()
+    assert "b" not in titles(client.get(url(**{"from": later})))
+
+
+def test_invalid_filter_is_reported_and_ignored(client, viewer, variety):
+    client.force_login(viewer)
+    response = client.get(url(min_cost="lots", meta="no-equals-sign"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "min_cost" in html and "meta" in html and "(ignored)" in html
+    assert set(titles(response)) == {"a", "b", "d"}
+
+
+@pytest.mark.parametrize(
+    "column", ["last_event_at", "created_at", "cost_usd", "total_tokens", "event_count"]
+)
+@pytest.mark.parametrize("descending", [True, False])
+def test_keyset_pages_cover_every_session_once_in_order(
+    client, viewer, project, column, descending
+):
+    for i in range(7):
+        make_session(project, f"k{i}", turns=i % 3)
+    AgentSession.objects.filter(project=project, external_id__in=["k1", "k4"]).update(
+        cost_usd=Decimal("1.5")
+    )
+    client.force_login(viewer)
+    sort = f"-{column}" if descending else column
+    seen, cursor = [], ""
+    from sessions_app import selectors
+
+    original = selectors.sessions_page
+
+    def small_pages(project, filters, *, cursor="", limit=50):
+        return original(project, filters, cursor=cursor, limit=3)
+
+    import dashboard.views.sessions as view_module
+
+    view_module.sessions_page = small_pages
+    try:
+        for _ in range(5):
+            response = client.get(url(sort=sort, **({"cursor": cursor} if cursor else {})))
+            seen += response.context["page"].items
+            cursor = response.context["page"].next_cursor
+            if not cursor:
+                break
+    finally:
+        view_module.sessions_page = original
+    assert len(seen) == 7 and len({s.pk for s in seen}) == 7
+    keys = [(getattr(s, column), s.pk) for s in seen]
+    assert keys == sorted(keys, reverse=descending)
+
+
+def test_a_malformed_cursor_restarts_the_list(client, viewer, variety):
+    client.force_login(viewer)
+    response = client.get(url(cursor="not-a-cursor"))
+    assert response.status_code == 200
+    assert len(titles(response)) == 3
+
+
+def test_list_page_query_count(client, viewer, variety, django_assert_num_queries):
+    client.force_login(viewer)
+    client.get(url())  # warm the session row
+    # session, user, project, role, sessions page, filter choices (agents, models), switcher
+    with django_assert_num_queries(8):
+        client.get(url(sort="-cost_usd", agent="alpha"))
+
+
+def test_rows_partial_query_count(client, viewer, variety, django_assert_num_queries):
+    client.force_login(viewer)
+    with django_assert_num_queries(5):
+        client.get(url(), **htmx("session-rows"))
+
+
+def test_pages_carry_a_content_security_policy(client, viewer, session):
+    client.force_login(viewer)
+    policy = client.get(url())["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "object-src 'none'" in policy

@@ -1,0 +1,136 @@
+"""Project settings: API keys (secret shown once), members, retention policy; admins only."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from sessions_app.models import ApiKey, Membership
+from sessions_app.services.projects import api_key_authenticate, api_key_create
+
+from ..factories import UserFactory
+from .conftest import htmx
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name: str, *args) -> str:
+    return reverse(f"dashboard:{name}", args=["acme", *args])
+
+
+def test_admin_sees_keys_members_and_retention(client, admin_user, project):
+    api_key_create(project=project, name="ci-agents")
+    client.force_login(admin_user)
+    response = client.get(url("settings"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "ci-agents" in html and "padmin" in html and "Idle days" in html
+
+
+@pytest.mark.parametrize("who", ["viewer", "editor"])
+def test_non_admins_get_403(client, request, who, project):
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(url("settings")).status_code == 403
+    assert client.post(url("api_key_new"), {"name": "x"}).status_code == 403
+    assert client.post(url("member_set"), {"username": who, "role": "admin"}).status_code == 403
+    assert not ApiKey.objects.exists()
+    assert Membership.objects.get(user__username=who).role == who
+
+
+def test_another_projects_admin_gets_404(client, outsider, project):
+    client.force_login(outsider)
+    assert client.get(url("settings")).status_code == 404
+
+
+def test_created_key_is_shown_once_and_works(client, admin_user, project):
+    client.force_login(admin_user)
+    response = client.post(url("api_key_new"), {"name": "prod"}, **htmx("api-keys"))
+    html = response.content.decode()
+    assert response.status_code == 200 and html.lstrip().startswith('<section id="api-keys"')
+    token = re.search(r'id="new-token" class="code">([^<]+)<', html).group(1)
+    assert api_key_authenticate(token).name == "prod"
+    assert token not in client.get(url("settings")).content.decode()
+
+
+def test_a_key_needs_a_name(client, admin_user, project):
+    client.force_login(admin_user)
+    response = client.post(url("api_key_new"), {"name": ""}, **htmx("api-keys"))
+    assert response.status_code == 400 and not ApiKey.objects.exists()
+
+
+def test_revoke_a_key(client, admin_user, project):
+    key, token = api_key_create(project=project, name="old")
+    client.force_login(admin_user)
+    response = client.post(url("api_key_revoke", key.pk), **htmx("api-keys"))
+    assert response.status_code == 200 and "revoked" in response.content.decode()
+    assert api_key_authenticate(token) is None
+
+
+def test_revoking_another_projects_key_is_404(client, admin_user, other_project):
+    key, token = api_key_create(project=other_project, name="theirs")
+    client.force_login(admin_user)
+    assert client.post(url("api_key_revoke", key.pk)).status_code == 404
+    assert api_key_authenticate(token) is not None
+
+
+def test_add_a_member_and_change_their_role(client, admin_user, project):
+    newcomer = UserFactory(username="newcomer")
+    client.force_login(admin_user)
+    response = client.post(
+        url("member_set"), {"username": "newcomer", "role": "editor"}, **htmx("members")
+    )
+    assert response.status_code == 200 and "newcomer" in response.content.decode()
+    assert Membership.objects.get(user=newcomer, project=project).role == "editor"
+
+
+def test_an_unknown_username_is_reported(client, admin_user, project):
+    client.force_login(admin_user)
+    response = client.post(
+        url("member_set"), {"username": "ghost", "role": "viewer"}, **htmx("members")
+    )
+    assert response.status_code == 400 and "No user with this username" in response.content.decode()
+
+
+def test_an_admin_cannot_demote_themselves(client, admin_user, project):
+    client.force_login(admin_user)
+    response = client.post(
+        url("member_set"), {"username": "padmin", "role": "viewer"}, **htmx("members")
+    )
+    assert response.status_code == 400
+    assert Membership.objects.get(user=admin_user).role == "admin"
+
+
+def test_set_the_retention_policy(client, admin_user, project):
+    client.force_login(admin_user)
+    response = client.post(
+        url("retention_set"),
+        {"retention_days": "30", "retention_action": "delete"},
+        **htmx("retention"),
+    )
+    assert response.status_code == 200
+    project.refresh_from_db()
+    assert (project.retention_days, project.retention_action) == (30, "delete")
+
+
+def test_a_bad_retention_policy_is_refused(client, admin_user, project):
+    client.force_login(admin_user)
+    response = client.post(
+        url("retention_set"),
+        {"retention_days": "0", "retention_action": "shred"},
+        **htmx("retention"),
+    )
+    assert response.status_code == 400
+    project.refresh_from_db()
+    assert project.retention_days is None
+
+
+def test_settings_page_query_count(client, admin_user, project, django_assert_num_queries):
+    api_key_create(project=project, name="k")
+    client.force_login(admin_user)
+    client.get(url("settings"))
+    # session row, user, project, role, keys (with creator), members (with users),
+    # retention runs, switcher
+    with django_assert_num_queries(8):
+        client.get(url("settings"))
