@@ -600,6 +600,19 @@ def build_prompt(
     dropped: list[dict[str, Any]] = []
     if max_tokens is not None:
         items, dropped = truncate(items, model=model, max_tokens=max_tokens)
+    return _priced(session, strategy, model, items, dropped, max_tokens, price_book)
+
+
+def _priced(
+    session: AgentSession,
+    strategy: str,
+    model: str,
+    items: list[Built],
+    dropped: list[dict[str, Any]],
+    max_tokens: int | None,
+    price_book: PriceBook | None = None,
+) -> Prompt:
+    """Count the final prompt's tokens and estimate its input cost (None: unknown price)."""
     messages = [i.message for i in items]
     tokens = count(model, messages)
     book = price_book or PriceBook(session.project)
@@ -630,3 +643,29 @@ def build_all(
     loader = SessionLoader(session)
     book = PriceBook(session.project)
     return [build_prompt(session, s, loader=loader, price_book=book, **kwargs) for s in strategies]
+
+
+def build_context(
+    session: AgentSession,
+    *,
+    model: str = DEFAULT_MODEL,
+    recent: int = 10,
+    max_tokens: int | None = None,
+) -> Prompt:
+    """Context for an agent's next call in a segmented conversation: one system message
+    joining the latest summary of every earlier segment and ancestor (oldest first), then the
+    last `recent` messages of this session."""
+    if not 1 <= recent <= MAX_HISTORY:
+        raise InvalidInput(f"recent must be between 1 and {MAX_HISTORY}.", field="recent")
+    loader = SessionLoader(session)
+    items: list[Built] = []
+    summaries = [s for s in loader.ancestor_summaries() if s.content]
+    if summaries:
+        text = CONTEXT_PREFIX + "\n\n".join(s.content for s in summaries)
+        items.append(Built({"role": "system", "content": text}, [_src(s) for s in summaries]))
+    if loader.has_events():
+        items += _conversation(loader, recent)
+    dropped: list[dict[str, Any]] = []
+    if max_tokens is not None:
+        items, dropped = truncate(items, model=model, max_tokens=max_tokens)
+    return _priced(session, "context", model, items, dropped, max_tokens)

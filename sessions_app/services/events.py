@@ -23,6 +23,7 @@ from ..errors import Conflict, InvalidInput
 from ..models import AgentSession, Event, Project, Run, TokenUsage
 from ..pricing import PriceBook, cost_of
 from .budgets import budgets_check_on_commit
+from .segments import segments_after_append
 from .sessions import delete_events_of, session_get_or_create
 from .usage import daily_usage_apply
 
@@ -399,6 +400,7 @@ def _events_append_once(
             results.append(AppendResult(e.external_id, row.seq, "duplicate", row.pk))
     if created:
         budgets_check_on_commit(project_id=project.pk, session_id=session.pk)
+        segments_after_append(project=project, session=session)
     return session, results
 
 

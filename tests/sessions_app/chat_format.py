@@ -92,12 +92,13 @@ def call(eid: str, parent: str, call_id: str, name: str, args: dict | None = Non
     )
 
 
-def result(eid: str, call_id: str, text: str, *, error: bool = False) -> EventInput:
+def result(eid: str, call_id: str, text: str, *, error: bool = False, name: str = "") -> EventInput:
     return EventInput(
         external_id=eid,
         source="tool",
         type="tool_result",
         role="tool",
+        name=name,
         tool_call_id=call_id,
         content=text,
         is_error=error,

@@ -1,0 +1,35 @@
+"""Summary and segmentation tasks: thin wrappers that retry transient model errors.
+
+`acks_late` + `reject_on_worker_lost`: a task whose worker dies is delivered again, and the
+services it calls are idempotent, so the re-run finishes the work without writing it twice.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from ..services.segments import segment_open
+from ..services.summaries import TransientSummaryError, summary_run
+
+RETRY = {
+    "autoretry_for": (TransientSummaryError,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 4,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+}
+
+
+@shared_task(bind=True, **RETRY)
+def summary_run_task(self, summary_id: int) -> None:
+    """Compute a queued summary (retried with backoff on transient model errors)."""
+    summary_run(summary_id=summary_id, final_attempt=self.request.retries >= self.max_retries)
+
+
+@shared_task(bind=True, **RETRY)
+def session_segment_task(self, summary_id: int) -> None:
+    """Summarize a session that passed its project's thresholds and open its next segment."""
+    summary_run(summary_id=summary_id, final_attempt=self.request.retries >= self.max_retries)
+    segment_open(summary_id=summary_id)
