@@ -4,7 +4,7 @@ what-if re-pricing page. Every figure links to the sessions list filtered to wha
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +31,7 @@ from ..htmx import render_htmx
 from .common import chrome, htmx_target
 
 NONE_LABEL = "(none)"
+MAX_CHART_DAYS = 120
 CSV_COLUMNS = (
     "prompt_tokens",
     "completion_tokens",
@@ -84,6 +85,9 @@ def _group_rows(f: UsageFilter, group: str) -> list[dict[str, Any]]:
 def _chart_by(f: UsageFilter, series: str, label: str) -> charts.Chart:
     rows = analytics.usage_rollup(f, group_by=("day", series), order="day")
     xs, names, values = analytics.pivot(rows, x="day", series=series)
+    if rows and f.days <= MAX_CHART_DAYS:
+        # Every day of the range gets its slot, so quiet days show as gaps, not as nothing.
+        xs = [f.start + timedelta(days=i) for i in range(f.days)]
     column = {"model": "model", "agent": "agent"}[series]
 
     def href(day: date, name: str) -> str:

@@ -1,0 +1,83 @@
+"""The costs page in Chromium: charts drawn, a bar's link drills down to the sessions list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from sessions_app.models import ModelPrice
+from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.sessions import session_upsert
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def spend(project):
+    now = datetime.now(UTC)
+    ModelPrice.objects.create(
+        project=project,
+        pattern="m-*",
+        input_cost_per_token=Decimal("0.00001"),
+        output_cost_per_token=Decimal("0.00003"),
+        effective_from=now - timedelta(days=400),
+    )
+    for i in range(12):
+        external_id = f"conv-{i}"
+        session_upsert(
+            project=project,
+            external_id=external_id,
+            fields={"agent_name": ["support", "triage", "billing"][i % 3], "user_ref": f"u{i % 4}"},
+        )
+        events_append(
+            project=project,
+            session_external_id=external_id,
+            events=[
+                EventInput(
+                    external_id=f"{external_id}-{d}",
+                    source="llm",
+                    content="answer",
+                    timestamp=now - timedelta(days=d, minutes=5),
+                    usage=UsageInput(
+                        model=["m-large", "m-small", "m-mini"][(i + d) % 3],
+                        prompt_tokens=1000 * (i + 1),
+                        completion_tokens=200 * (d + 1),
+                    ),
+                )
+                for d in range(0, 20, 3)
+            ],
+        )
+
+
+def test_costs_page_draws_its_charts_and_a_bar_drills_down(
+    spend, project, viewer, page, login, screenshot
+):
+    login(viewer)
+    page.goto(f"/p/{project.slug}/costs/")
+    model_chart = page.locator("svg#chart-model")
+    model_chart.wait_for()
+    assert model_chart.locator("rect").count() >= 7
+    assert page.locator("svg#chart-agent rect").count() >= 7
+    assert page.locator("svg#chart-distribution rect").count() >= 1
+    box = model_chart.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 80
+    assert page.locator("#by-model tbody tr").count() == 3
+    screenshot("costs-page")
+
+    page.locator("svg#chart-model a").first.click()
+    page.wait_for_url(f"**/p/{project.slug}/sessions/?*")
+    assert "model=m-" in page.url
+    assert page.locator("#session-rows tbody tr").count() >= 1
+
+
+def test_costs_filter_swaps_the_report_in_place(spend, project, viewer, page, login):
+    login(viewer)
+    page.goto(f"/p/{project.slug}/costs/")
+    page.fill("input[name=agent]", "triage")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**agent=triage**")
+    page.locator("#by-agent tbody tr").first.wait_for()
+    assert page.locator("#by-agent tbody tr").count() == 1
+    assert "triage" in page.locator("#by-agent").inner_text()
