@@ -1,0 +1,112 @@
+"""Concurrent writers on PostgreSQL: seq stays gapless and retries never make a second row."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+
+from sessions_app.models import AgentSession, Event
+
+from .conftest import ApiClient
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def target(n: int) -> None:
+        try:
+            start.wait()
+            work(n)
+        except BaseException as exc:  # collected and asserted on by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return errors
+
+
+def test_concurrent_writers_to_one_session_keep_seq_gapless(api_token):
+    statuses: list[int] = []
+
+    def work(n: int) -> None:
+        client = ApiClient(api_token)
+        for batch in range(8):
+            events = [
+                {"id": f"w{n}-b{batch}-e{i}", "source": "user", "message": f"{n}/{batch}/{i}"}
+                for i in range(5)
+            ]
+            statuses.append(client.post("/sessions/shared/events", {"events": events}).status_code)
+
+    assert run_threads(6, work) == []
+    assert set(statuses) == {201}
+    seqs = list(Event.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, 6 * 8 * 5 + 1))
+    session = AgentSession.objects.get(external_id="shared")
+    assert (session.event_count, session.last_seq) == (240, 240)
+    # Each batch is contiguous: all or nothing, in arrival order.
+    for n in range(6):
+        for batch in range(8):
+            batch_seqs = sorted(
+                Event.objects.filter(external_id__startswith=f"w{n}-b{batch}-").values_list(
+                    "seq", flat=True
+                )
+            )
+            assert batch_seqs == list(range(batch_seqs[0], batch_seqs[0] + 5))
+
+
+def test_concurrent_retries_of_one_event_store_one_row(api_token):
+    answers: list[tuple[int, dict]] = []
+    event = {
+        "id": "retry-me",
+        "source": "llm",
+        "message": "once",
+        "token_usage": {"model": "m", "prompt_tokens": 3, "completion_tokens": 4},
+    }
+
+    def work(n: int) -> None:
+        # Half of the retries go to another session: the id is unique per project.
+        session = "s1" if n % 2 else "s2"
+        response = ApiClient(api_token).post(f"/sessions/{session}/events", {"events": [event]})
+        answers.append((response.status_code, response.json()))
+
+    assert run_threads(8, work) == []
+    assert Event.objects.filter(external_id="retry-me").count() == 1
+    results = [body["results"][0] for _, body in answers]
+    assert sorted(r["status"] for r in results) == ["created"] + ["duplicate"] * 7
+    assert {r["seq"] for r in results} == {1}
+    assert sum(s.total_tokens for s in AgentSession.objects.all()) == 7
+
+
+def test_concurrent_retries_with_a_changed_body_get_409_and_one_row_survives(api_token):
+    codes: list[int] = []
+
+    def work(n: int) -> None:
+        body = {"events": [{"id": "same-id", "source": "user", "message": f"version {n}"}]}
+        codes.append(ApiClient(api_token).post("/sessions/s/events", body).status_code)
+
+    assert run_threads(6, work) == []
+    assert sorted(codes) == [201] + [409] * 5
+    assert Event.objects.filter(external_id="same-id").count() == 1
+
+
+def test_concurrent_first_writes_create_the_session_once(api_token):
+    def work(n: int) -> None:
+        client = ApiClient(api_token)
+        assert client.put("/sessions/fresh", {"agent_name": f"a{n}"}).status_code in (200, 201)
+        body = {"events": [{"id": f"f{n}", "source": "user", "message": "x"}]}
+        assert client.post("/sessions/fresh/events", body).status_code == 201
+
+    assert run_threads(6, work) == []
+    assert AgentSession.objects.filter(external_id="fresh").count() == 1
+    assert sorted(Event.objects.values_list("seq", flat=True)) == list(range(1, 7))

@@ -1,0 +1,275 @@
+"""Normalizers map real SDK-shaped items to our events and keep the item as the payload.
+
+Items are built with the SDKs' own types: openai's chat and Responses params/models, the
+OpenAI Agents SDK's `TResponseInputItem`, and Agent Framework's `Message.to_dict()`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from agent_framework import Content, Message
+from agents.items import TResponseInputItem
+from openai.types.chat import ChatCompletionMessage, ChatCompletionMessageParam
+from openai.types.responses import (
+    ResponseFunctionToolCall,
+    ResponseOutputMessage,
+    ResponseOutputText,
+    ResponseReasoningItem,
+)
+from openai.types.responses.response_reasoning_item import Summary
+from pydantic import TypeAdapter
+
+from sessions_app import normalize
+from sessions_app.errors import InvalidInput
+
+chat_param = TypeAdapter(ChatCompletionMessageParam)
+responses_item = TypeAdapter(TResponseInputItem)
+
+
+def chat(item: dict) -> dict:
+    """Validate a dict against openai's ChatCompletionMessageParam and return it unchanged."""
+    chat_param.validate_python(item)
+    return item
+
+
+def responses(item: dict) -> dict:
+    responses_item.validate_python(item)
+    return item
+
+
+def test_chat_assistant_with_tool_calls_becomes_a_message_and_one_tool_call_each():
+    message = ChatCompletionMessage.model_validate(
+        {
+            "role": "assistant",
+            "content": "Looking it up",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": '{"id": 7}'},
+                },
+                {
+                    "id": "call_2",
+                    "type": "function",
+                    "function": {"name": "eta", "arguments": "{}"},
+                },
+            ],
+        }
+    )
+    item = chat(message.model_dump(exclude_none=True))
+    events = normalize.normalize_item(item, fmt=None, event_id="m1")
+    assert [(e.type, e.source, e.role) for e in events] == [
+        ("message", "llm", "assistant"),
+        ("tool_call", "llm", "assistant"),
+        ("tool_call", "llm", "assistant"),
+    ]
+    assert events[0].payload == item and events[0].content == "Looking it up"
+    call = events[1]
+    assert (call.external_id, call.name, call.tool_call_id, call.content) == (
+        "m1#tool_call:call_1",
+        "lookup",
+        "call_1",
+        '{"id": 7}',
+    )
+    assert call.parent_external_id == "m1" and call.payload is None
+    # Deterministic: the same item maps to the same ids and hashes.
+    again = normalize.normalize_item(item, fmt=None, event_id="m1")
+    assert [(e.external_id, e.body_hash) for e in again] == [
+        (e.external_id, e.body_hash) for e in events
+    ]
+
+
+def test_chat_tool_message_is_a_tool_result_linked_by_its_call_id():
+    item = chat({"role": "tool", "tool_call_id": "call_1", "content": "shipped"})
+    (event,) = normalize.normalize_item(item, fmt="openai_chat", event_id="t1")
+    assert (event.type, event.source, event.tool_call_id, event.parent_tool_call_id) == (
+        "tool_result",
+        "tool",
+        "call_1",
+        "call_1",
+    )
+    assert event.content == "shipped"
+
+
+def test_chat_user_content_parts_are_joined_as_text():
+    item = chat(
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": "https://example.invalid/a.png"}},
+            ],
+        }
+    )
+    (event,) = normalize.normalize_item(item, fmt="openai_chat", event_id="u1")
+    assert (event.source, event.content) == ("user", "What is this?\n[image_url]")
+
+
+@pytest.mark.parametrize("role", ["system", "developer"])
+def test_chat_system_and_developer_messages_come_from_the_system(role):
+    (event,) = normalize.normalize_item(
+        chat({"role": role, "content": "Be brief"}), fmt="openai_chat", event_id="s"
+    )
+    assert (event.source, event.role) == ("system", role)
+
+
+def test_responses_items_from_the_sdk_types():
+    user = responses({"role": "user", "content": "hi"})
+    output = ResponseOutputMessage(
+        id="msg_1",
+        type="message",
+        role="assistant",
+        status="completed",
+        content=[ResponseOutputText(type="output_text", text="Hello!", annotations=[])],
+    ).model_dump(exclude_none=True)
+    call = ResponseFunctionToolCall(
+        type="function_call", call_id="call_9", name="lookup", arguments='{"q": 1}', id="fc_1"
+    ).model_dump(exclude_none=True)
+    result = responses({"type": "function_call_output", "call_id": "call_9", "output": "42"})
+    reasoning = ResponseReasoningItem(
+        id="rs_1", type="reasoning", summary=[Summary(type="summary_text", text="Thinking")]
+    ).model_dump(exclude_none=True)
+    search = responses(
+        {
+            "type": "web_search_call",
+            "id": "ws_1",
+            "status": "completed",
+            "action": {"type": "search", "query": "weather"},
+        }
+    )
+    for item in (output, call, reasoning):
+        responses(item)
+    mapped = {
+        name: normalize.normalize_item(item, fmt="responses", event_id=name)
+        for name, item in [
+            ("user", user),
+            ("output", output),
+            ("call", call),
+            ("result", result),
+            ("reasoning", reasoning),
+            ("search", search),
+        ]
+    }
+    assert all(len(events) == 1 for events in mapped.values())
+    e = {name: events[0] for name, events in mapped.items()}
+    assert (e["user"].source, e["user"].content) == ("user", "hi")
+    assert (e["output"].source, e["output"].content) == ("llm", "Hello!")
+    assert (e["call"].type, e["call"].name, e["call"].tool_call_id) == (
+        "tool_call",
+        "lookup",
+        "call_9",
+    )
+    assert (e["result"].type, e["result"].parent_tool_call_id, e["result"].content) == (
+        "tool_result",
+        "call_9",
+        "42",
+    )
+    assert (e["reasoning"].content, e["reasoning"].metadata) == (
+        "Thinking",
+        {"item_type": "reasoning"},
+    )
+    assert (e["search"].type, e["search"].name) == ("tool_call", "web_search_call")
+    assert e["search"].payload == search  # kept as it is
+
+
+def test_item_ids_come_from_responses_items_and_agent_framework_messages():
+    assert normalize.item_id({"type": "function_call", "id": "fc_1"}) == "fc_1"
+    assert normalize.item_id({"role": "user", "contents": [], "message_id": "m-7"}) == "m-7"
+    assert normalize.item_id({"role": "user", "content": "x"}) is None
+
+
+def test_agent_framework_messages_from_message_to_dict():
+    asked = Message(
+        role="assistant",
+        contents=[
+            Content.from_text("Checking"),
+            Content.from_function_call(call_id="call_1", name="lookup", arguments={"id": 1}),
+            Content.from_usage(
+                usage_details={
+                    "input_token_count": 10,
+                    "output_token_count": 5,
+                    "total_token_count": 15,
+                }
+            ),
+        ],
+        author_name="planner",
+    ).to_dict()
+    answered = Message(
+        role="tool", contents=[Content.from_function_result(call_id="call_1", result="shipped")]
+    ).to_dict()
+    failed = Message(role="assistant", contents=[Content.from_error(message="boom")]).to_dict()
+
+    message, call = normalize.normalize_item(asked, fmt=None, event_id="af1", model="gpt-4o")
+    assert (message.source, message.name, message.content) == ("llm", "planner", "Checking")
+    assert message.payload == asked and message.payload_format == "agent_framework"
+    assert (message.usage.prompt_tokens, message.usage.completion_tokens) == (10, 5)
+    assert message.usage.model == "gpt-4o"
+    assert (call.type, call.name, call.tool_call_id, json.loads(call.content)) == (
+        "tool_call",
+        "lookup",
+        "call_1",
+        {"id": 1},
+    )
+    (result,) = normalize.normalize_item(answered, fmt=None, event_id="af2")
+    assert (result.type, result.parent_tool_call_id, result.content) == (
+        "tool_result",
+        "call_1",
+        "shipped",
+    )
+    (error,) = normalize.normalize_item(failed, fmt=None, event_id="af3")
+    assert error.is_error and error.content == "boom"
+
+
+def test_a2a_session_event_dict():
+    a2a = {
+        "id": "e-1",
+        "message": {
+            "tool": "search",
+            "arguments": {"q": "x"},
+            "result": {"hits": 3},
+            "error": None,
+        },
+        "timestamp": "2025-05-01T10:00:00+00:00",
+        "source": "system",
+        "type": "tool_call",
+        "metadata": {"parent_event_id": "llm-1"},
+        "task_id": "t-1",
+    }
+    (event,) = normalize.from_native(a2a, event_id="e-1")
+    assert (event.type, event.name, event.is_error, event.parent_external_id) == (
+        "tool_call",
+        "search",
+        False,
+        "llm-1",
+    )
+    assert event.payload == a2a and event.payload_format == "native"
+    (text,) = normalize.from_native({"source": "llm", "message": "hi"}, event_id="e-2")
+    assert (text.role, text.content, text.type) == ("assistant", "hi", "message")
+
+
+@pytest.mark.parametrize(
+    ("item", "fmt", "field"),
+    [
+        ({"role": "robot", "content": "x"}, "openai_chat", "item.role"),
+        ({"type": ""}, "responses", "item.type"),
+        ({"role": "user", "contents": [1]}, "agent_framework", "item.contents.0"),
+        ({"role": "assistant", "tool_calls": ["x"]}, "openai_chat", "item.tool_calls.0"),
+    ],
+)
+def test_items_that_cannot_be_mapped_name_the_field(item, fmt, field):
+    with pytest.raises(InvalidInput) as caught:
+        normalize.normalize_item(item, fmt=fmt, event_id="x")
+    assert caught.value.field == field
+
+
+def test_a_long_item_id_gives_derived_ids_within_255_characters():
+    item = {
+        "role": "assistant",
+        "tool_calls": [
+            {"id": "c" * 200, "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        ],
+    }
+    events = normalize.normalize_item(item, fmt="openai_chat", event_id="m" * 255)
+    assert all(len(e.external_id) <= 255 for e in events)
