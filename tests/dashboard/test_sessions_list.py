@@ -215,3 +215,17 @@ def test_pages_carry_a_content_security_policy(client, viewer, session):
     client.force_login(viewer)
     policy = client.get(url())["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "object-src 'none'" in policy
+
+
+@pytest.mark.postgres
+def test_full_text_search_uses_words_and_has_a_gin_index(client, viewer, variety):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'event_content_fts'")
+        (definition,) = cursor.fetchone()
+    assert "gin" in definition and "to_tsvector('simple'" in definition
+    client.force_login(viewer)
+    assert set(titles(client.get(url(q="answer 2")))) == {"b"}
+    # Whole words, not substrings: "answ" is not a word of any event.
+    assert titles(client.get(url(q="answ"))) == []
