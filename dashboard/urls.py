@@ -3,6 +3,8 @@
 from django.urls import path
 
 from .views import budgets, costs, home, manage, prices, session, sessions, settings, tree
+from .views import compare as compare_views
+from .views import summaries as summary_views
 
 app_name = "dashboard"
 
@@ -31,6 +33,13 @@ urlpatterns = [
     ),
     path("p/<slug:slug>/settings/members/", settings.member_set, name="member_set"),
     path("p/<slug:slug>/settings/retention/", settings.retention_set, name="retention_set"),
+    path(f"{S}compare/", compare_views.session_compare, name="session_compare"),
+    path(f"{S}summaries/", summary_views.session_summaries, name="session_summaries"),
+    path(
+        "p/<slug:slug>/summaries/<int:summary_id>/",
+        summary_views.summary_status,
+        name="summary_status",
+    ),
     path("p/<slug:slug>/costs/", costs.costs, name="costs"),
     path("p/<slug:slug>/costs/reprice/", costs.reprice, name="reprice"),
     path("p/<slug:slug>/prices/", prices.prices, name="prices"),

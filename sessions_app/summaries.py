@@ -238,3 +238,51 @@ def _dedupe_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
             seen.add(q.lower())
             out.append((q, a))
     return out
+
+
+# -- reads for the pages ---------------------------------------------------------------------
+
+
+def session_summaries(session_id: int, *, limit: int = 20) -> list[Summary]:
+    """A session's latest summaries, newest first, with the seq of the event each wrote."""
+    return list(
+        Summary.objects.filter(session_id=session_id)
+        .select_related("event")
+        .only(*SUMMARY_COLUMNS, "event__seq")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def summary_of_project(project_id: int, pk: int) -> Summary | None:
+    """One summary of the project (None for another project's: the caller answers 404)."""
+    return (
+        Summary.objects.filter(project_id=project_id, pk=pk)
+        .select_related("event")
+        .only(*SUMMARY_COLUMNS, "event__seq")
+        .first()
+    )
+
+
+SUMMARY_COLUMNS = (
+    "id",
+    "project_id",
+    "session_id",
+    "strategy",
+    "query",
+    "model",
+    "extractive",
+    "status",
+    "text",
+    "covers_up_to_seq",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cost_usd",
+    "error",
+    "attempts",
+    "event",
+    "segment_id",
+    "created_at",
+    "started_at",
+    "finished_at",
+)
