@@ -114,8 +114,15 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
     for name in SUM_FIELDS:
         if row.get(name) is None:
             row[name] = Decimal(0) if name == "cost_usd" else 0
-    row["cost_usd"] = Decimal(row["cost_usd"])
+    row["cost_usd"] = money(row["cost_usd"])
     return row
+
+
+def money(value: Any) -> Decimal:
+    """A sum of money in one canonical form ("0.0826", "0", "100"), whatever the database's
+    scale, so the page, the CSV and the API print the same figure."""
+    amount = Decimal(value or 0).normalize()
+    return Decimal(format(amount, "f")) if amount else Decimal(0)
 
 
 def usage_totals(f: UsageFilter) -> dict[str, Any]:
@@ -289,7 +296,7 @@ def cost_distribution(f: UsageFilter) -> list[Bucket]:
     row = _active_sessions(f).aggregate(**aggregates)
     for i, b in enumerate(buckets):
         b.sessions = row[f"n{i}"] or 0
-        b.cost_usd = Decimal(row[f"c{i}"] or 0)
+        b.cost_usd = money(row[f"c{i}"])
     return buckets
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -193,6 +194,15 @@ def _csv_rows(request: HttpRequest, f: UsageFilter, breakdown: str) -> tuple[lis
 _CSV_ROWS = ("model", "agent", "user", "day", "source", "hour", "project", "sessions", "trees")
 
 
+def _cell(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")  # never "1E-7"
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        # Agent-written names starting with these would run as formulas in a spreadsheet.
+        return "'" + value
+    return value
+
+
 def _csv_response(request: HttpRequest, f: UsageFilter, breakdown: str) -> HttpResponse:
     header, rows = _csv_rows(request, f, breakdown)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -201,10 +211,7 @@ def _csv_response(request: HttpRequest, f: UsageFilter, breakdown: str) -> HttpR
     writer = csv.writer(response)
     writer.writerow(header)
     for row in rows:
-        # Agent-written names starting with = + - @ would run as formulas in a spreadsheet.
-        writer.writerow(
-            ["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row]
-        )
+        writer.writerow([_cell(v) for v in row])
     return response
 
 
