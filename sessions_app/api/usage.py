@@ -11,9 +11,14 @@ from ninja import Query, Router, Schema
 from pydantic import ConfigDict, Field, PlainSerializer
 
 from .. import analytics
-from ..errors import InvalidInput
-from ..models import BudgetAlert
+from ..errors import InvalidInput, NotFound
+from ..models import AgentSession, BudgetAlert
 from ..services.budgets import alert_payload
+from ..services.repricing import (
+    session_usage,
+    usage_reprice_what_if,
+    usage_reprice_what_if_filtered,
+)
 
 router = Router(tags=["usage"])
 
@@ -48,6 +53,45 @@ class UsageQuery(Schema):
     model: str = Field("", max_length=255, description="Only usage of this model.")
     agent: str = Field("", max_length=200, description="Only sessions of this agent_name.")
     user: str = Field("", max_length=255, description="Only sessions of this user_ref.")
+
+
+class WhatIfQuery(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    target_model: str = Field(
+        "", max_length=255, description="Price everything as this model (default: as used)."
+    )
+    session: str = Field(
+        "", max_length=255, description="A session's external id instead of a range."
+    )
+    tree: bool = Field(False, description="With `session`: its whole tree (root and descendants).")
+    from_: date | None = Field(None, alias="from")
+    to: date | None = None
+    model: str = Field("", max_length=255)
+    agent: str = Field("", max_length=200)
+    user: str = Field("", max_length=255)
+
+
+class WhatIfLineOut(Schema):
+    model: str
+    target_model: str
+    events: int
+    prompt_tokens: int
+    completion_tokens: int
+    target_prompt_tokens: int
+    target_completion_tokens: int
+    token_ratio: Money
+    stored_cost_usd: Money
+    cost_usd: Money | None
+
+
+class WhatIfOut(Schema):
+    target_model: str
+    at: str
+    stored_cost_usd: Money
+    cost_usd: Money
+    unpriced_models: list[str]
+    lines: list[WhatIfLineOut]
 
 
 class UsageItemOut(Schema):
@@ -95,6 +139,27 @@ class AlertsOut(Schema):
     next_before_id: int | None
 
 
+def _usage_filter(request: HttpRequest, params: UsageQuery | WhatIfQuery) -> analytics.UsageFilter:
+    start, end = params.from_, params.to
+    if end is None:
+        today = analytics.default_range()[1]
+        end = today if start is None else max(start, today)
+    if start is None:
+        start = analytics.default_range(end)[0]
+    if start > end:
+        raise InvalidInput("`from` must not be after `to`.", field="from")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise InvalidInput(f"A range covers at most {MAX_RANGE_DAYS} days.", field="from")
+    return analytics.UsageFilter(
+        project=request.auth.project,
+        start=start,
+        end=end,
+        model=params.model,
+        agent=params.agent,
+        user=params.user,
+    )
+
+
 def _item(row: dict[str, Any], group_by: str) -> dict[str, Any]:
     keys = {group_by: row[group_by]} if group_by in row else {}
     return {**keys, **{name: row[name] for name in analytics.SUM_FIELDS}}
@@ -110,23 +175,8 @@ def _item(row: dict[str, Any], group_by: str) -> dict[str, Any]:
 def usage(request: HttpRequest, params: Query[UsageQuery]):
     """Tokens, cost and usage events per model, agent, end user, UTC day or cost source over a
     range of days, read from the daily aggregate; `total` sums every group."""
-    start, end = params.from_, params.to
-    if end is None:
-        end = analytics.default_range()[1] if start is None else max(start, date.today())
-    if start is None:
-        start = analytics.default_range(end)[0]
-    if start > end:
-        raise InvalidInput("`from` must not be after `to`.", field="from")
-    if (end - start).days >= MAX_RANGE_DAYS:
-        raise InvalidInput(f"A range covers at most {MAX_RANGE_DAYS} days.", field="from")
-    f = analytics.UsageFilter(
-        project=request.auth.project,
-        start=start,
-        end=end,
-        model=params.model,
-        agent=params.agent,
-        user=params.user,
-    )
+    f = _usage_filter(request, params)
+    start, end = f.start, f.end
     rows = analytics.usage_rollup(f, group_by=(params.group_by,))
     return {
         "group_by": params.group_by,
@@ -156,4 +206,51 @@ def alerts(
     return {
         "items": [alert_payload(a) for a in rows],
         "next_before_id": rows[-1].pk if more else None,
+    }
+
+
+@router.get(
+    "/usage/what-if",
+    response={200: WhatIfOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="What usage would cost at today's prices or on another model",
+)
+def what_if(request: HttpRequest, params: Query[WhatIfQuery]):
+    """Re-price a session, its tree, or the usage of a range (with the /usage filters) at
+    today's prices, on its own models or all on `target_model` (tokens recounted with that
+    model's tokenizer where it differs). Nothing stored changes."""
+    project = request.auth.project
+    if params.session:
+        session = AgentSession.objects.filter(project=project, external_id=params.session).first()
+        if session is None:
+            raise NotFound("No such session.", field="session")
+        result = usage_reprice_what_if(
+            project=project,
+            usage=session_usage(session, tree=params.tree),
+            target_model=params.target_model,
+        )
+    else:
+        result = usage_reprice_what_if_filtered(
+            _usage_filter(request, params), target_model=params.target_model
+        )
+    return {
+        "target_model": result.target_model,
+        "at": result.at.isoformat(),
+        "stored_cost_usd": result.stored_cost_usd,
+        "cost_usd": result.cost_usd,
+        "unpriced_models": result.unpriced,
+        "lines": [
+            {
+                "model": line.model,
+                "target_model": line.target_model,
+                "events": line.events,
+                "prompt_tokens": line.prompt_tokens,
+                "completion_tokens": line.completion_tokens,
+                "target_prompt_tokens": line.target_prompt_tokens,
+                "target_completion_tokens": line.target_completion_tokens,
+                "token_ratio": line.token_ratio,
+                "stored_cost_usd": line.stored_cost_usd,
+                "cost_usd": line.cost_usd,
+            }
+            for line in result.lines
+        ],
     }

@@ -171,3 +171,48 @@ def test_alerts_list_the_projects_budget_alerts_newest_first(project, auth_heade
     assert older["next_before_id"] is None
     other = Client().get("/api/v1/alerts", headers={"Authorization": f"Bearer {other_token}"})
     assert other.json()["items"] == []
+
+
+def test_what_if_prices_a_range_on_another_model_without_changing_it(spend, project, auth_headers):
+    ModelPrice.objects.create(
+        project=project,
+        pattern="m-cheap",
+        input_cost_per_token=Decimal("0.0000001"),
+        output_cost_per_token=Decimal("0.0000002"),
+        effective_from=DAY - timedelta(days=1),
+    )
+    response = Client().get(
+        "/api/v1/usage/what-if",
+        {"target_model": "m-cheap", "from": "2026-03-01", "to": "2026-03-31"},
+        headers=auth_headers,
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["stored_cost_usd"] == "0.00173"
+    # 1510 prompt and 110 completion tokens (same fallback tokenizer for both names).
+    assert body["cost_usd"] == "0.000173"
+    assert {line["target_model"] for line in body["lines"]} == {"m-cheap"}
+    assert (
+        get(auth_headers, group_by="model", **{"from": "2026-03-01", "to": "2026-03-31"}).json()[
+            "total"
+        ]["cost_usd"]
+        == "0.00173"
+    )
+
+
+def test_what_if_of_a_session_and_of_an_unknown_one(spend, auth_headers):
+    ok = Client().get("/api/v1/usage/what-if", {"session": "a"}, headers=auth_headers)
+    assert ok.status_code == 200
+    assert ok.json()["stored_cost_usd"] == ok.json()["cost_usd"] == "0.0017"
+    missing = Client().get("/api/v1/usage/what-if", {"session": "nope"}, headers=auth_headers)
+    assert missing.status_code == 404
+    assert missing.json()["field"] == "session"
+
+
+def test_what_if_cannot_see_another_projects_session(spend, other_token):
+    response = Client().get(
+        "/api/v1/usage/what-if",
+        {"session": "a"},
+        headers={"Authorization": f"Bearer {other_token}"},
+    )
+    assert response.status_code == 404
