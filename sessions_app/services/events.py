@@ -352,6 +352,18 @@ def _roll_up(session: AgentSession, created: list[Event], usages: list[TokenUsag
     if not session.preview and first_user is not None:
         updates["preview"] = first_user.content[:PREVIEW_LENGTH]
     AgentSession.objects.filter(pk=session.pk).update(**updates)
+    # We hold the session's row lock, so the row we read plus our increments is exactly what
+    # is stored now: update the instance instead of reading it back (one query less per batch).
+    session.event_count += len(created)
+    session.last_seq += len(created)
+    session.prompt_tokens += sum(u.prompt_tokens for u in usages)
+    session.completion_tokens += sum(u.completion_tokens for u in usages)
+    session.total_tokens += sum(u.total_tokens for u in usages)
+    session.cost_usd += sum((u.cost_usd for u in usages), Decimal(0))
+    session.error_count += sum(1 for e in created if e.is_error)
+    session.last_event_at = max(session.last_event_at, max(e.timestamp for e in created))
+    session.updated_at = updates["updated_at"]
+    session.preview = updates.get("preview", session.preview)
 
 
 def events_append(
@@ -387,7 +399,6 @@ def _events_append_once(
         created = _store(project, session, fresh, now)
         usages = _price(project, session, created, fresh)
         _roll_up(session, created, usages)
-        session.refresh_from_db()
     created_by_id = {e.external_id: e for e in created}
     results = []
     for e in events:

@@ -8,9 +8,12 @@ example count keeps it to about a minute on these machines.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
@@ -20,8 +23,14 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
 
 
 @pytest.fixture
-def fuzz_headers(db, api_token) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_token}"}
+def fuzz_headers(db, api_token) -> Iterator[dict[str, str]]:
+    # The WSGI app is called directly, not through Django's test client, so stop its request
+    # signals from closing the test's connection mid-transaction, as the test client does.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield {"Authorization": f"Bearer {api_token}"}
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 # The ingest API's operations (other areas' routers have their own tests).

@@ -1,0 +1,397 @@
+"""Ingest benchmark: gunicorn (2 workers) on PostgreSQL, driven by a raw keep-alive HTTP client.
+
+Prints:
+- events/s for batches of 1, 50 and 500 events per POST (many sessions, concurrent clients);
+- p50/p99 latency of single-event POSTs sent at a fixed rate (500/s by default), measured from
+  each request's scheduled send time so a slow server cannot hide its queueing;
+- rows/s of a raw COPY into the events table of the same database, the ceiling.
+With --profile, also where the time goes in-process (cProfile over the request path).
+
+Usage: .venv/bin/python bench/ingest.py [--duration 8] [--rate 500] [--profile]
+It creates (and drops first) its own database, ss_bench_ingest, and migrates it. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB = os.environ.get("BENCH_DB", "ss_bench_ingest")
+DATABASE_URL = f"{PG}/{DB}"
+HOST, PORT = "127.0.0.1", int(os.environ.get("BENCH_PORT", "8150"))
+
+
+def log(*parts: object) -> None:
+    sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
+    sys.stdout.flush()
+
+
+def env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": DATABASE_URL,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret"),
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "LOG_LEVEL": "WARNING",
+        "CELERY_BROKER_URL": "",
+    }
+
+
+def prepare_database() -> str:
+    """Recreate the bench database, migrate it, and return a fresh API token."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB}"')
+    python = str(ROOT / ".venv" / "bin" / "python")
+    subprocess.run(
+        [python, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env(), check=True
+    )
+    script = (
+        "from sessions_app.models import Project\n"
+        "from sessions_app.services.projects import api_key_create\n"
+        "p = Project.objects.create(slug='bench', name='Bench')\n"
+        "print(api_key_create(project=p, name='bench')[1])\n"
+    )
+    out = subprocess.run(
+        [python, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def start_server(workers: int, worker_class: str, threads: int) -> subprocess.Popen:
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "config.wsgi",
+        "--bind",
+        f"{HOST}:{PORT}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        worker_class,
+        "--log-level",
+        "warning",
+        "--backlog",
+        "2048",
+    ]
+    if worker_class == "gthread":
+        cmd += ["--threads", str(threads)]
+    server = subprocess.Popen(cmd, cwd=ROOT, env=env())
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            status, _ = asyncio.run(one_request("GET", "/api/v1/health", b"", ""))
+            if status == 200:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.3)
+    server.terminate()
+    raise RuntimeError("gunicorn did not become healthy")
+
+
+# --- a minimal HTTP/1.1 keep-alive client (httpx costs more CPU than the server we measure) --
+
+
+class Connection:
+    def __init__(self) -> None:
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes, token: str) -> tuple[int, bytes]:
+        for attempt in range(3):
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(HOST, PORT)
+            head = (
+                f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            try:
+                self.writer.write(head + body)
+                await self.writer.drain()
+                status_line = await self.reader.readline()
+                if not status_line:
+                    raise ConnectionResetError("closed")
+                status = int(status_line.split()[1])
+                length, close = 0, False
+                while True:
+                    line = await self.reader.readline()
+                    if line in (b"\r\n", b""):
+                        break
+                    name, _, value = line.decode("latin-1").partition(":")
+                    name = name.strip().lower()
+                    if name == "content-length":
+                        length = int(value)
+                    elif name == "connection" and value.strip().lower() == "close":
+                        close = True
+                payload = await self.reader.readexactly(length) if length else b""
+                if close:
+                    self.close()
+                return status, payload
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def one_request(method: str, path: str, body: bytes, token: str) -> tuple[int, bytes]:
+    conn = Connection()
+    try:
+        return await conn.request(method, path, body, token)
+    finally:
+        conn.close()
+
+
+def batch_body(prefix: str, n: int, size: int) -> bytes:
+    events = ",".join(
+        f'{{"id":"{prefix}-{n}-{i}","source":"{"user" if i % 2 else "llm"}",'
+        f'"message":"benchmark message number {i} with a little text in it"}}'
+        for i in range(size)
+    )
+    return f'{{"events":[{events}]}}'.encode()
+
+
+async def _throughput_worker(token: str, batch: int, seconds: float, conns: int, tag: str) -> tuple:
+    stop = time.perf_counter() + seconds
+    done = errors = 0
+
+    async def loop(c: int) -> None:
+        nonlocal done, errors
+        conn = Connection()
+        session = f"{tag}-c{c}"
+        n = 0
+        while time.perf_counter() < stop:
+            body = batch_body(f"{tag}-{c}", n, batch)
+            status, _ = await conn.request(
+                "POST", f"/api/v1/sessions/{session}/events", body, token
+            )
+            n += 1
+            if status == 201:
+                done += 1
+            else:
+                errors += 1
+        conn.close()
+
+    await asyncio.gather(*(loop(c) for c in range(conns)))
+    return done, errors
+
+
+def _throughput_process(args: tuple, queue: mp.Queue) -> None:
+    queue.put(asyncio.run(_throughput_worker(*args)))
+
+
+def throughput(token: str, batch: int, seconds: float, procs: int, conns: int) -> tuple:
+    queue: mp.Queue = mp.Queue()
+    run = uuid.uuid4().hex[:6]
+    workers = [
+        mp.Process(
+            target=_throughput_process,
+            args=((token, batch, seconds, conns, f"b{batch}-{run}-p{p}"), queue),
+        )
+        for p in range(procs)
+    ]
+    started = time.perf_counter()
+    for w in workers:
+        w.start()
+    results = [queue.get() for _ in workers]
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - started
+    requests = sum(r[0] for r in results)
+    return requests / elapsed, requests * batch / elapsed, sum(r[1] for r in results)
+
+
+async def fixed_rate(token: str, rate: float, seconds: float, pool: int) -> tuple:
+    """Send single-event POSTs on a fixed schedule; latency counts from the scheduled time."""
+    total = int(rate * seconds)
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(pool):
+        idle.put_nowait(Connection())
+    latencies: list[float] = []
+    errors = 0
+    run = uuid.uuid4().hex[:6]
+    start = time.perf_counter() + 0.2
+
+    async def send(i: int) -> None:
+        nonlocal errors
+        scheduled = start + i / rate
+        conn = await idle.get()
+        body = (f'{{"id":"fr-{run}-{i}","source":"user","message":"single event {i}"}}').encode()
+        try:
+            status, _ = await conn.request(
+                "POST", f"/api/v1/sessions/fr-{run}-{i % 200}/events", body, token
+            )
+            if status != 201:
+                errors += 1
+        finally:
+            idle.put_nowait(conn)
+        latencies.append(time.perf_counter() - scheduled)
+
+    tasks = []
+    for i in range(total):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(i)))
+    await asyncio.gather(*tasks)
+    achieved = total / (time.perf_counter() - start)
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1e3
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1e3
+    return achieved, p50, p99, errors
+
+
+def copy_ceiling(rows: int) -> float:
+    """rows/s of COPY into the events table for one session, on the same database."""
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL) as conn:
+        project_id = conn.execute("SELECT id FROM sessions_app_project LIMIT 1").fetchone()[0]
+        session_id = conn.execute(
+            "INSERT INTO sessions_app_agentsession (project_id, external_id, path, depth, kind,"
+            " title, preview, agent_name, user_ref, status, metadata, state, service_session_id,"
+            " created_at, updated_at, last_event_at, event_count, last_seq, prompt_tokens,"
+            " completion_tokens, total_tokens, cost_usd, error_count, children_count,"
+            " review_status, review_note) VALUES (%s, %s, '', 0, 'root', '', '', '', '',"
+            " 'active', '{}', '{}', '', now(), now(), now(), 0, 0, 0, 0, 0, 0, 0, 0, '', '')"
+            " RETURNING id",
+            (project_id, f"copy-{uuid.uuid4().hex[:8]}"),
+        ).fetchone()[0]
+        conn.commit()
+        columns = (
+            "project_id, session_id, external_id, seq, timestamp, received_at, source, type,"
+            " role, name, tool_call_id, content, is_error, payload, payload_format, body_hash,"
+            " metadata"
+        )
+        tag = uuid.uuid4().hex[:8]
+        started = time.perf_counter()
+        cur = conn.cursor()
+        with cur.copy(f"COPY sessions_app_event ({columns}) FROM STDIN") as copy:
+            for i in range(rows):
+                copy.write_row(
+                    (
+                        project_id,
+                        session_id,
+                        f"copy-{tag}-{i}",
+                        i + 1,
+                        "2026-01-01T00:00:00Z",
+                        "2026-01-01T00:00:00Z",
+                        "user",
+                        "message",
+                        "user",
+                        "",
+                        "",
+                        f"benchmark message number {i} with a little text",
+                        False,
+                        json.dumps({"id": f"copy-{tag}-{i}", "source": "user"}),
+                        "native",
+                        "",
+                        "{}",
+                    )
+                )
+        conn.commit()
+        return rows / (time.perf_counter() - started)
+
+
+def profile(token: str, batch: int, requests: int) -> None:
+    """cProfile the request path in-process (Django test client, same database)."""
+    import cProfile
+    import pstats
+
+    os.environ.update(env())
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    client = Client()
+    headers = {"Authorization": f"Bearer {token}"}
+    run = uuid.uuid4().hex[:6]
+
+    def go() -> None:
+        for n in range(requests):
+            client.post(
+                f"/api/v1/sessions/prof-{run}-{n % 20}/events",
+                data=batch_body(f"prof-{run}", n, batch),
+                content_type="application/json",
+                headers=headers,
+            )
+
+    go()  # warm up (imports, connections)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    go()
+    profiler.disable()
+    log(f"\n--- cProfile: {requests} POSTs of {batch} event(s), top by own time ---")
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(18)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--client-procs", type=int, default=2)
+    parser.add_argument("--copy-rows", type=int, default=200_000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+
+    log(f"database {DB}: recreating and migrating")
+    token = prepare_database()
+    server = start_server(2, args.worker_class, args.threads)
+    log(f"gunicorn: 2 {args.worker_class} workers on {HOST}:{PORT}")
+    try:
+        for batch, conns in ((1, 8), (50, 4), (500, 2)):
+            throughput(token, batch, 2.0, args.client_procs, conns)  # warm up
+            reqs, events, errors = throughput(token, batch, args.duration, args.client_procs, conns)
+            log(
+                f"batch {batch:>3}: {events:>9,.0f} events/s  ({reqs:,.0f} requests/s, "
+                f"{errors} errors)"
+            )
+        achieved, p50, p99, errors = asyncio.run(
+            fixed_rate(token, args.rate, args.duration, pool=64)
+        )
+        log(
+            f"single POST at {args.rate:.0f}/s: achieved {achieved:,.0f}/s, p50 {p50:.1f} ms, "
+            f"p99 {p99:.1f} ms, {errors} errors"
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+    log(f"COPY ceiling: {copy_ceiling(args.copy_rows):,.0f} rows/s into the events table")
+    if args.profile:
+        profile(token, 1, 400)
+        profile(token, 500, 8)
+
+
+if __name__ == "__main__":
+    main()
