@@ -17,6 +17,6 @@ def per_million(value: Decimal | None) -> str:
     amount = Decimal(value) * 1_000_000
     if amount == 0:
         return "$0"
-    if amount >= 1:
+    if amount >= 1 or (amount * 100) % 1 == 0:
         return f"${amount:,.2f}"
     return f"${amount.normalize():f}"

@@ -86,7 +86,7 @@ def budget_create(
         raise InvalidInput("warn_ratio must be above 0 and at most 1.", field="warn_ratio")
     try:
         with transaction.atomic():
-            return Budget.objects.create(
+            budget = Budget.objects.create(
                 project=project,
                 scope=scope,
                 target=target,
@@ -100,6 +100,16 @@ def budget_create(
             code="budget_exists",
             field="target",
         ) from exc
+    # A budget that is already near or over when created gets its alert now, not at the
+    # next ingest.
+    transaction.on_commit(functools.partial(_check_all_later, project_id=project.pk))
+    return budget
+
+
+def _check_all_later(*, project_id: int) -> None:
+    from ..tasks.pricing import budgets_check_task
+
+    budgets_check_task.delay(project_id, None)
 
 
 def budget_delete(*, budget: Budget) -> None:

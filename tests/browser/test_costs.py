@@ -81,3 +81,35 @@ def test_costs_filter_swaps_the_report_in_place(spend, project, viewer, page, lo
     page.locator("#by-agent tbody tr").first.wait_for()
     assert page.locator("#by-agent tbody tr").count() == 1
     assert "triage" in page.locator("#by-agent").inner_text()
+
+
+def test_an_editor_adds_a_budget_and_the_costs_page_flags_it(
+    spend, project, editor, page, login, screenshot
+):
+    login(editor)
+    page.goto(f"/p/{project.slug}/budgets/")
+    page.select_option("select[name=scope]", "user")
+    page.fill("input[name=target]", "u3")
+    page.select_option("select[name=period]", "month")
+    page.fill("input[name=amount_usd]", "0.5")
+    page.click("#budgets-region button.primary")
+    page.locator("#budget-list td:has-text('u3')").wait_for()
+    assert "over" in page.locator("#budget-list").inner_text()
+    assert "over" in page.locator("#alert-list").inner_text()
+    screenshot("budgets-page")
+    page.goto(f"/p/{project.slug}/costs/")
+    assert "over its month budget" in page.locator(".budget-flags").inner_text()
+
+
+def test_price_table_search_and_override(spend, project, editor, page, login, screenshot):
+    login(editor)
+    page.goto(f"/p/{project.slug}/prices/")
+    page.fill("#price-q", "gpt-4o-mini")
+    page.click("#litellm-table button[type=submit]")
+    page.locator("#litellm-table td:has-text('gpt-4o-mini')").first.wait_for()
+    page.fill("input[name=pattern]", "house-llama-*")
+    page.fill("input[name=input_per_million]", "0.2")
+    page.fill("input[name=output_per_million]", "0.6")
+    page.click("#price-overrides button.primary")
+    page.locator("#price-overrides code:has-text('house-llama-*')").wait_for()
+    screenshot("prices-page")

@@ -333,6 +333,17 @@ def test_budget_crossing_records_one_alert_not_one_per_event(
 
 
 @pytest.mark.django_db
+def test_a_budget_already_crossed_when_created_gets_its_alert_at_once(
+    project, django_capture_on_commit_callbacks
+):
+    price(project, "m", "0.001", "0")
+    append(project, "s", llm_event(model="m", prompt=900, completion=0, at=DAY0))
+    with django_capture_on_commit_callbacks(execute=True):
+        budget = budget_create(project=project, scope="project", period="total", amount_usd="1")
+    assert [(a.level, a.spent_usd) for a in budget.alerts.all()] == [("near", Decimal("0.9"))]
+
+
+@pytest.mark.django_db
 def test_user_and_session_budgets_only_count_their_own_spend(project):
     price(project, "m", "0.001", "0")
     now = datetime.now(UTC)
