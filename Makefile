@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed
+$(VENV)/.installed-dev: $(VENV)/.installed Makefile clients/python/pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]" -e clients/python
 	touch $@
 
