@@ -1,0 +1,154 @@
+"""Microsoft Agent Framework: a `HistoryProvider` and a `SessionStore` over Sessionscope.
+
+    from sessionscope_client.agent_framework import SessionscopeHistoryProvider
+    agent = Agent(client=chat_client, context_providers=[SessionscopeHistoryProvider(
+        base_url="http://localhost:8000", api_key="ss_...")])
+
+Messages are stored as Agent Framework `Message` dicts (`format=agent_framework`) and read back
+unchanged, every content type included. The provider's `load_messages`, `store_inputs`,
+`store_outputs` and `store_context_messages` flags work as in the framework's own providers
+(its base class applies them). `SessionscopeSessionStore` keeps `AgentSession` snapshots
+(`to_dict()`) in the session's `state` and `service_session_id`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from agent_framework import AgentSession, HistoryProvider, Message, SessionStore
+
+from .client import SessionscopeClient, new_event_id
+from .openai_agents import client_from
+
+FORMAT = "agent_framework"
+CHUNK = 500
+
+
+class SessionscopeHistoryProvider(HistoryProvider):
+    """Conversation history of Agent Framework sessions, stored in Sessionscope."""
+
+    DEFAULT_SOURCE_ID = "sessionscope"
+
+    def __init__(
+        self,
+        *,
+        client: SessionscopeClient | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 10.0,
+        source_id: str = DEFAULT_SOURCE_ID,
+        load_messages: bool = True,
+        store_inputs: bool = True,
+        store_context_messages: bool = False,
+        store_context_from: set[str] | None = None,
+        store_outputs: bool = True,
+        agent_name: str | None = None,
+    ):
+        super().__init__(
+            source_id,
+            load_messages=load_messages,
+            store_inputs=store_inputs,
+            store_context_messages=store_context_messages,
+            store_context_from=store_context_from,
+            store_outputs=store_outputs,
+        )
+        self.client = client_from(client, base_url, api_key, timeout)
+        self.agent_name = agent_name
+        self._announced: set[str] = set()
+
+    def _load(self, session_id: str) -> list[Message]:
+        return [Message.from_dict(item) for item in self.client.iter_events(session_id, fmt=FORMAT)]
+
+    async def get_messages(
+        self, session_id: str | None, *, state: dict[str, Any] | None = None, **kwargs: Any
+    ) -> list[Message]:
+        """The session's stored messages, oldest first (none for a session without an id)."""
+        if not session_id:
+            return []
+        return await asyncio.to_thread(self._load, session_id)
+
+    def _save(self, session_id: str, messages: Sequence[Message]) -> None:
+        if self.agent_name and session_id not in self._announced:
+            self.client.upsert_session(session_id, agent_name=self.agent_name)
+            self._announced.add(session_id)
+        # Fresh ids, set before sending: the client's retries reuse them, so a retry after a
+        # lost answer is a duplicate; a message the framework saves again is a new event, as
+        # it is for the framework's own file provider.
+        events = [
+            {"id": new_event_id(), "format": FORMAT, "item": message.to_dict()}
+            for message in messages
+        ]
+        for start in range(0, len(events), CHUNK):
+            self.client.append_events(session_id, events[start : start + CHUNK])
+
+    async def save_messages(
+        self,
+        session_id: str | None,
+        messages: Sequence[Message],
+        *,
+        state: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Append messages to the session, in order."""
+        if session_id and messages:
+            await asyncio.to_thread(self._save, session_id, list(messages))
+
+
+def session_fields(session: AgentSession) -> dict[str, Any]:
+    """The Sessionscope fields that hold an `AgentSession.to_dict()` snapshot."""
+    snapshot = session.to_dict()
+    fields: dict[str, Any] = {"state": snapshot["state"]}
+    service = snapshot.get("service_session_id")
+    if isinstance(service, str) or service is None:
+        fields["service_session_id"] = service or ""
+    else:
+        # A structured service session id (a mapping) has no column of its own.
+        fields["metadata"] = {"service_session_id": service}
+    return fields
+
+
+def session_from(stored: dict[str, Any]) -> AgentSession:
+    """An `AgentSession` restored from a Sessionscope session (`get_session()`)."""
+    service = stored.get("service_session_id") or (stored.get("metadata") or {}).get(
+        "service_session_id"
+    )
+    return AgentSession.from_dict(
+        {
+            "type": "session",
+            "session_id": stored["id"],
+            "service_session_id": service or None,
+            "state": stored.get("state") or {},
+        }
+    )
+
+
+class SessionscopeSessionStore(SessionStore):
+    """Agent Framework's `SessionStore` (get/set/delete snapshots) over Sessionscope sessions."""
+
+    def __init__(
+        self,
+        *,
+        client: SessionscopeClient | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 10.0,
+    ):
+        self.client = client_from(client, base_url, api_key, timeout)
+
+    async def get(self, session_id: str) -> AgentSession | None:
+        """The stored snapshot, or None when the session does not exist."""
+        self.validate_session_id(session_id)
+        stored = await asyncio.to_thread(self.client.get_session, session_id)
+        return session_from(stored) if stored is not None else None
+
+    async def set(self, session_id: str, session: AgentSession) -> None:
+        """Store a snapshot (state and service session id) under `session_id`."""
+        self.validate_session_id(session_id)
+        await asyncio.to_thread(self.client.upsert_session, session_id, **session_fields(session))
+
+    async def delete(self, session_id: str) -> None:
+        """Delete the session (with its events) from Sessionscope."""
+        self.validate_session_id(session_id)
+        await asyncio.to_thread(self.client.delete_session, session_id)
