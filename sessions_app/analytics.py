@@ -151,8 +151,8 @@ def usage_rollup(
     if unknown or not group_by:
         raise ValueError(f"Unknown group key {unknown[0] if unknown else ''!r}")
     keys = {g: F(GROUP_COLUMNS[g]) for g in group_by}
-    # Aliases must not collide with model fields, hence the values(**expressions) form below
-    # only for keys whose name differs from the column.
+    # Keys named like their column are selected as is; the others (agent, user, source) are
+    # aliases, which Django only accepts for names that are not fields of the model.
     plain = [g for g in group_by if GROUP_COLUMNS[g] == g]
     renamed = {g: expr for g, expr in keys.items() if GROUP_COLUMNS[g] != g}
     qs = _daily(f).values(*plain, **renamed).annotate(**_sums())
@@ -269,6 +269,7 @@ class Bucket:
     high: Decimal | None
     sessions: int = 0
     cost_usd: Decimal = field(default_factory=Decimal)
+    href: str = ""  # set by the page: the sessions list showing this bucket
 
     @property
     def label(self) -> str:

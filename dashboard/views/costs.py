@@ -71,9 +71,8 @@ def _group_rows(f: UsageFilter, group: str) -> list[dict[str, Any]]:
         row["label"] = _label(key)
         if group == "day":
             row["href"] = sessions_href(f, **{"from": key.isoformat(), "to": key.isoformat()})
-            row["costs_href"] = costs_href(
-                f.narrowed(start=key, end=key)
-            )  # the hourly view of that day
+            # The costs page of one day has the hourly breakdown.
+            row["costs_href"] = costs_href(f.narrowed(start=key, end=key))
         elif group in ("model", "agent", "user") and key:
             # The sessions list cannot select "no agent" or "no user": those rows are unlinked.
             row["href"] = sessions_href(f, **{group: key})
@@ -124,7 +123,7 @@ def cost_report(request: HttpRequest, f: UsageFilter) -> dict[str, Any]:
     }
     distribution = analytics.cost_distribution(f)
     for bucket in distribution:
-        bucket.href = _bucket_href(f, bucket)  # type: ignore[attr-defined]
+        bucket.href = _bucket_href(f, bucket)
     statuses = budgets_status(f.project)
     flagged_users = {s.budget.target: s for s in statuses if s.budget.scope == "user" and s.level}
     by_user = _group_rows(f, "user")
