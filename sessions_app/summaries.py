@@ -179,12 +179,18 @@ def _dedupe(items: Iterable[str]) -> list[str]:
 
 
 def _pairs(lines: list[Line]) -> list[tuple[str, str]]:
-    """(question, first answer after it) for each user message."""
+    """(question, the turn's final answer) for each user message: the last assistant message
+    before the next user message ("Let me check." is rarely the answer)."""
     pairs: list[tuple[str, str]] = []
     for i, line in enumerate(lines):
         if line.speaker != "User":
             continue
-        answer = next((n.text for n in lines[i + 1 :] if n.speaker == "Assistant"), "")
+        answer = ""
+        for n in lines[i + 1 :]:
+            if n.speaker == "User":
+                break
+            if n.speaker == "Assistant":
+                answer = n.text
         pairs.append((_first_sentence(line.text), _first_sentence(answer) if answer else ""))
     return pairs
 

@@ -162,7 +162,7 @@ def test_without_credentials_the_extractive_summarizer_runs_and_says_so(
     s = request(session, django_capture_on_commit_callbacks, strategy="query_focused")
     assert s.status == Summary.Status.SUCCEEDED and s.extractive
     assert s.text.startswith("Q: Where is my order 42?")
-    assert "A: Let me check." in s.text
+    assert "A: Order 42 ships Monday." in s.text
     assert s.total_tokens == 0 and s.cost_usd == 0
     [event] = summary_events(session)
     assert event.metadata["extractive"] is True and event.metadata["model"] == "extractive"
