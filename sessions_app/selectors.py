@@ -212,8 +212,9 @@ def sessions_filtered(project: Project, filters: SessionFilters) -> QuerySet[Age
     elif f.review:
         qs = qs.filter(review_status=f.review)
     if f.q:
-        matches = Q(pk__in=_fts_session_ids(project, f.q))
-        qs = qs.filter(matches | Q(title__icontains=f.q) | Q(external_id=f.q))
+        # Only the transcript: OR-ing a title match in would turn the semi-join on the GIN
+        # index's hits into a scan of every session of the project.
+        qs = qs.filter(pk__in=_fts_session_ids(project, f.q))
     return qs
 
 

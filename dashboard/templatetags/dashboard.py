@@ -9,6 +9,7 @@ from typing import Any
 
 from django import template
 from django.http import HttpRequest
+from django.utils import timezone
 
 register = template.Library()
 # Shown for a missing value (an en dash).
@@ -102,3 +103,31 @@ def span(start: datetime | None, end: datetime | None) -> str:
     if start is None or end is None:
         return NONE
     return duration(end - start)
+
+
+# The list renders 50 rows of several timestamps each: these are plain strftime calls, several
+# times faster than the `date` and `timesince` filters (all times are UTC, TIME_ZONE = "UTC").
+@register.filter
+def iso(value: datetime | None) -> str:
+    """ISO 8601, for datetime attributes and tooltips."""
+    return value.isoformat(timespec="seconds") if value else ""
+
+
+@register.filter
+def short_dt(value: datetime | None) -> str:
+    """Nov 21, 13:56."""
+    return value.strftime("%b %d, %H:%M") if value else NONE
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """How long ago, compactly: 42s ago, 3m ago, 5h ago, 12d ago."""
+    if value is None:
+        return NONE
+    seconds = int((timezone.now() - value).total_seconds())
+    if seconds < 0:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"

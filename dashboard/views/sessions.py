@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from sessions_app.selectors import SESSION_SORTS, session_filter_choices, sessions_page
 
@@ -29,6 +30,8 @@ def session_list(request: HttpRequest, slug: str) -> HttpResponse:
         "page": page,
         "sorts": SESSION_SORTS,
         "is_first_page": not cursor,
+        # Row links are this prefix plus the session id: one reverse() instead of fifty.
+        "list_url": reverse("dashboard:session_list", args=[project.slug]),
     }
     if htmx_target(request) == "session-rows":
         context["project"] = project

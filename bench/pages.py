@@ -1,0 +1,233 @@
+"""Server times of the dashboard's sessions list and transcript on PostgreSQL.
+
+Builds (once) in its own database a project of 1,000,000 sessions, plus two sessions of 100 and
+100,000 events with 2 KB payloads, using INSERT ... SELECT generate_series. Then it times the
+views in-process: `time.perf_counter()` around Django's test client `get()`, which runs the
+whole stack (middleware, auth, access check, queries, template rendering) without a network
+socket. Each figure is the median and the 95th percentile of 30 requests after 3 warm-ups.
+
+    .venv/bin/python bench/pages.py            # DATABASE_URL defaults to .../ss_bench_pages
+    .venv/bin/python bench/pages.py --rebuild  # drop and rebuild the data set
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ss_bench_pages")
+os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+os.environ.setdefault("STATIC_MANIFEST", "0")
+os.environ["ALLOWED_HOSTS"] = "testserver"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+SESSIONS = 1_000_000
+SLUG = "bench"
+AGENTS = ["support-bot", "research-agent", "code-assistant", "travel-planner", "local-analyst"]
+
+
+def ensure_database(url: str) -> None:
+    """Create the bench database if it does not exist (connecting to `postgres`)."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def build(rebuild: bool) -> None:
+    """Insert the data set with set-based SQL (minutes, not hours)."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+
+    from sessions_app.models import AgentSession, Membership, Project
+
+    call_command("migrate", verbosity=0)
+    project = Project.objects.filter(slug=SLUG).first()
+    if project and rebuild:
+        with connection.cursor() as c:
+            for table in ("sessions_app_event", "sessions_app_agentsession"):
+                c.execute(f"DELETE FROM {table} WHERE project_id = %s", [project.pk])
+        project.delete()
+        project = None
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    if project is not None:
+        Membership.objects.get_or_create(user=user, project=project, defaults={"role": "admin"})
+        return
+    project = Project.objects.create(slug=SLUG, name="Bench")
+    Membership.objects.create(user=user, project=project, role="admin")
+    started = time.perf_counter()
+    agents = "ARRAY[" + ",".join(f"'{a}'" for a in AGENTS) + "]"
+    with connection.cursor() as c:
+        c.execute("SELECT COALESCE(MAX(id), 0) FROM sessions_app_agentsession")
+        base = c.fetchone()[0]
+        c.execute(
+            f"""
+            INSERT INTO sessions_app_agentsession (
+                id, project_id, external_id, parent_id, root_id, path, depth, kind, title, preview,
+                agent_name, user_ref, status, metadata, state, service_session_id, created_at,
+                updated_at, last_event_at, event_count, last_seq, prompt_tokens,
+                completion_tokens, total_tokens, cost_usd, error_count, children_count,
+                review_status, review_note)
+            SELECT %(base)s + i, %(project)s, 'bench-' || i, NULL, %(base)s + i,
+                '/' || (%(base)s + i) || '/', 0, 'root', '',
+                'Question number ' || i || ' about order ' || (i * 7919 %% 100000),
+                ({agents})[1 + i %% 5], 'user-' || (i %% 5000),
+                CASE WHEN i %% 50 = 0 THEN 'archived' WHEN i %% 10 = 0 THEN 'completed'
+                     ELSE 'active' END,
+                jsonb_build_object('env', CASE WHEN i %% 3 = 0 THEN 'staging' ELSE 'prod' END),
+                '{{}}'::jsonb, '',
+                now() - (i * interval '31 seconds') - interval '1 hour',
+                now() - (i * interval '31 seconds'),
+                now() - (i * interval '31 seconds') + ((i %% 600) * interval '1 second'),
+                (i * 37) %% 400, (i * 37) %% 400,
+                (i * 7331) %% 90000, (i * 131) %% 9000, (i * 7331) %% 90000 + (i * 131) %% 9000,
+                ((i * 7919) %% 100000) / 10000.0,
+                CASE WHEN i %% 7 = 0 THEN 1 + i %% 3 ELSE 0 END, 0,
+                CASE WHEN i %% 97 = 0 THEN 'flagged' WHEN i %% 13 = 0 THEN 'reviewed' ELSE '' END,
+                ''
+            FROM generate_series(1::bigint, %(n)s) AS i
+            """,
+            {"base": base, "project": project.pk, "n": SESSIONS},
+        )
+        c.execute(
+            "SELECT setval(pg_get_serial_sequence('sessions_app_agentsession', 'id'), "
+            "(SELECT MAX(id) FROM sessions_app_agentsession))"
+        )
+    print(f"inserted {SESSIONS:,} sessions in {time.perf_counter() - started:.1f}s")
+    for size in (100, 100_000):
+        started = time.perf_counter()
+        session = AgentSession.objects.create(
+            project=project,
+            external_id=f"transcript-{size}",
+            title=f"{size:,} events",
+            agent_name="support-bot",
+            status="completed",
+        )
+        tree = {"root_id": session.pk, "path": f"/{session.pk}/"}
+        AgentSession.objects.filter(pk=session.pk).update(**tree)
+        with connection.cursor() as c:
+            c.execute(
+                """
+                INSERT INTO sessions_app_event (
+                    project_id, session_id, run_id, parent_event_id, external_id, seq, timestamp,
+                    received_at, source, type, role, name, tool_call_id, content, is_error,
+                    payload, payload_format, body_hash, metadata)
+                SELECT %(project)s, %(session)s, NULL, NULL, %(prefix)s || i, i,
+                    now() - ((%(n)s - i) * interval '5 seconds'), now(),
+                    CASE WHEN i %% 2 = 1 THEN 'user' ELSE 'llm' END, 'message',
+                    CASE WHEN i %% 2 = 1 THEN 'user' ELSE 'assistant' END, '', '',
+                    'Message ' || i || ': ' || repeat('lorem ipsum dolor sit amet ', 8),
+                    false,
+                    jsonb_build_object('role', 'user', 'content', repeat('x', 2000)),
+                    'native', '', '{}'::jsonb
+                FROM generate_series(1::bigint, %(n)s) AS i
+                """,
+                {"project": project.pk, "session": session.pk, "n": size, "prefix": f"t{size}-"},
+            )
+        AgentSession.objects.filter(pk=session.pk).update(event_count=size, last_seq=size)
+        print(f"inserted a session of {size:,} events in {time.perf_counter() - started:.1f}s")
+    with connection.cursor() as c:
+        c.execute("ANALYZE sessions_app_agentsession")
+        c.execute("ANALYZE sessions_app_event")
+
+
+def timed(client, url: str, runs: int = 30) -> tuple[float, float, int]:
+    """Median and p95 milliseconds of GET url, and the response size."""
+    for _ in range(3):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1], len(response.content)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    ensure_database(os.environ["DATABASE_URL"])
+
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from sessions_app.models import AgentSession
+
+    build(args.rebuild)
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="bench"))
+    total = AgentSession.objects.filter(project__slug=SLUG).count()
+    print(
+        f"\nproject {SLUG!r}: {total:,} sessions; times are server time in-process "
+        f"(test client, perf_counter), median / p95 of {args.runs} requests\n"
+    )
+    base = f"/p/{SLUG}/sessions/"
+    rows = [("list, default (last activity)", base)]
+    for column in ("last_event_at", "created_at", "cost_usd", "total_tokens", "event_count"):
+        rows.append((f"list, sort -{column}", f"{base}?sort=-{column}"))
+        rows.append((f"list, sort {column}", f"{base}?sort={column}"))
+    for label, query in [
+        ("agent", "agent=research-agent"),
+        ("agent + sort -cost_usd", "agent=research-agent&sort=-cost_usd"),
+        ("status=completed", "status=completed"),
+        ("has_errors", "has_errors=1&sort=-total_tokens"),
+        ("min_cost", "min_cost=9&sort=-event_count"),
+        ("user", "user=user-42"),
+        ("meta env=staging", "meta=env%3Dstaging"),
+        ("review=flagged", "review=flagged"),
+        ("kind=root + from/to", "kind=root&from=2020-01-01&to=2100-01-01"),
+        ("q, a rare word (GIN index)", "q=12345"),
+    ]:
+        rows.append((f"list, filter {label}", f"{base}?{query}"))
+    # A word in every one of the 100,100 events: PostgreSQL scans them all (worst case).
+    rows.append(("list, filter q, a word in every event", f"{base}?q=lorem"))
+    first_page = client.get(f"{base}?sort=-cost_usd").content.decode()
+    cursor = re.search(r'rel="next" href="[^"]*cursor=([^"&]+)', first_page).group(1)
+    rows.append(("list, page 2 (cursor) sort -cost_usd", f"{base}?sort=-cost_usd&cursor={cursor}"))
+    rows.append(("list, rows partial only", f"{base}?sort=-total_tokens"))
+    for size in (100, 100_000):
+        pk = AgentSession.objects.get(project__slug=SLUG, external_id=f"transcript-{size}").pk
+        rows.append((f"session page, {size:,} events", f"/p/{SLUG}/sessions/{pk}/"))
+        rows.append((f"transcript first page, {size:,} events", f"/p/{SLUG}/sessions/{pk}/events/"))
+        rows.append(
+            (
+                f"transcript page after seq {size // 2:,}",
+                f"/p/{SLUG}/sessions/{pk}/events/?after_seq={size // 2}",
+            )
+        )
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'view':48} {'median ms':>10} {'p95 ms':>8} {'bytes':>9}")
+    for label, url in rows:
+        headers = {}
+        if "partial" in label:
+            headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "session-rows"}
+        elif label.startswith("transcript"):
+            headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "transcript-more"}
+        client.defaults.update(headers)
+        runs = 5 if "every event" in label else args.runs
+        median, p95, size = timed(client, url, runs)
+        for key in headers:
+            client.defaults.pop(key)
+        print(f"{label:48} {median:10.1f} {p95:8.1f} {size:9,}")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
