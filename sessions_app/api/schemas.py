@@ -118,7 +118,7 @@ class SessionIn(StrictIn):
     )
 
 
-class SessionOut(Schema):
+class SessionOut(BaseModel):
     id: str
     parent_id: str | None
     continued_in: str | None
@@ -145,7 +145,7 @@ class SessionOut(Schema):
     children_count: int
 
 
-class SessionListOut(Schema):
+class SessionListOut(BaseModel):
     items: list[SessionOut]
     next_cursor: str | None
 
@@ -304,13 +304,13 @@ class EventsIn(StrictIn):
         return data
 
 
-class EventResultOut(Schema):
+class EventResultOut(BaseModel):
     id: str
     seq: int
     status: Literal["created", "duplicate"]
 
 
-class EventsPostOut(Schema):
+class EventsPostOut(BaseModel):
     session_id: str = Field(
         description="The session the events were stored in (a segment when "
         "the addressed session continued in one)."
@@ -318,7 +318,7 @@ class EventsPostOut(Schema):
     results: list[EventResultOut]
 
 
-class TokenUsageOut(Schema):
+class TokenUsageOut(BaseModel):
     model: str
     prompt_tokens: int
     completion_tokens: int
@@ -332,7 +332,7 @@ class TokenUsageOut(Schema):
     output_cost_per_token: Money | None
 
 
-class EventOut(Schema):
+class EventOut(BaseModel):
     id: str
     seq: int
     timestamp: datetime
@@ -352,7 +352,7 @@ class EventOut(Schema):
     token_usage: TokenUsageOut | None
 
 
-class EventPageOut(Schema):
+class EventPageOut(BaseModel):
     items: list[Any] = Field(
         description="EventOut objects, or with `format=` the stored items exactly as written."
     )

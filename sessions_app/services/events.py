@@ -541,10 +541,17 @@ def event_pop_last(*, session: AgentSession) -> Event | None:
     per call; popping removes all of them, as an SDK session's `pop_item` removes one item.
     """
     session = AgentSession.objects.select_for_update().get(pk=session.pk)
-    last = (
-        Event.objects.filter(session=session, payload__isnull=False).order_by("-seq").first()
-        or Event.objects.filter(session=session).order_by("-seq").first()
+    # Loaded with its usage and its parent's and run's ids: the caller shows what was removed.
+    events = (
+        Event.objects.filter(session=session)
+        .select_related("usage")
+        .annotate(
+            parent_external_id=F("parent_event__external_id"),
+            run_external_id=F("run__external_id"),
+        )
+        .order_by("-seq")
     )
+    last = events.filter(payload__isnull=False).first() or events.first()
     if last is None:
         return None
     delete_events_of(project_id=session.project_id, session_ids=[session.pk], from_seq=last.seq)

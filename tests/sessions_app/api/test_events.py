@@ -219,6 +219,28 @@ def test_pop_last_removes_the_latest_item_with_its_derived_events(api):
     assert post(api, "chat", events[2:3]).json()["results"][0]["seq"] == 3
 
 
+def test_pop_returns_the_popped_events_usage_and_links(api):
+    post(api, "s", [{"id": "q", "source": "user", "message": "question", "run_id": "r"}])
+    post(
+        api,
+        "s",
+        [
+            {
+                "id": "a",
+                "source": "llm",
+                "message": "answer",
+                "parent_event_id": "q",
+                "run_id": "r",
+                "token_usage": {"model": "m", "prompt_tokens": 4, "completion_tokens": 6},
+            }
+        ],
+    )
+    item = api.delete("/sessions/s/events/last").json()["item"]
+    assert (item["id"], item["parent_event_id"], item["run_id"]) == ("a", "q", "r")
+    assert item["token_usage"]["total_tokens"] == 10
+    assert api.get("/sessions/s").json()["total_tokens"] == 0
+
+
 def test_pop_on_an_empty_session_returns_null(api):
     api.put("/sessions/empty", {})
     assert api.delete("/sessions/empty/events/last").json() == {"item": None}
