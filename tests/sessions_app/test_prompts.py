@@ -458,3 +458,23 @@ def test_truncation_never_returns_a_prompt_over_the_limit(items, limit):
         assert kept == items and dropped == []
     else:
         assert dropped
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    strategy=st.sampled_from(prompts.STRATEGIES),
+    limit=st.integers(1, 200),
+    model=st.sampled_from(["gpt-4o", "gpt-3.5-turbo", "claude-3-5-haiku-latest"]),
+)
+def test_a_stored_sessions_prompt_is_never_over_the_limit(project, strategy, limit, model):
+    session = AgentSession.objects.filter(external_id="prop").first() or tool_session(
+        project, "prop"
+    )
+    p = prompts.build_prompt(session, strategy, model=model, max_tokens=limit)
+    validate_chat(p.messages)
+    assert p.token_count <= limit
+    assert p.token_count == prompts.count(model, p.messages)
