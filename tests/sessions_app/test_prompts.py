@@ -310,6 +310,7 @@ def _signature_ours(p):
 
 
 SCENARIOS = {
+    "no_events": lambda project: session_upsert(project=project, external_id="e0", fields={})[0],
     "no_reply": lambda project: append(project, "e1", user("e1-u", "Hi")),
     "tools_with_error": lambda project: tool_session(project, "e2"),
     "assistant_first": lambda project: append(
