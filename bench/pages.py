@@ -4,7 +4,9 @@ Builds (once) in its own database a project of 1,000,000 sessions, plus two sess
 100,000 events with 2 KB payloads, using INSERT ... SELECT generate_series. Then it times the
 views in-process: `time.perf_counter()` around Django's test client `get()`, which runs the
 whole stack (middleware, auth, access check, queries, template rendering) without a network
-socket. Each figure is the median and the 95th percentile of 30 requests after 3 warm-ups.
+socket. Each figure is the median, 95th percentile and minimum of 30 requests after 3 warm-ups,
+and the median time spent in the database (summed over the request's queries): on a shared,
+loaded machine the minimum and the database time are the stable figures.
 
     .venv/bin/python bench/pages.py            # DATABASE_URL defaults to .../ss_bench_pages
     .venv/bin/python bench/pages.py --rebuild  # drop and rebuild the data set
@@ -141,18 +143,39 @@ def build(rebuild: bool) -> None:
         c.execute("ANALYZE sessions_app_event")
 
 
-def timed(client, url: str, runs: int = 30) -> tuple[float, float, int]:
-    """Median and p95 milliseconds of GET url, and the response size."""
+def timed(client, url: str, runs: int = 30) -> dict[str, float]:
+    """Milliseconds of GET url: median, p95 and min of the whole request, median of the time
+    spent in the database (an execute wrapper around every query), and the response size."""
+    from django.db import connection
+
+    spent: list[float] = []
+
+    def clock(execute, sql, params, many, context):
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent.append(time.perf_counter() - t0)
+
     for _ in range(3):
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - t0) * 1000)
+    times, db = [], []
+    with connection.execute_wrapper(clock):
+        for _ in range(runs):
+            spent.clear()
+            t0 = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - t0) * 1000)
+            db.append(sum(spent) * 1000)
     times.sort()
-    return statistics.median(times), times[int(len(times) * 0.95) - 1], len(response.content)
+    return {
+        "median": statistics.median(times),
+        "p95": times[max(int(len(times) * 0.95) - 1, 0)],
+        "min": times[0],
+        "db": statistics.median(db),
+        "bytes": len(response.content),
+    }
 
 
 def main() -> None:
@@ -213,7 +236,7 @@ def main() -> None:
             )
         )
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'view':48} {'median ms':>10} {'p95 ms':>8} {'bytes':>9}")
+    print(f"{'view':46} {'median':>8} {'p95':>8} {'min':>7} {'db med':>7} {'bytes':>8}  (ms)")
     for label, url in rows:
         headers = {}
         if "partial" in label:
@@ -222,11 +245,49 @@ def main() -> None:
             headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "transcript-more"}
         client.defaults.update(headers)
         runs = 5 if "every event" in label else args.runs
-        median, p95, size = timed(client, url, runs)
+        t = timed(client, url, runs)
         for key in headers:
             client.defaults.pop(key)
-        print(f"{label:48} {median:10.1f} {p95:8.1f} {size:9,}")
+        print(
+            f"{label:46} {t['median']:8.1f} {t['p95']:8.1f} {t['min']:7.1f} {t['db']:7.1f} "
+            f"{t['bytes']:8,}"
+        )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
+    explain_list_queries()
+
+
+def explain_list_queries() -> None:
+    """The list's page query alone, as PostgreSQL executes it (EXPLAIN ANALYZE): the plan's
+    access path and execution time, free of the Python and template time around it."""
+    from sessions_app.models import Project
+    from sessions_app.selectors import SessionFilters, sessions_filtered
+
+    project = Project.objects.get(slug=SLUG)
+    cases = [
+        (f"sort {s}", SessionFilters(sort=s))
+        for c in ("last_event_at", "created_at", "cost_usd", "total_tokens", "event_count")
+        for s in (f"-{c}", c)
+    ]
+    cases += [
+        ("agent", SessionFilters(agent="research-agent")),
+        ("user", SessionFilters(user="user-42")),
+        ("has_errors, sort -total_tokens", SessionFilters(has_errors=True, sort="-total_tokens")),
+        ("q, a rare word", SessionFilters(q="12345")),
+    ]
+    print(f"\n{'list page query (EXPLAIN ANALYZE)':46} {'exec ms':>8}  access path")
+    for label, filters in cases:
+        column = filters.sort.lstrip("-")
+        order = [filters.sort, "-pk" if filters.sort.startswith("-") else "pk"]
+        qs = sessions_filtered(project, filters).order_by(*order)[:51]
+        plan = qs.explain(analyze=True)
+        executed = re.search(r"Execution Time: ([\d.]+) ms", plan).group(1)
+        path = re.search(
+            r"(Index Scan(?: Backward)? using \w+|Bitmap Index Scan on \w+|Seq Scan)", plan
+        )
+        print(
+            f"{label + ' (' + column + ')':46} {float(executed):8.2f}  "
+            f"{path.group(1) if path else '?'}"
+        )
 
 
 if __name__ == "__main__":

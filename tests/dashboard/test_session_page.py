@@ -276,3 +276,18 @@ def test_tree_page_query_count(client, viewer, project, django_assert_num_querie
     # session row, user, project, role, session, children with subtree totals, totals, switcher
     with django_assert_num_queries(8):
         client.get(page_url(session, "dashboard:session_tree"))
+
+
+def test_children_and_payload_query_counts(client, viewer, project, django_assert_num_queries):
+    make_session(project, "c-root", turns=1)
+    for i in range(3):
+        make_session(project, f"c-kid-{i}", parent="c-root")
+    root = AgentSession.objects.get(external_id="c-root")
+    client.force_login(viewer)
+    client.get(page_url(root))
+    # session row, user, project, role, session, children with their subtree totals
+    with django_assert_num_queries(6):
+        client.get(page_url(root, "dashboard:session_children"))
+    # session row, user, project, role, session, the event with its usage
+    with django_assert_num_queries(6):
+        client.get(reverse("dashboard:event_payload", args=["acme", root.pk, 2]))
