@@ -86,3 +86,19 @@ def test_handoffs_open_child_sessions(client):
     assert child.parent.external_id == "conv-3"
     assert child.kind == AgentSession.Kind.CHILD
     assert child.agent_name == "refunds"
+
+
+def test_run_usage_is_recorded_without_changing_the_items(client):
+    session = SessionscopeSession("conv-usage", client=client)
+    agent = build_agents()
+    result = asyncio.run(Runner.run(agent, "What is the weather in Paris?", session=session))
+    asyncio.run(session.store_run_usage(result, model="gpt-4o-mini"))
+
+    stored = AgentSession.objects.get(external_id="conv-usage")
+    usage = result.context_wrapper.usage
+    assert (stored.prompt_tokens, stored.completion_tokens) == (
+        usage.input_tokens,
+        usage.output_tokens,
+    )
+    assert stored.cost_usd > 0
+    assert len(asyncio.run(session.get_items())) == 4

@@ -127,6 +127,35 @@ class SessionscopeSession:
         """Remove every item (the session itself stays, empty, in the dashboard)."""
         await asyncio.to_thread(self.client.clear_events, self.session_id)
 
+    async def store_run_usage(self, result: Any, *, model: str | None = None) -> None:
+        """Record a run's token usage (as `AdvancedSQLiteSession.store_run_usage` does).
+
+        The SDK keeps usage out of the items, so it is stored as a `reference` event of its own,
+        which `get_items` never returns; `model` prices it (default: the last agent's model
+        when it is a name).
+        """
+        usage = result.context_wrapper.usage
+        if usage is None or not usage.requests:
+            return
+        agent_model = getattr(result.last_agent, "model", None)
+        name = model or (agent_model if isinstance(agent_model, str) else "") or "unknown"
+        event = {
+            "id": new_event_id(),
+            "source": "llm",
+            "type": "reference",
+            "message": f"Run usage: {usage.requests} model requests, {usage.total_tokens} tokens",
+            "metadata": {"run_usage": True, "agent": result.last_agent.name},
+            "token_usage": {
+                "model": name,
+                "prompt_tokens": usage.input_tokens,
+                "completion_tokens": usage.output_tokens,
+                "total_tokens": usage.total_tokens,
+                "cached_tokens": usage.input_tokens_details.cached_tokens or 0,
+                "reasoning_tokens": usage.output_tokens_details.reasoning_tokens or 0,
+            },
+        }
+        await asyncio.to_thread(self.client.append_events, self.session_id, [event])
+
     def child(self, agent_name: str, session_id: str | None = None) -> SessionscopeSession:
         """A session for a sub-agent, shown under this one in the dashboard's tree."""
         return SessionscopeSession(
