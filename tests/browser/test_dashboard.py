@@ -187,7 +187,6 @@ def test_stored_script_payloads_execute_nothing(page, login, screenshot, hostile
         button.click(force=True)
     page.wait_for_selector(".payload-box")
     page.goto(f"/p/acme/sessions/{session.pk}/tree/")
-    page.click("button.twisty[data-expand]")
     page.wait_for_load_state("networkidle")
     page.goto(f"/p/acme/sessions/{session.pk}/")
     page.wait_for_load_state("networkidle")
@@ -198,3 +197,60 @@ def test_stored_script_payloads_execute_nothing(page, login, screenshot, hostile
     assert "<script>window.__xss" in page.inner_text("#transcript")
     assert page.locator("a[href^='javascript:']").count() == 0
     assert page.locator("#transcript img, #transcript svg, #transcript iframe").count() == 0
+
+
+def test_an_active_session_shows_new_events_without_reloading(page, login, reviewer):
+    user, project = reviewer
+    session = AgentSession.objects.get(external_id="refund-1")
+    login(user)
+    page.goto(f"/p/acme/sessions/{session.pk}/")
+    page.wait_for_selector("#transcript-more.live")
+    events_append(
+        project=project,
+        session_external_id="refund-1",
+        events=[
+            EventInput(
+                external_id="late-1", source="user", role="user", content="Are you still there?"
+            ),
+        ],
+    )
+    # The tail polls every 5 s for events after the last seq shown.
+    page.wait_for_selector("text=Are you still there?", timeout=12_000)
+    assert page.locator("#ev-9").count() == 1 and page.locator("#transcript-more").count() == 1
+
+
+def test_an_admin_creates_and_revokes_an_api_key(page, login, screenshot, transactional_db):
+    from sessions_app.services.projects import api_key_authenticate
+
+    project = ProjectFactory(slug="acme", name="Acme")
+    admin = UserFactory(username="ada")
+    MembershipFactory(project=project, user=admin, role=Membership.Role.ADMIN)
+    page.goto("/")
+    assert "/accounts/login/" in page.url
+    screenshot("dashboard-login")
+    login(admin)
+    page.click("nav.mainnav a:has-text('Settings')")
+    page.fill("#api-keys input[name=name]", "prod-agents")
+    page.click("#api-keys button:has-text('Create key')")
+    token = page.locator("#new-token").inner_text().strip()
+    assert api_key_authenticate(token).name == "prod-agents"
+    screenshot("dashboard-settings")
+    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm asks before revoking
+    page.click("#api-keys button:has-text('Revoke')")
+    page.wait_for_selector("#api-keys .badge:has-text('revoked')")
+    assert page.locator("#new-token").count() == 0  # the secret is never shown again
+    assert api_key_authenticate(token) is None
+
+
+def test_an_editor_deletes_a_tree_after_confirming(page, login, screenshot, reviewer):
+    user, _project = reviewer
+    planner = AgentSession.objects.get(external_id="planner")
+    login(user)
+    page.goto(f"/p/acme/sessions/{planner.pk}/")
+    page.click("#session-actions a:has-text('Delete')")
+    assert "2 descendant sessions" in page.inner_text(".confirm-box")
+    screenshot("dashboard-delete")
+    page.fill("input[name=confirm]", "planner")
+    page.click("button:has-text('Delete permanently')")
+    page.wait_for_url("**/p/acme/sessions/")
+    assert not AgentSession.objects.filter(external_id__startswith="planner").exists()
