@@ -12,6 +12,7 @@ Nothing here touches the database directly: point it at any server.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 import uuid
@@ -55,6 +56,8 @@ class Command(BaseCommand):
         concurrency = int(options["concurrency"])  # type: ignore[arg-type]
         if sessions < 1 or concurrency < 1:
             raise CommandError("--sessions and --concurrency must be at least 1.")
+        # httpx logs every request at INFO: thousands of lines that would bury the summary.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         client = SessionscopeClient(str(options["url"]), str(options["api_key"]), timeout=30)
         try:
             # Fails fast on a wrong URL or key instead of in every conversation.
