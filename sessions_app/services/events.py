@@ -332,9 +332,10 @@ def _store(
     for offset, data in enumerate(fresh, start=1):
         rows.append(
             Event(
-                project=project,
-                session=session,
-                run=runs.get(data.run_external_id) if data.run_external_id else None,
+                # Ids, not instances: the related descriptors cost more than the rest of __init__.
+                project_id=project.pk,
+                session_id=session.pk,
+                run_id=runs[data.run_external_id].pk if data.run_external_id else None,
                 parent_event_id=(
                     stored_by_id.get(data.parent_external_id)
                     or stored_by_call.get(data.parent_tool_call_id)
