@@ -30,6 +30,21 @@ def check_batch_size(count: int, field: str = "events") -> None:
         raise PayloadTooLarge(f"A batch holds at most {limit} events; got {count}.", field=field)
 
 
+# The fields of a native event the normalizer reads (cheaper than model_dump per event).
+_NATIVE_FIELDS = (
+    "source",
+    "type",
+    "role",
+    "name",
+    "message",
+    "model",
+    "tool_call_id",
+    "is_error",
+    "metadata",
+    "parent_event_id",
+)
+
+
 def _usage(event: EventIn, model: str) -> UsageInput | None:
     usage = event.token_usage
     if usage is None:
@@ -59,7 +74,7 @@ def event_inputs(events: list[EventIn]) -> tuple[list[EventInput], list[int]]:
             )
         else:
             event_id = event.id or str(uuid.uuid4())
-            native = event.model_dump(exclude_none=True, exclude={"id", "token_usage"})
+            native = {k: v for k in _NATIVE_FIELDS if (v := getattr(event, k)) is not None}
             produced = normalize.from_native(native, event_id=event_id, raw=event.raw)
         first = produced[0]
         first.body_hash = event.body_hash
