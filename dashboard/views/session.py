@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -68,13 +69,9 @@ def _int_param(request: HttpRequest, name: str) -> int | None:
     raw = request.GET.get(name, "")
     if not raw:
         return None
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise Http404(f"{name} must be an integer.") from exc
-    if value < 0:
-        raise Http404(f"{name} must not be negative.")
-    return value
+    if not raw.isdigit():
+        raise BadRequest(f"{name} must be a non-negative integer, got {raw[:20]!r}.")
+    return int(raw)
 
 
 def _transcript_context(request: HttpRequest, session: AgentSession) -> dict[str, Any]:
