@@ -273,6 +273,19 @@ def measure(project: Any, runs: int) -> None:
         r["model"]: (r["cost_usd"], r["events"]) for r in slow
     }
     out(f"both give the same {len(fast)} rows: {same}")
+
+    def whole_page() -> None:
+        # Every selector the costs page calls for this range.
+        analytics.usage_by_source(f)
+        for group in (("model",), ("agent",), ("user",), ("day",), ("day", "model")):
+            analytics.usage_rollup(f, group_by=group)
+        analytics.usage_rollup(f, group_by=("day", "agent"), order="day")
+        analytics.top_sessions(f)
+        analytics.top_trees(f)
+        analytics.cost_distribution(f)
+
+    times_page, _ = timed(whole_page, max(3, runs // 3))
+    report("all of the costs page's 90-day selectors", times_page)
     hours = analytics.UsageFilter(project=project, start=end - timedelta(days=1), end=end)
     times_hourly, _ = timed(lambda: analytics.usage_hourly(hours), runs)
     report("2-day hourly breakdown (TokenUsage by index)", times_hourly)

@@ -140,12 +140,17 @@ def usage_by_source(f: UsageFilter) -> dict[str, dict[str, Any]]:
 
 
 def usage_rollup(
-    f: UsageFilter, *, group_by: tuple[str, ...], order: str = "-cost_usd"
+    f: UsageFilter,
+    *,
+    group_by: tuple[str, ...],
+    order: str = "-cost_usd",
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Sums per group (any of model, agent, user, day, source), from the daily aggregate.
 
     Rows are dicts with the group keys and every sum; ordered by cost (largest first) unless
     `order` says otherwise; days always come out in date order when they are the only key.
+    `limit` keeps the first rows only (thousands of end users make a long table).
     """
     unknown = [g for g in group_by if g not in GROUP_COLUMNS]
     if unknown or not group_by:
@@ -157,7 +162,8 @@ def usage_rollup(
     renamed = {g: expr for g, expr in keys.items() if GROUP_COLUMNS[g] != g}
     qs = _daily(f).values(*plain, **renamed).annotate(**_sums())
     ordering = ["day"] if group_by == ("day",) else [order, *group_by]
-    return [_clean(row) for row in qs.order_by(*ordering)]
+    qs = qs.order_by(*ordering)
+    return [_clean(row) for row in (qs[:limit] if limit is not None else qs)]
 
 
 def usage_hourly(f: UsageFilter) -> list[dict[str, Any]]:

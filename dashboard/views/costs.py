@@ -33,6 +33,8 @@ from .common import chrome, htmx_target
 
 NONE_LABEL = "(none)"
 MAX_CHART_DAYS = 120
+# Breakdown tables show the costliest rows; the CSV has them all.
+TABLE_ROWS = 50
 CSV_COLUMNS = (
     "prompt_tokens",
     "completion_tokens",
@@ -64,8 +66,10 @@ def _label(value: Any) -> str:
 
 
 def _group_rows(f: UsageFilter, group: str) -> list[dict[str, Any]]:
-    """A breakdown's rows, each with its label and its sessions-list link."""
-    rows = analytics.usage_rollup(f, group_by=(group,))
+    """A breakdown's rows (the costliest TABLE_ROWS; days all), each with its label and its
+    sessions-list link."""
+    limit = None if group == "day" else TABLE_ROWS
+    rows = analytics.usage_rollup(f, group_by=(group,), limit=limit)
     for row in rows:
         key = row[group]
         row["label"] = _label(key)
@@ -145,6 +149,7 @@ def cost_report(request: HttpRequest, f: UsageFilter) -> dict[str, Any]:
         "by_agent": _group_rows(f, "agent"),
         "by_user": by_user,
         "by_day": _group_rows(f, "day"),
+        "table_rows": TABLE_ROWS,
         "by_hour": analytics.usage_hourly(f) if f.days <= analytics.HOURLY_MAX_DAYS else None,
         "by_project": analytics.usage_by_project(projects_for_user(request.user), f.start, f.end),
         "top_sessions": analytics.top_sessions(f),

@@ -383,3 +383,22 @@ def test_budgets_page_of_another_project_is_a_404(project, outsider):
         client_for(outsider).get(reverse("dashboard:budgets", args=[project.slug])).status_code
         == 404
     )
+
+
+def test_long_breakdowns_show_the_costliest_rows_and_the_csv_has_all(spend, project, viewer):
+    for i in range(51):
+        spend_in(project, f"u-{i}", "m-x", 10 + i, user_ref=f"user-{i:02d}")
+    client = client_for(viewer)
+    page = client.get(costs_url(project))
+    assert len(page.context["by_user"]) == 50
+    assert page.context["by_user"][0]["user"] == "alice"  # from the fixture: 5200 tokens
+    assert page.context["by_user"][1]["user"] == "bob"
+    assert "The 50 costliest; the CSV has them all." in page.content.decode()
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(costs_url(project, format="csv", breakdown="user")).content.decode()
+            )
+        )
+    )
+    assert len(rows) == 51 + 3  # and the fixture's alice, bob and carol
