@@ -277,8 +277,10 @@ def measure(project: Any, runs: int) -> None:
     def whole_page() -> None:
         # Every selector the costs page calls for this range.
         analytics.usage_by_source(f)
-        for group in (("model",), ("agent",), ("user",), ("day",), ("day", "model")):
-            analytics.usage_rollup(f, group_by=group)
+        for group in ("model", "agent", "user"):
+            analytics.usage_rollup(f, group_by=(group,), limit=50)
+        for groups in (("day",), ("day", "model")):
+            analytics.usage_rollup(f, group_by=groups)
         analytics.usage_rollup(f, group_by=("day", "agent"), order="day")
         analytics.top_sessions(f)
         analytics.top_trees(f)
