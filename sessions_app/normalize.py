@@ -239,15 +239,31 @@ def _af_role(item: Mapping[str, Any]) -> str:
     return role
 
 
+MAX_TOKENS = 2**31 - 1
+
+
+def _token_count(details: Mapping[str, Any], key: str) -> int | None:
+    value = details.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS:
+        raise InvalidInput(
+            f"{key} must be a whole number from 0 to {MAX_TOKENS}.", field=f"item.contents.{key}"
+        )
+    return value
+
+
 def _af_usage(contents: Iterable[Any], model: str) -> UsageInput | None:
     for part in contents:
         if isinstance(part, Mapping) and part.get("type") == "usage":
             details = part.get("usage_details") or part.get("details") or {}
+            if not isinstance(details, Mapping):
+                raise InvalidInput("usage_details must be an object.", field="item.contents")
             return UsageInput(
                 model=model,
-                prompt_tokens=details.get("input_token_count"),
-                completion_tokens=details.get("output_token_count"),
-                total_tokens=details.get("total_token_count"),
+                prompt_tokens=_token_count(details, "input_token_count"),
+                completion_tokens=_token_count(details, "output_token_count"),
+                total_tokens=_token_count(details, "total_token_count"),
             )
     return None
 
@@ -394,17 +410,27 @@ def detect_format(item: Mapping[str, Any]) -> str:
     return F.OPENAI_CHAT
 
 
+def _fit(events: list[EventInput]) -> list[EventInput]:
+    """Clip names and call ids taken from foreign items to their columns (255 characters)."""
+    for event in events:
+        event.name = event.name[:MAX_ID]
+        event.tool_call_id = event.tool_call_id[:MAX_ID]
+        if event.parent_tool_call_id:
+            event.parent_tool_call_id = event.parent_tool_call_id[:MAX_ID]
+    return events
+
+
 def normalize_item(
     item: Mapping[str, Any], *, fmt: str | None, event_id: str, model: str = ""
 ) -> list[EventInput]:
     """The events one foreign item stands for, the first carrying the item as its payload."""
     fmt = fmt or detect_format(item)
     if fmt == F.OPENAI_CHAT:
-        return from_openai_chat(item, event_id=event_id)
+        return _fit(from_openai_chat(item, event_id=event_id))
     if fmt == F.RESPONSES:
-        return from_responses(item, event_id=event_id)
+        return _fit(from_responses(item, event_id=event_id))
     if fmt == F.AGENT_FRAMEWORK:
-        return from_agent_framework(item, event_id=event_id, model=model)
+        return _fit(from_agent_framework(item, event_id=event_id, model=model))
     raise InvalidInput(f"Unknown item format {fmt!r}.", field="format")
 
 

@@ -326,3 +326,39 @@ def test_unknown_top_level_field_of_the_batch_is_rejected(api):
     response = api.post("/sessions/s/events", {"events": [], "extra": 1})
     assert response.status_code == 422
     assert "extra" in [d["field"] for d in response.json()["detail"]]
+
+
+def test_overlong_ids_and_names_inside_items_are_clipped_not_a_server_error(api):
+    long = "c" * 400
+    item = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": long, "type": "function", "function": {"name": "n" * 400, "arguments": "{}"}}
+        ],
+    }
+    response = post(
+        api,
+        "s",
+        [
+            {"id": "m", "item": item},
+            {"id": "t", "item": {"role": "tool", "tool_call_id": long, "content": "ok"}},
+        ],
+    )
+    assert response.status_code == 201, response.json()
+    call = Event.objects.get(type="tool_call")
+    assert len(call.tool_call_id) == 255 and len(call.name) == 255
+    assert Event.objects.get(external_id="t").parent_event_id == call.pk
+    assert api.get("/sessions/s/events", format="openai_chat").json()["items"][0] == item
+
+
+def test_agent_framework_usage_with_impossible_counts_is_422(api):
+    item = {
+        "type": "message",
+        "role": "assistant",
+        "contents": [{"type": "usage", "usage_details": {"input_token_count": -5}}],
+    }
+    response = post(api, "s", [{"id": "m", "item": item, "model": "gpt-4o"}])
+    assert response.status_code == 422
+    assert response.json()["field"] == "item.contents.input_token_count"
+    assert not Event.objects.exists()
