@@ -188,3 +188,17 @@ def test_batcher_flushes_on_leaving_its_block():
         batcher.add("s", {"message": "a"})
     assert batcher.pending == 0
     assert [r.method for r in server.requests] == ["PUT", "POST"]
+
+
+def test_large_lists_are_split_under_the_servers_limits_in_order():
+    server = FlakyServer()
+    client = make_client(server)
+    events = [{"message": "x" * 1000} for _ in range(1200)]
+    results = client.append_events("s", events)
+
+    sizes = [len(json.loads(r.content)["events"]) for r in server.requests]
+    assert sizes == [500, 500, 200]
+    assert [r["seq"] for r in results] == list(range(1, 1201))
+    big = [{"message": "y" * 1_500_000} for _ in range(5)]
+    client.append_events("s", big)
+    assert [len(json.loads(r.content)["events"]) for r in server.requests[3:]] == [2, 2, 1]

@@ -7,6 +7,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from sessions_app.models import AgentSession, Event
 
@@ -16,8 +17,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_simulated_conversations_arrive_with_tools_handoffs_and_cost(server):
     url, token = server
     out = io.StringIO()
+    # The live server shares one connection of the in-memory SQLite test database between its
+    # request threads, so only PostgreSQL serves concurrent conversations here.
+    concurrency = 2 if connection.vendor == "postgresql" else 1
     call_command(
-        "simulate_agents", url=url, api_key=token, sessions=4, concurrency=2, seed=7, stdout=out
+        "simulate_agents",
+        url=url,
+        api_key=token,
+        sessions=4,
+        concurrency=concurrency,
+        seed=7,
+        stdout=out,
     )
 
     roots = AgentSession.objects.filter(kind=AgentSession.Kind.ROOT)

@@ -29,7 +29,6 @@ from .client import ConflictError, SessionscopeClient
 from .openai_agents import client_from
 
 logger = logging.getLogger("sessionscope_client")
-CHUNK = 500
 TERMINAL = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED}
 
 
@@ -117,10 +116,9 @@ class SessionscopeA2AStore(SessionStoreInterface):
             self._save_run(session.id, run)
         sent = self._sent_events.setdefault(session.id, set())
         fresh = [e for e in session.events if e.id not in sent]
-        for start in range(0, len(fresh), CHUNK):
-            chunk = fresh[start : start + CHUNK]
-            self._append(session.id, chunk)
-            sent.update(e.id for e in chunk)
+        if fresh:
+            self._append(session.id, fresh)
+            sent.update(e.id for e in fresh)
 
     def _append(self, session_id: str, events: list[SessionEvent]) -> None:
         try:

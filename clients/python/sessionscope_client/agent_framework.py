@@ -23,7 +23,6 @@ from .client import SessionscopeClient, new_event_id
 from .openai_agents import client_from
 
 FORMAT = "agent_framework"
-CHUNK = 500
 
 
 class SessionscopeHistoryProvider(HistoryProvider):
@@ -80,8 +79,7 @@ class SessionscopeHistoryProvider(HistoryProvider):
             {"id": new_event_id(), "format": FORMAT, "item": message.to_dict()}
             for message in messages
         ]
-        for start in range(0, len(events), CHUNK):
-            self.client.append_events(session_id, events[start : start + CHUNK])
+        self.client.append_events(session_id, events)
 
     async def save_messages(
         self,

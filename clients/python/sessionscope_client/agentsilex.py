@@ -17,7 +17,6 @@ from .client import SessionscopeClient, new_event_id
 from .openai_agents import client_from
 
 FORMAT = "openai_chat"
-CHUNK = 500
 
 
 class SessionscopeListSession:
@@ -42,8 +41,7 @@ class SessionscopeListSession:
     def add_new_messages(self, messages: list[dict[str, Any]]) -> None:
         """Append messages in order."""
         events = [{"id": new_event_id(), "format": FORMAT, "item": m} for m in messages]
-        for start in range(0, len(events), CHUNK):
-            self.client.append_events(self.session_id, events[start : start + CHUNK])
+        self.client.append_events(self.session_id, events)
 
     def clean(self) -> None:
         """Remove every message (the session stays, empty)."""

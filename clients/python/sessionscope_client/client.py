@@ -9,6 +9,7 @@ connection was never made.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 import uuid
@@ -52,6 +53,31 @@ def new_event_id() -> str:
 def with_ids(events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Copies of the events, each with an `id` (kept when given): set once, reused by retries."""
     return [dict(e) if e.get("id") else {**e, "id": new_event_id()} for e in events]
+
+
+# Below the server's defaults (1,000 events, 5 MiB per request), with room for the envelope.
+MAX_BATCH_EVENTS = 500
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+
+
+def batches(
+    events: list[dict[str, Any]],
+    *,
+    max_events: int = MAX_BATCH_EVENTS,
+    max_bytes: int = MAX_BATCH_BYTES,
+) -> Iterator[list[dict[str, Any]]]:
+    """Split events, in order, into requests under the server's count and size limits."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for event in events:
+        event_size = len(json.dumps(event, default=str)) + 1
+        if batch and (len(batch) >= max_events or size + event_size > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(event)
+        size += event_size
+    if batch:
+        yield batch
 
 
 def _path_id(value: str) -> str:
@@ -280,10 +306,12 @@ class SessionscopeClient(_Base):
         self, session_id: str, events: list[Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
         """Append events in order; events without an `id` get one. Returns `{id, seq, status}`
-        per event, `status` being `created` or `duplicate`."""
-        if not events:
-            return []
-        return self._run(self._append(session_id, with_ids(events)))["results"]
+        per event, `status` being `created` or `duplicate`. Large lists are sent in several
+        requests under the server's limits (each request is all or nothing)."""
+        results: list[dict[str, Any]] = []
+        for batch in batches(with_ids(events)):
+            results.extend(self._run(self._append(session_id, batch))["results"])
+        return results
 
     def events_page(
         self, session_id: str, *, fmt: str | None = None, after_seq: int = 0, limit: int = 100
@@ -406,9 +434,10 @@ class AsyncSessionscopeClient(_Base):
         self, session_id: str, events: list[Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
         """Append events in order; events without an `id` get one."""
-        if not events:
-            return []
-        return (await self._run(self._append(session_id, with_ids(events))))["results"]
+        results: list[dict[str, Any]] = []
+        for batch in batches(with_ids(events)):
+            results.extend((await self._run(self._append(session_id, batch)))["results"])
+        return results
 
     async def events_page(
         self, session_id: str, *, fmt: str | None = None, after_seq: int = 0, limit: int = 100

@@ -22,8 +22,6 @@ from agents.memory.session_settings import SessionSettings, resolve_session_limi
 from .client import SessionscopeClient, new_event_id
 
 FORMAT = "responses"
-# Items per request when adding many at once (the server's default batch limit is higher).
-CHUNK = 500
 
 
 def client_from(
@@ -110,8 +108,7 @@ class SessionscopeSession:
     def _add_sync(self, items: list[Any]) -> None:
         self._announce()
         events = [{"id": new_event_id(), "format": FORMAT, "item": item} for item in items]
-        for start in range(0, len(events), CHUNK):
-            self.client.append_events(self.session_id, events[start : start + CHUNK])
+        self.client.append_events(self.session_id, events)
 
     async def add_items(self, items: list[Any]) -> None:
         """Append items in order (each gets its own idempotency id, so retries are safe)."""
