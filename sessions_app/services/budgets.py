@@ -171,6 +171,16 @@ def budgets_status(project: Project, *, now: datetime | None = None) -> list[Bud
     return sorted(statuses, key=lambda s: -s.ratio)
 
 
+def budget_levels(project: Project, *, now: datetime | None = None) -> dict[tuple[str, str], str]:
+    """{(scope, target): "near" | "over"} for the budgets near or over now, so a list can flag
+    an end user ("user", user_ref) or a session ("session", external_id) in one lookup."""
+    return {
+        (s.budget.scope, s.budget.target): s.level
+        for s in budgets_status(project, now=now)
+        if s.level
+    }
+
+
 def _record(status: BudgetStatus) -> BudgetAlert | None:
     """Record the alert for the level reached, once per budget, period and level."""
     level = status.level

@@ -402,3 +402,34 @@ def test_long_breakdowns_show_the_costliest_rows_and_the_csv_has_all(spend, proj
         )
     )
     assert len(rows) == 51 + 3  # and the fixture's alice, bob and carol
+
+
+def test_budgets_page_queries_are_pinned(spend, project, viewer, django_assert_num_queries):
+    budget_create(project=project, scope="user", target="alice", period="month", amount_usd="1")
+    budget_create(project=project, scope="session", target="s1", period="day", amount_usd="1")
+    client = client_for(viewer)
+    client.get(reverse("dashboard:budgets", args=[project.slug]))
+    # Login session, user, project, role; the budgets and one spend query each; the alerts;
+    # the project switcher.
+    with django_assert_num_queries(9):
+        client.get(reverse("dashboard:budgets", args=[project.slug]))
+
+
+def test_prices_page_queries_are_pinned(spend, project, viewer, django_assert_num_queries):
+    client = client_for(viewer)
+    url = reverse("dashboard:prices", args=[project.slug])
+    client.get(url)
+    # Login session, user, project, role; the overrides; the models used; the switcher.
+    with django_assert_num_queries(7):
+        client.get(url, {"q": "gpt-4o"})
+
+
+def test_prices_search_partial_is_only_the_table(project, viewer):
+    response = client_for(viewer).get(
+        reverse("dashboard:prices", args=[project.slug]),
+        {"q": "claude"},
+        headers={"HX-Request": "true", "HX-Target": "litellm-table"},
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="panel" id="litellm-table">')
+    assert "claude" in html and "<html" not in html

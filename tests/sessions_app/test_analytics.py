@@ -25,7 +25,12 @@ from sessions_app.models import (
     TokenUsage,
 )
 from sessions_app.pricing import PriceBook
-from sessions_app.services.budgets import budget_create, budgets_check, budgets_status
+from sessions_app.services.budgets import (
+    budget_create,
+    budget_levels,
+    budgets_check,
+    budgets_status,
+)
 from sessions_app.services.events import EventInput, UsageInput, events_append
 from sessions_app.services.repricing import session_usage, usage_reprice, usage_reprice_what_if
 from sessions_app.services.sessions import session_upsert
@@ -361,6 +366,7 @@ def test_user_and_session_budgets_only_count_their_own_spend(project):
     ]
     levels = {(s.budget.scope, s.level) for s in budgets_status(project)}
     assert levels == {("user", "near"), ("session", "over")}
+    assert budget_levels(project) == {("user", "alice"): "near", ("session", "s2"): "over"}
 
 
 @pytest.mark.django_db
