@@ -109,3 +109,9 @@ class BudgetForm(forms.Form):
     period = forms.ChoiceField(choices=Budget.Period.choices, initial=Budget.Period.MONTH)
     amount_usd = forms.DecimalField(min_value=Decimal("0.000001"), max_digits=20, decimal_places=6)
     warn_percent = forms.IntegerField(min_value=1, max_value=100, initial=80)
+
+
+class WebhookForm(forms.Form):
+    """The URL budget alerts are POSTed to (blank: none)."""
+
+    url = forms.CharField(required=False, max_length=200)

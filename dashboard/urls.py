@@ -47,6 +47,7 @@ urlpatterns = [
     path("p/<slug:slug>/prices/reprice/", prices.reprice_stored, name="reprice_stored"),
     path("p/<slug:slug>/budgets/", budgets.budgets, name="budgets"),
     path("p/<slug:slug>/budgets/new/", budgets.budget_new, name="budget_new"),
+    path("p/<slug:slug>/budgets/webhook/", budgets.alert_webhook_set, name="alert_webhook_set"),
     path(
         "p/<slug:slug>/budgets/<int:budget_id>/delete/",
         budgets.budget_remove,

@@ -13,10 +13,15 @@ from django.views.decorators.http import require_POST
 
 from sessions_app.errors import DomainError
 from sessions_app.models import Budget, BudgetAlert, Membership, Project
-from sessions_app.services.budgets import budget_create, budget_delete, budgets_status
+from sessions_app.services.budgets import (
+    budget_create,
+    budget_delete,
+    budgets_status,
+    project_alert_webhook_set,
+)
 
 from ..access import project_for
-from ..cost_forms import BudgetForm
+from ..cost_forms import BudgetForm, WebhookForm
 from ..htmx import render_htmx
 from .common import chrome, htmx_target
 
@@ -35,6 +40,7 @@ def _context(request: HttpRequest, project: Project, **extra: Any) -> dict[str, 
         **extra,
     }
     context.setdefault("budget_form", BudgetForm())
+    context.setdefault("webhook_form", WebhookForm(initial={"url": project.alert_webhook_url}))
     if htmx_target(request) is None:
         context = chrome(request, project, **context, nav="costs")
     return context
@@ -94,3 +100,21 @@ def budget_remove(request: HttpRequest, slug: str, budget_id: int) -> HttpRespon
     if htmx_target(request) is None:
         return redirect("dashboard:budgets", slug=project.slug)
     return _render(request, project)
+
+
+@login_required
+@require_POST
+def alert_webhook_set(request: HttpRequest, slug: str) -> HttpResponse:
+    """Set or clear the project's budget alert webhook (admins: it sends data out)."""
+    project = project_for(request, slug, min_role=Membership.Role.ADMIN)
+    form = WebhookForm(request.POST)
+    if form.is_valid():
+        try:
+            project_alert_webhook_set(project=project, url=form.cleaned_data["url"])
+        except DomainError as exc:
+            form.add_error("url", exc.detail)
+        else:
+            if htmx_target(request) is None:
+                return redirect("dashboard:budgets", slug=project.slug)
+            return _render(request, project, webhook_saved=True)
+    return _render(request, project, status=400, webhook_form=form)

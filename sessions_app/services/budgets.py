@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
@@ -110,6 +112,21 @@ def _check_all_later(*, project_id: int) -> None:
     from ..tasks.pricing import budgets_check_task
 
     budgets_check_task.delay(project_id, None)
+
+
+def project_alert_webhook_set(*, project: Project, url: str) -> Project:
+    """Set (or clear, with "") the URL that budget alerts are POSTed to; http(s) only."""
+    url = (url or "").strip()
+    if url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError as exc:
+            raise InvalidInput("The webhook must be an http(s) URL.", field="url") from exc
+        if len(url) > 200:
+            raise InvalidInput("The webhook URL is at most 200 characters.", field="url")
+    project.alert_webhook_url = url
+    project.save(update_fields=["alert_webhook_url"])
+    return project
 
 
 def budget_delete(*, budget: Budget) -> None:

@@ -433,3 +433,25 @@ def test_prices_search_partial_is_only_the_table(project, viewer):
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="panel" id="litellm-table">')
     assert "claude" in html and "<html" not in html
+
+
+def test_an_admin_sets_the_alert_webhook(project, admin_user):
+    url = reverse("dashboard:alert_webhook_set", args=[project.slug])
+    response = client_for(admin_user).post(
+        url,
+        {"url": "https://hooks.example.com/budget"},
+        headers={"HX-Request": "true", "HX-Target": "budgets-region"},
+    )
+    assert response.status_code == 200
+    project.refresh_from_db()
+    assert project.alert_webhook_url == "https://hooks.example.com/budget"
+    bad = client_for(admin_user).post(url, {"url": "ftp://example.com/x"})
+    assert bad.status_code == 400
+    assert bad.context["webhook_form"].errors["url"]
+    project.refresh_from_db()
+    assert project.alert_webhook_url == "https://hooks.example.com/budget"
+
+
+def test_an_editor_cannot_set_the_alert_webhook(project, editor):
+    url = reverse("dashboard:alert_webhook_set", args=[project.slug])
+    assert client_for(editor).post(url, {"url": "https://x.example.com"}).status_code == 403
