@@ -46,6 +46,16 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _s(value: Any) -> str:
+    """A string field of a foreign item, or "" when it holds anything else."""
+    return value if isinstance(value, str) else ""
+
+
+def _m(value: Any) -> Mapping[str, Any]:
+    """An object field of a foreign item, or {} when it holds anything else."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def derived_id(parent_id: str, kind: str, key: str | int) -> str:
     """A deterministic id for an event derived from an item (hashed when it would be too long)."""
     candidate = f"{parent_id}#{kind}:{key}"
@@ -92,7 +102,7 @@ def from_openai_chat(item: Mapping[str, Any], *, event_id: str) -> list[EventInp
     """An OpenAI chat message (ChatCompletionMessageParam): assistant `tool_calls` become one
     `tool_call` event each, linked to the message; a `tool` message is a `tool_result` linked
     to its call by `tool_call_id`."""
-    role = item.get("role")
+    role = _s(item.get("role"))
     if role not in CHAT_ROLES:
         raise InvalidInput(
             f"An OpenAI chat message needs role, one of {', '.join(sorted(CHAT_ROLES))}.",
@@ -125,17 +135,17 @@ def from_openai_chat(item: Mapping[str, Any], *, event_id: str) -> list[EventInp
                 raise InvalidInput(
                     "Each tool call must be an object.", field=f"item.tool_calls.{index}"
                 )
-            fn = call.get("function") if isinstance(call.get("function"), Mapping) else {}
-            name = fn.get("name") or (call.get("custom") or {}).get("name") or call.get("type", "")
-            call_id = call.get("id") if isinstance(call.get("id"), str) else str(index)
-            arguments = fn.get("arguments", (call.get("custom") or {}).get("input", ""))
+            fn, custom = _m(call.get("function")), _m(call.get("custom"))
+            name = _s(fn.get("name")) or _s(custom.get("name")) or _s(call.get("type"))
+            call_id = _s(call.get("id")) or str(index)
+            arguments = fn.get("arguments", custom.get("input", ""))
             events.append(
                 EventInput(
                     external_id=derived_id(event_id, "tool_call", call_id),
                     source=S.LLM,
                     type=T.TOOL_CALL,
                     role=R.ASSISTANT,
-                    name=str(name)[:255],
+                    name=name,
                     tool_call_id=call_id,
                     content=_json_text(arguments),
                     payload=None,
@@ -152,7 +162,7 @@ def from_openai_chat(item: Mapping[str, Any], *, event_id: str) -> list[EventInp
                 source=S.LLM,
                 type=T.TOOL_CALL,
                 role=R.ASSISTANT,
-                name=str(legacy.get("name", ""))[:255],
+                name=_s(legacy.get("name")),
                 content=_json_text(legacy.get("arguments", "")),
                 payload_format=F.OPENAI_CHAT,
                 body_hash=_hash(legacy),
@@ -185,7 +195,7 @@ def from_responses(item: Mapping[str, Any], *, event_id: str) -> list[EventInput
     )
     call_id = item.get("call_id") if isinstance(item.get("call_id"), str) else ""
     if kind == "message":
-        role = item.get("role")
+        role = _s(item.get("role"))
         if role not in ("user", "assistant", "system", "developer"):
             raise InvalidInput(
                 "A Responses message needs role user, assistant, system or developer.",
@@ -195,7 +205,7 @@ def from_responses(item: Mapping[str, Any], *, event_id: str) -> list[EventInput
         event.content = _to_text(item.get("content"))
     elif kind == "function_call":
         event.source, event.type, event.role = S.LLM, T.TOOL_CALL, R.ASSISTANT
-        event.name = str(item.get("name", ""))[:255]
+        event.name = _s(item.get("name"))
         event.tool_call_id = call_id
         event.content = _json_text(item.get("arguments", ""))
     elif kind == "function_call_output":
@@ -207,14 +217,14 @@ def from_responses(item: Mapping[str, Any], *, event_id: str) -> list[EventInput
         event.content = _to_text(item.get("summary")) or _to_text(item.get("content"))
     elif kind == "item_reference":
         event.type = T.REFERENCE
-        event.content = str(item.get("id", ""))
+        event.content = _s(item.get("id"))
     elif kind.endswith("_call_output"):
         event.source, event.type, event.role = S.TOOL, T.TOOL_RESULT, R.TOOL
         event.tool_call_id = event.parent_tool_call_id = call_id
         event.content = _to_text(item.get("output"))
     elif kind.endswith("_call"):
         event.source, event.type, event.role = S.LLM, T.TOOL_CALL, R.ASSISTANT
-        event.name = str(item.get("name") or kind)[:255]
+        event.name = _s(item.get("name")) or kind
         event.tool_call_id = call_id or (item.get("id") if isinstance(item.get("id"), str) else "")
         event.content = _json_text(item.get("arguments", item.get("action", item.get("input", ""))))
     else:
@@ -231,6 +241,7 @@ def _af_role(item: Mapping[str, Any]) -> str:
     role = item.get("role")
     if isinstance(role, Mapping):  # older releases serialise Role as {"value": "user"}
         role = role.get("value")
+    role = _s(role)
     if role not in ("user", "assistant", "system", "tool"):
         raise InvalidInput(
             "An Agent Framework message needs role user, assistant, system or tool.",
@@ -309,19 +320,19 @@ def from_agent_framework(
     if role == "tool" and results:
         first, *rest = results
         main.type = T.TOOL_RESULT
-        main.tool_call_id = main.parent_tool_call_id = str(first.get("call_id", ""))
+        main.tool_call_id = main.parent_tool_call_id = _s(first.get("call_id"))
         main.content = main.content or _json_text(first.get("result", ""))
         main.is_error = main.is_error or bool(first.get("exception"))
         results = rest
     for part in calls:
-        call_id = str(part.get("call_id", ""))
+        call_id = _s(part.get("call_id"))
         events.append(
             EventInput(
                 external_id=derived_id(event_id, "tool_call", call_id or len(events)),
                 source=S.LLM,
                 type=T.TOOL_CALL,
                 role=R.ASSISTANT,
-                name=str(part.get("name", ""))[:255],
+                name=_s(part.get("name")),
                 tool_call_id=call_id,
                 content=_json_text(part.get("arguments", "")),
                 payload_format=F.AGENT_FRAMEWORK,
@@ -330,7 +341,7 @@ def from_agent_framework(
             )
         )
     for part in results:
-        call_id = str(part.get("call_id", ""))
+        call_id = _s(part.get("call_id"))
         events.append(
             EventInput(
                 external_id=derived_id(event_id, "tool_result", call_id or len(events)),

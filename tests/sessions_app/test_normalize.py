@@ -11,6 +11,8 @@ import json
 import pytest
 from agent_framework import Content, Message
 from agents.items import TResponseInputItem
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai.types.chat import ChatCompletionMessage, ChatCompletionMessageParam
 from openai.types.responses import (
     ResponseFunctionToolCall,
@@ -273,3 +275,54 @@ def test_a_long_item_id_gives_derived_ids_within_255_characters():
     }
     events = normalize.normalize_item(item, fmt="openai_chat", event_id="m" * 255)
     assert all(len(e.external_id) <= 255 for e in events)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+known_keys = st.sampled_from(
+    [
+        "role",
+        "content",
+        "tool_calls",
+        "tool_call_id",
+        "type",
+        "call_id",
+        "name",
+        "arguments",
+        "output",
+        "summary",
+        "contents",
+        "function",
+        "custom",
+        "id",
+        "message_id",
+        "author_name",
+        "function_call",
+        "refusal",
+        "status",
+    ]
+)
+items = st.dictionaries(
+    known_keys,
+    json_values | st.sampled_from(["user", "assistant", "tool", "message"]),
+    max_size=6,
+)
+
+
+@given(item=items, fmt=st.sampled_from([None, "openai_chat", "responses", "agent_framework"]))
+@settings(max_examples=300, deadline=None)
+def test_any_item_maps_or_is_refused_cleanly(item, fmt):
+    try:
+        events = normalize.normalize_item(item, fmt=fmt, event_id="x")
+    except InvalidInput:
+        return
+    assert events[0].payload == item
+    for event in events:
+        assert isinstance(event.content, str) and isinstance(event.name, str)
+        assert isinstance(event.tool_call_id, str) and len(event.tool_call_id) <= 255
+        assert len(event.external_id) <= 255
