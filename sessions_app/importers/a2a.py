@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import normalize
 from ..errors import DomainError
-from ..models import Project, Run
+from ..models import AgentSession, Project, Run
 from ..services.events import EventInput, UsageInput
 from ..services.runs import run_create, run_update
 from .base import ImportReport, append, body_hash, parse_time, upsert_if_changed
@@ -53,7 +53,7 @@ def _event(raw: dict[str, Any]) -> list[EventInput]:
     return events
 
 
-def _runs(session, runs: list[Any], *, where: str, report: ImportReport) -> None:
+def _runs(session: AgentSession, runs: list[Any], *, where: str, report: ImportReport) -> None:
     for raw in runs:
         if not isinstance(raw, dict) or not raw.get("id"):
             report.skip(f"{where} run", "a run without id")

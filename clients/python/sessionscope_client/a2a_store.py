@@ -66,7 +66,7 @@ class SessionscopeA2AStore(SessionStoreInterface):
         base_url: str | None = None,
         api_key: str | None = None,
         timeout: float = 10.0,
-    ):
+    ) -> None:
         self.client = client_from(client, base_url, api_key, timeout)
         self._sent_events: dict[str, set[str]] = {}
         self._sent_runs: dict[str, str] = {}

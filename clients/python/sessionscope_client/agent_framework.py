@@ -44,7 +44,7 @@ class SessionscopeHistoryProvider(HistoryProvider):
         store_context_from: set[str] | None = None,
         store_outputs: bool = True,
         agent_name: str | None = None,
-    ):
+    ) -> None:
         super().__init__(
             source_id,
             load_messages=load_messages,
@@ -132,7 +132,7 @@ class SessionscopeSessionStore(SessionStore):
         base_url: str | None = None,
         api_key: str | None = None,
         timeout: float = 10.0,
-    ):
+    ) -> None:
         self.client = client_from(client, base_url, api_key, timeout)
 
     async def get(self, session_id: str) -> AgentSession | None:

@@ -30,7 +30,7 @@ class SessionscopeListSession:
         base_url: str | None = None,
         api_key: str | None = None,
         timeout: float = 10.0,
-    ):
+    ) -> None:
         self.session_id = session_id
         self.client = client_from(client, base_url, api_key, timeout)
 

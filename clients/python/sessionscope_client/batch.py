@@ -34,7 +34,7 @@ class EventBatcher:
         max_batch: int = 100,
         max_pending: int = 10_000,
         background: bool = True,
-    ):
+    ) -> None:
         self.client = client
         self.flush_interval = flush_interval
         self.max_batch = max_batch

@@ -29,7 +29,7 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 class SessionscopeError(Exception):
     """An error answer from Sessionscope (status, stable code, detail, field)."""
 
-    def __init__(self, status: int, detail: Any, code: str = "", field: str | None = None):
+    def __init__(self, status: int, detail: Any, code: str = "", field: str | None = None) -> None:
         super().__init__(f"{status} {code}: {detail}")
         self.status = status
         self.detail = detail
@@ -121,7 +121,7 @@ class _Base:
         max_retries: int = 3,
         backoff: float = 0.25,
         max_backoff: float = 8.0,
-    ):
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         if not self.base_url.endswith("/api/v1"):
             self.base_url += "/api/v1"
@@ -238,7 +238,7 @@ class SessionscopeClient(_Base):
         max_backoff: float = 8.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
-    ):
+    ) -> None:
         super().__init__(
             base_url,
             api_key,
@@ -367,7 +367,7 @@ class AsyncSessionscopeClient(_Base):
         backoff: float = 0.25,
         max_backoff: float = 8.0,
         transport: httpx.AsyncBaseTransport | None = None,
-    ):
+    ) -> None:
         super().__init__(
             base_url,
             api_key,

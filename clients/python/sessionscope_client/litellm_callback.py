@@ -107,7 +107,7 @@ class SessionscopeLogger(CustomLogger):
         flush_interval: float = 1.0,
         max_pending: int = 10_000,
         background: bool = True,
-    ):
+    ) -> None:
         super().__init__()
         self.client = client_from(client, base_url, api_key, timeout)
         self.default_session = default_session
@@ -122,23 +122,27 @@ class SessionscopeLogger(CustomLogger):
 
     # -- litellm's interface ----------------------------------------------------------------
 
-    def log_success_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any):
+    def log_success_event(
+        self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
         """A finished sync (or streamed) call."""
         self._safely(self._record, kwargs, response_obj)
 
     async def async_log_success_event(
         self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any
-    ):
+    ) -> None:
         """A finished async (or streamed) call; queuing never blocks the event loop."""
         self._safely(self._record, kwargs, response_obj)
 
-    def log_failure_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any):
+    def log_failure_event(
+        self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
         """A failed call, recorded as an error event."""
         self._safely(self._record_failure, kwargs)
 
     async def async_log_failure_event(
         self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any
-    ):
+    ) -> None:
         """A failed async call, recorded as an error event."""
         self._safely(self._record_failure, kwargs)
 

@@ -59,7 +59,7 @@ class SessionscopeSession:
         title: str | None = None,
         metadata: dict[str, Any] | None = None,
         parent_id: str | None = None,
-    ):
+    ) -> None:
         self.session_id = session_id
         self.client = client_from(client, base_url, api_key, timeout)
         self.session_settings = session_settings or SessionSettings()
@@ -167,7 +167,7 @@ class SessionscopeSession:
 class SessionscopeRunHooks(RunHooks[Any]):
     """Run hooks that record each handoff as a child session of the conversation's session."""
 
-    def __init__(self, session: SessionscopeSession):
+    def __init__(self, session: SessionscopeSession) -> None:
         self.session = session
         self.handoffs: list[str] = []
 
