@@ -203,6 +203,13 @@ def _record(status: BudgetStatus) -> BudgetAlert | None:
     level = status.level
     if not level:
         return None
+    recorded = BudgetAlert.objects.filter(
+        budget=status.budget, period_start=status.period_start, level=level
+    )
+    # The usual case after a crossing: every later ingest finds the alert already there.
+    # Reading first spares a failing INSERT (and an error line in the server log) each time.
+    if recorded.exists():
+        return None
     try:
         with transaction.atomic():
             return BudgetAlert.objects.create(
@@ -213,7 +220,7 @@ def _record(status: BudgetStatus) -> BudgetAlert | None:
                 spent_usd=status.spent_usd,
             )
     except IntegrityError:
-        return None  # already recorded for this period and level
+        return None  # recorded by a concurrent check in the meantime
 
 
 def budgets_check(

@@ -22,17 +22,17 @@ def budgets_check_task(project_id: int, session_id: int | None = None) -> int:
     return len(budgets_check(project=project, session=session))
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(ConnectionError,),
-    retry_backoff=True,
-    max_retries=3,
-)
-def budget_alert_webhook_task(alert_id: int) -> str:
-    """POST one budget alert to its project's webhook (skipped once sent)."""
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=3)
+def budget_alert_webhook_task(self: Any, alert_id: int) -> str:
+    """POST one budget alert to its project's webhook (skipped once sent); a failure is
+    retried with backoff on a worker (not in-process, where it would hold up a request)."""
     alert = BudgetAlert.objects.select_related("project", "budget").filter(pk=alert_id).first()
-    return budget_alert_notify(alert=alert) if alert is not None else ""
+    if alert is None:
+        return ""
+    status = budget_alert_notify(alert=alert)
+    if status.startswith("failed") and not self.request.is_eager:
+        raise self.retry(countdown=30 * 2**self.request.retries)
+    return status
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

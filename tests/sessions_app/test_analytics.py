@@ -424,3 +424,25 @@ def test_period_start_of_a_week_is_monday():
 
     assert period_start("week", datetime(2026, 3, 5, 12, tzinfo=UTC)).date() == date(2026, 3, 2)
     assert period_start("month", datetime(2026, 3, 5, 12, tzinfo=UTC)).date() == date(2026, 3, 1)
+
+
+@pytest.mark.django_db
+def test_a_failing_webhook_keeps_the_alert_and_records_the_failure(
+    project, monkeypatch, django_capture_on_commit_callbacks
+):
+    import urllib.error
+
+    def refuse(request, timeout):
+        raise urllib.error.URLError("connection refused")
+
+    monkeypatch.setattr("urllib.request.urlopen", refuse)
+    project.alert_webhook_url = "https://hooks.example.com/down"
+    project.save()
+    price(project, "m", "0.001", "0")
+    budget_create(project=project, scope="project", period="total", amount_usd="0.5")
+    append(project, "s", llm_event(model="m", prompt=600, completion=0, at=DAY0))
+    with django_capture_on_commit_callbacks(execute=True):
+        [alert] = budgets_check(project=project)
+    alert.refresh_from_db()
+    assert alert.webhook_status == "failed: URLError"
+    assert BudgetAlert.objects.count() == 1
