@@ -267,14 +267,10 @@ def session_children_page(
     """A keyset page of a session's direct children in creation order, each annotated with the
     totals of its own subtree (sessions, events, tokens, cost) when asked."""
     qs = AgentSession.objects.filter(parent=session).only(*LIST_COLUMNS, "path")
-    if after:
-        try:
-            created, pk = after.rsplit("~", 1)
-            created_at, last_pk = datetime.fromisoformat(created), int(pk)
-        except ValueError:
-            created_at, last_pk = None, 0
-        if created_at is not None:
-            qs = qs.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=last_pk))
+    position = decode_cursor(after, "created_at") if after else None
+    if position is not None:
+        created_at, last_pk = position
+        qs = qs.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=last_pk))
     if subtree_totals:
         # Scoped to the tree (index session_tree) so each subquery scans one tree, not the
         # project; leaves' totals are their own and skip the subquery's work cheaply.
@@ -294,7 +290,7 @@ def session_children_page(
     next_after = None
     if len(items) > limit:
         items = items[:limit]
-        next_after = f"{items[-1].created_at.isoformat()}~{items[-1].pk}"
+        next_after = encode_cursor(items[-1].created_at.isoformat(), items[-1].pk)
     return items, next_after
 
 

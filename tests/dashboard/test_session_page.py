@@ -292,3 +292,22 @@ def test_children_and_payload_query_counts(client, viewer, project, django_asser
     # session row, user, project, role, session, the event with its usage
     with django_assert_num_queries(6):
         client.get(reverse("dashboard:event_payload", args=["acme", root.pk, 2]))
+
+
+def test_children_page_by_keyset_then_more_link(client, viewer, project):
+    from sessions_app.selectors import session_children_page
+
+    make_session(project, "many", turns=0)
+    for i in range(5):
+        make_session(project, f"many-{i}", parent="many", turns=0)
+    parent = AgentSession.objects.get(external_id="many")
+    first, after = session_children_page(parent, limit=2)
+    second, after2 = session_children_page(parent, after=after, limit=2)
+    third, after3 = session_children_page(parent, after=after2, limit=2)
+    names = [c.external_id for c in first + second + third]
+    assert names == [f"many-{i}" for i in range(5)] and after3 is None
+    client.force_login(viewer)
+    url = reverse("dashboard:session_children", args=["acme", parent.pk])
+    response = client.get(f"{url}?after={after}")
+    shown = [c.external_id for c in response.context["children"]]
+    assert shown == ["many-2", "many-3", "many-4"]
