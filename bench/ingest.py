@@ -33,6 +33,7 @@ HOST, PORT = "127.0.0.1", int(os.environ.get("BENCH_PORT", "8150"))
 
 
 def log(*parts: object) -> None:
+    """Print a line of results (this is a script, not the app)."""
     sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
     sys.stdout.flush()
 
@@ -41,6 +42,7 @@ ASYNC_COMMIT = False
 
 
 def env() -> dict[str, str]:
+    """The environment the app runs with: the bench database, no broker, quiet logs."""
     url = DATABASE_URL + ("?options=-c%20synchronous_commit%3Doff" if ASYNC_COMMIT else "")
     return {
         **os.environ,
@@ -82,6 +84,7 @@ def prepare_database() -> str:
 
 
 def start_server(workers: int, worker_class: str, threads: int) -> subprocess.Popen:
+    """Start gunicorn and wait until /api/v1/health answers."""
     cmd = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "config.wsgi",
@@ -164,6 +167,7 @@ class Connection:
 
 
 async def one_request(method: str, path: str, body: bytes, token: str) -> tuple[int, bytes]:
+    """One request on a fresh connection."""
     conn = Connection()
     try:
         return await conn.request(method, path, body, token)
@@ -172,6 +176,7 @@ async def one_request(method: str, path: str, body: bytes, token: str) -> tuple[
 
 
 def batch_body(prefix: str, n: int, size: int) -> bytes:
+    """A POST body of `size` events with unique ids."""
     events = ",".join(
         f'{{"id":"{prefix}-{n}-{i}","source":"{"user" if i % 2 else "llm"}",'
         f'"message":"benchmark message number {i} with a little text in it"}}'
@@ -210,6 +215,7 @@ def _throughput_process(args: tuple, queue: mp.Queue) -> None:
 
 
 def throughput(token: str, batch: int, seconds: float, procs: int, conns: int) -> tuple:
+    """Requests/s, events/s and errors of closed-loop clients in `procs` processes."""
     queue: mp.Queue = mp.Queue()
     run = uuid.uuid4().hex[:6]
     workers = [
@@ -359,6 +365,7 @@ def profile(token: str, batch: int, requests: int) -> None:
 
 
 def main() -> None:
+    """Run every measurement and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--rate", type=float, default=500.0)

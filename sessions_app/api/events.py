@@ -3,12 +3,13 @@ the last item, clear."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from ..models import Project
 from ..services.events import event_pop_last, events_append, events_clear
 from . import selectors
 from .convert import check_batch_size, check_path_id, event_dict, event_inputs
@@ -24,7 +25,9 @@ from .schemas import (
 router = Router(tags=["events"])
 
 
-def append(project, session_external_id: str, payload: EventsIn) -> tuple[bool, dict]:
+def append(
+    project: Project, session_external_id: str, payload: EventsIn
+) -> tuple[bool, dict[str, Any]]:
     """Store a validated batch; returns whether anything was created and the response body."""
     check_batch_size(len(payload.events))
     inputs, primary = event_inputs(payload.events)
@@ -45,7 +48,7 @@ def append(project, session_external_id: str, payload: EventsIn) -> tuple[bool, 
     response={200: EventsPostOut, 201: EventsPostOut, **ERRORS},
     summary="Append events",
 )
-def post_events(request: HttpRequest, external_id: str, payload: EventsIn):
+def post_events(request: HttpRequest, external_id: str, payload: EventsIn) -> Status:
     """Append events in order (all or nothing); the session is created if missing. 201 when
     anything was stored, 200 when every event was a duplicate of a stored one."""
     created, body = append(request.auth.project, check_path_id(external_id), payload)
@@ -65,7 +68,7 @@ class EventsQuery(Schema):
     response={200: EventPageOut, **ERRORS},
     summary="Read events",
 )
-def get_events(request: HttpRequest, external_id: str, query: Query[EventsQuery]):
+def get_events(request: HttpRequest, external_id: str, query: Query[EventsQuery]) -> dict[str, Any]:
     """Events in seq order after `after_seq`; pass `next_after_seq` back for the next page.
     With `format=`, the items written in that format, exactly as the agent sent them."""
     session = selectors.session_pk(request.auth.project, check_path_id(external_id))
@@ -83,7 +86,7 @@ def get_events(request: HttpRequest, external_id: str, query: Query[EventsQuery]
     response={200: PoppedOut, **ERRORS},
     summary="Pop the last item",
 )
-def pop_last(request: HttpRequest, external_id: str):
+def pop_last(request: HttpRequest, external_id: str) -> dict[str, Any]:
     """Remove the latest item (with the events derived from it) and return it; `item` is null
     when the session has no events."""
     session = selectors.session_pk(request.auth.project, check_path_id(external_id))
@@ -96,7 +99,7 @@ def pop_last(request: HttpRequest, external_id: str):
     response={200: DeletedOut, **ERRORS},
     summary="Clear all events",
 )
-def clear_events(request: HttpRequest, external_id: str):
+def clear_events(request: HttpRequest, external_id: str) -> dict[str, int]:
     """Remove every event of the session; the session and its runs stay."""
     session = selectors.session_pk(request.auth.project, check_path_id(external_id))
     return {"deleted": events_clear(session=session)}

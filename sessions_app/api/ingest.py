@@ -82,7 +82,7 @@ def _body(op: IngestOp, value: Any) -> Any:
 
 
 @router.post("/ingest", response={207: IngestOut, **ERRORS}, summary="Mixed batch")
-def ingest(request: HttpRequest, payload: IngestIn):
+def ingest(request: HttpRequest, payload: IngestIn) -> Status:
     """Session upserts, event batches, runs and run updates across sessions, applied in order,
     each all or nothing on its own. Always 207: each result carries the status the item would
     have had as a single request, and its body or error."""

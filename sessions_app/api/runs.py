@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from ninja import Router, Status
 
@@ -18,7 +20,7 @@ router = Router(tags=["runs"])
     response={200: RunOut, 201: RunOut, **ERRORS},
     summary="Create a run",
 )
-def post_run(request: HttpRequest, external_id: str, payload: RunIn):
+def post_run(request: HttpRequest, external_id: str, payload: RunIn) -> Status:
     """Create a run (201; the session is created if missing); a retry with the same id returns
     the stored run (200); the same id in another session is a 409."""
     run, created = run_create_in_session(
@@ -34,7 +36,7 @@ def post_run(request: HttpRequest, external_id: str, payload: RunIn):
 
 
 @router.patch("/runs/{external_id}", response={200: RunOut, **ERRORS}, summary="Update a run")
-def patch_run(request: HttpRequest, external_id: str, payload: RunPatchIn):
+def patch_run(request: HttpRequest, external_id: str, payload: RunPatchIn) -> dict[str, Any]:
     """Change status (forward only: pending → running → completed|failed|cancelled; a finished
     run cannot change status again: 409), reason, ended_at or metadata (merged)."""
     run = selectors.run_by_external_id(request.auth.project, check_path_id(external_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -68,7 +68,7 @@ def upsert_fields(payload: SessionIn) -> tuple[dict, object, str | None]:
     response={200: SessionOut, 201: SessionOut, **ERRORS},
     summary="Create or update a session",
 )
-def put_session(request: HttpRequest, external_id: str, payload: SessionIn):
+def put_session(request: HttpRequest, external_id: str, payload: SessionIn) -> Status:
     """Create the session (201) or change the fields sent (200). A parent that does not exist
     yet is created as an empty root."""
     project = request.auth.project
@@ -88,14 +88,14 @@ def put_session(request: HttpRequest, external_id: str, payload: SessionIn):
 @router.get(
     "/sessions/{external_id}", response={200: SessionOut, **ERRORS}, summary="Get a session"
 )
-def get_session(request: HttpRequest, external_id: str):
+def get_session(request: HttpRequest, external_id: str) -> dict[str, Any]:
     """A session with its rollups (event_count, tokens, cost_usd, last_seq, error_count)."""
     check_path_id(external_id)
     return session_dict(selectors.session_by_external_id(request.auth.project, external_id))
 
 
 @router.get("/sessions", response={200: SessionListOut, **ERRORS}, summary="List sessions")
-def list_sessions(request: HttpRequest, filters: Query[SessionListQuery]):
+def list_sessions(request: HttpRequest, filters: Query[SessionListQuery]) -> dict[str, Any]:
     """Sessions newest first by last activity (`sort=created`: by creation), filtered; pass
     `next_cursor` back as `cursor` for the next page. `metadata.<key>=<value>` filters on a
     metadata string value (e.g. `metadata.env=prod`)."""
@@ -128,7 +128,7 @@ def list_sessions(request: HttpRequest, filters: Query[SessionListQuery]):
 @router.delete(
     "/sessions/{external_id}", response={200: DeletedOut, **ERRORS}, summary="Delete a session"
 )
-def delete_session(request: HttpRequest, external_id: str):
+def delete_session(request: HttpRequest, external_id: str) -> dict[str, int]:
     """Delete a session with its whole subtree (children, segments) and all their events."""
     session = selectors.session_pk(request.auth.project, check_path_id(external_id))
     return {"deleted": session_delete(session=session)}
