@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django import template
 
+from .dashboard import usd
+
 register = template.Library()
 
 
@@ -20,3 +22,15 @@ def per_million(value: Decimal | None) -> str:
     if amount >= 1 or (amount * 100) % 1 == 0:
         return f"${amount:,.2f}"
     return f"${amount.normalize():f}"
+
+
+@register.filter
+def signed_usd(value: Decimal | None) -> str:
+    """A difference in dollars with its sign in front: +$0.02, −$1.24."""
+    if value is None:
+        return ""
+    amount = Decimal(value)
+    text = usd(abs(amount))
+    if amount > 0:
+        return f"+{text}"
+    return f"−{text}" if amount < 0 else text

@@ -113,3 +113,27 @@ def test_price_table_search_and_override(spend, project, editor, page, login, sc
     page.click("#price-overrides button.primary")
     page.locator("#price-overrides code:has-text('house-llama-*')").wait_for()
     screenshot("prices-page")
+
+
+def test_what_if_from_a_top_session_on_another_model(
+    spend, project, viewer, page, login, screenshot
+):
+    ModelPrice.objects.create(
+        project=project,
+        pattern="gpt-4o-mini",
+        input_cost_per_token=Decimal("0.00000015"),
+        output_cost_per_token=Decimal("0.0000006"),
+        effective_from=datetime.now(UTC) - timedelta(days=1),
+    )
+    login(viewer)
+    page.goto(f"/p/{project.slug}/costs/")
+    page.locator("#top-sessions a:has-text('re-price')").first.click()
+    page.wait_for_url("**/costs/reprice/?session=*")
+    page.fill("input[name=target]", "gpt-4o-mini")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**target=gpt-4o-mini**")
+    page.locator("#reprice-lines td:has-text('gpt-4o-mini')").first.wait_for()
+    stored = page.locator("#stored-cost").inner_text()
+    what_if = page.locator("#what-if-cost").inner_text()
+    assert stored != what_if
+    screenshot("reprice-page")
