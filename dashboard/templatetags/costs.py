@@ -26,11 +26,11 @@ def per_million(value: Decimal | None) -> str:
 
 @register.filter
 def signed_usd(value: Decimal | None) -> str:
-    """A difference in dollars with its sign in front: +$0.02, −$1.24."""
+    """A difference in dollars with its sign in front: +$0.02, or a minus sign and $1.24."""
     if value is None:
         return ""
     amount = Decimal(value)
     text = usd(abs(amount))
     if amount > 0:
         return f"+{text}"
-    return f"−{text}" if amount < 0 else text
+    return f"\u2212{text}" if amount < 0 else text  # a typographic minus
