@@ -81,7 +81,9 @@ def test_add_a_member_and_change_their_role(client, admin_user, project):
     response = client.post(
         url("member_set"), {"username": "newcomer", "role": "editor"}, **htmx("members")
     )
-    assert response.status_code == 200 and "newcomer" in response.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 200 and "newcomer" in html
+    assert html.lstrip().startswith('<section id="members"')
     assert Membership.objects.get(user=newcomer, project=project).role == "editor"
 
 
@@ -110,6 +112,7 @@ def test_set_the_retention_policy(client, admin_user, project):
         **htmx("retention"),
     )
     assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith('<section id="retention"')
     project.refresh_from_db()
     assert (project.retention_days, project.retention_action) == (30, "delete")
 
