@@ -61,5 +61,3 @@ def cost_of(
         + Decimal(completion_tokens) * prices.output
     )
     return cost.quantize(Decimal("1e-10"))
-
-
