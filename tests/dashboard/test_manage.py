@@ -173,3 +173,27 @@ def test_unknown_export_format_is_400(client, viewer, session):
 def test_export_by_another_projects_member_is_404(client, outsider, session):
     client.force_login(outsider)
     assert export(client, session, "json").status_code == 404
+
+
+def test_a_post_without_the_csrf_token_is_refused(editor, session):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(editor)
+    response = client.post(action(session, "session_archive"), **htmx("session-actions"))
+    assert response.status_code == 403
+    assert AgentSession.objects.get(pk=session.pk).status == "active"
+    page = client.get(action(session, "session_detail")).content.decode()
+    token = client.cookies["csrftoken"].value
+    assert "X-CSRFToken" in page  # the <body>'s hx-headers send it with every htmx request
+    response = client.post(
+        action(session, "session_archive"), HTTP_X_CSRFTOKEN=token, **htmx("session-actions")
+    )
+    assert response.status_code == 200
+
+
+def test_logout_is_a_post_and_returns_to_login(client, viewer, session):
+    client.force_login(viewer)
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert client.get(action(session, "session_detail")).status_code == 302
