@@ -54,6 +54,18 @@ def _kind(path: Path, fmt: str) -> tuple[str, object]:
     return "", "JSON that is neither an Agent Framework snapshot nor an a2a session"
 
 
+def _per_session(
+    progress: Progress | None, name: str, index: int, total: int
+) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+
+    def step(done: int, sessions: int) -> None:
+        progress(f"{name} {done}/{sessions}", index, total)
+
+    return step
+
+
 def import_paths(
     paths: Iterable[Path],
     *,
@@ -78,7 +90,9 @@ def import_paths(
         part = ImportReport()
         with transaction.atomic():
             if kind == "openai-sqlite":
-                import_sqlite(path, project=project, model=model, report=part)
+                # A database can hold thousands of sessions: show them, not just the file.
+                step = _per_session(progress, path.name, done - 1, len(files))
+                import_sqlite(path, project=project, model=model, report=part, progress=step)
             elif kind == "af-jsonl":
                 import_jsonl(path, project=project, report=part)
             elif kind == "af-snapshot":
