@@ -343,9 +343,9 @@ def profile(token: str, batch: int, requests: int) -> None:
 
     client = Client()
     headers = {"Authorization": f"Bearer {token}"}
-    run = uuid.uuid4().hex[:6]
 
     def go() -> None:
+        run = uuid.uuid4().hex[:6]  # fresh ids each time: duplicates take a shorter path
         for n in range(requests):
             client.post(
                 f"/api/v1/sessions/prof-{run}-{n % 20}/events",
