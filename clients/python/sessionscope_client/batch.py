@@ -112,7 +112,7 @@ class EventBatcher:
                 else:
                     return False
             except Exception as exc:
-                logger.info("Sessionscope unreachable, will retry: %s", exc)
+                logger.debug("Sessionscope unreachable, will retry: %s", exc)
                 return False
             with self._lock:
                 self._sessions.popleft()
@@ -128,7 +128,7 @@ class EventBatcher:
             logger.warning("Sessionscope refused %d events of %s: %s", len(batch), session_id, exc)
             self.rejected += len(batch)
         except Exception as exc:
-            logger.info("Sessionscope unreachable, will retry: %s", exc)
+            logger.debug("Sessionscope unreachable, will retry: %s", exc)
             return False
         else:
             self.sent += len(batch)
