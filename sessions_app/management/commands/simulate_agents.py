@@ -16,14 +16,9 @@ import logging
 import random
 import time
 import uuid
+from typing import Any
 
-import httpx
-from agents import Runner
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from sessionscope_client import SessionscopeClient, SessionscopeError
-from sessionscope_client.openai_agents import SessionscopeRunHooks, SessionscopeSession
-
-from sessions_app.demo_agents import MODEL_NAME, build_agents
 
 CITIES = ["Paris", "Oslo", "Lisbon", "Kyoto", "Austin", "Nairobi"]
 OPENERS = ["Hi there", "Hello, I need some help", "Good morning"]
@@ -52,6 +47,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None, help="Random seed (repeatable).")
 
     def handle(self, *args: object, **options: object) -> None:
+        try:
+            # Development dependencies (`make install-dev`): the web app runs without them.
+            import httpx
+            from sessionscope_client import SessionscopeClient, SessionscopeError
+        except ImportError as exc:
+            raise CommandError(f"{exc.name} is missing: run `make install-dev`.") from exc
         sessions = int(options["sessions"])  # type: ignore[arg-type]
         concurrency = int(options["concurrency"])  # type: ignore[arg-type]
         if sessions < 1 or concurrency < 1:
@@ -79,12 +80,17 @@ class Command(BaseCommand):
 
     async def _run_all(
         self,
-        client: SessionscopeClient,
+        client: Any,
         sessions: int,
         concurrency: int,
         prefix: str,
         rng: random.Random,
     ) -> dict[str, int]:
+        from agents import Runner
+        from sessionscope_client.openai_agents import SessionscopeRunHooks, SessionscopeSession
+
+        from sessions_app.demo_agents import MODEL_NAME, build_agents
+
         limit = asyncio.Semaphore(concurrency)
         counts = {"runs": 0, "items": 0, "handoffs": 0}
         agent = build_agents()
