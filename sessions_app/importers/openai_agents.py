@@ -180,7 +180,15 @@ def _import_session(
         items, placements, usage_rows, model=model or "unknown", where=where, report=report
     )
     batch: list[EventInput] = []
+    # Branches repeat call ids (a retried turn asks for the same tool again): a result belongs
+    # to the latest call with its id before it, not to whichever the server would match.
+    latest_call: dict[str, str] = {}
     for _, events in items:
+        for event in events:
+            if event.type == Event.Type.TOOL_CALL and event.tool_call_id:
+                latest_call[event.tool_call_id] = event.external_id
+            elif event.parent_tool_call_id and event.parent_tool_call_id in latest_call:
+                event.parent_external_id = latest_call[event.parent_tool_call_id]
         batch.extend(
             with_origin(events, metadata=events[0].metadata, timestamp=events[0].timestamp)
         )

@@ -124,6 +124,11 @@ def test_advanced_sqlite_branches_and_turn_usage_are_kept(project, tmp_path):
     assert shared and only_branch
     assert all(e.metadata["branch_id"] == "main" for e in shared)
     assert "Rome" in "".join(e.content for e in only_branch)
+    # The branch asks for the weather again under the same call id: each result keeps its call.
+    for result in (e for e in events if e.type == Event.Type.TOOL_RESULT):
+        call = result.parent_event
+        assert call.tool_call_id == result.tool_call_id and call.seq < result.seq
+        assert call.metadata["branches"] == result.metadata["branches"]
     usages = TokenUsage.objects.filter(session=stored)
     assert usages.count() == len(USER_TURNS) + 1
     assert sum(u.total_tokens for u in usages) == total_tokens == stored.total_tokens
