@@ -86,6 +86,11 @@ def test_handoffs_open_child_sessions(client):
     assert child.parent.external_id == "conv-3"
     assert child.kind == AgentSession.Kind.CHILD
     assert child.agent_name == "refunds"
+    bridge = Event.objects.get(session=child)
+    assert (bridge.type, bridge.content) == (
+        "context_bridge",
+        "triage handed the conversation to refunds.",
+    )
 
 
 def test_run_usage_is_recorded_without_changing_the_items(client):

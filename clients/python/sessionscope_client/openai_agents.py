@@ -184,4 +184,18 @@ class SessionscopeRunHooks(RunHooks[Any]):
             agent_name=to_agent.name,
             metadata={"handoff_from": from_agent.name},
         )
+        # The conversation stays in the parent session (as the SDK keeps it); the child records
+        # when the agent took over, so its node in the tree says what happened.
+        await asyncio.to_thread(
+            self.session.client.append_events,
+            child_id,
+            [
+                {
+                    "source": "system",
+                    "type": "context_bridge",
+                    "message": f"{from_agent.name} handed the conversation to {to_agent.name}.",
+                    "metadata": {"parent_session": self.session.session_id},
+                }
+            ],
+        )
         self.handoffs.append(child_id)
