@@ -157,6 +157,8 @@ def test_agent_framework_jsonl_history_and_snapshot(project, tmp_path):
 
     async def write() -> None:
         await FileHistoryProvider(tmp_path / "history").save_messages("af-hist", messages)
+        # An id that is not a safe file name is encoded in the file name; it comes back decoded.
+        await FileHistoryProvider(tmp_path / "history").save_messages("team/af 2", messages[:1])
         state = af_session.state.setdefault(memory.source_id, {})
         await memory.save_messages("af-snap", messages[:2], state=state)
         with warnings.catch_warnings():
@@ -180,6 +182,7 @@ def test_agent_framework_jsonl_history_and_snapshot(project, tmp_path):
         "media_type": "image/png",
         "additional_properties": {},
     }
+    assert AgentSession.objects.get(project=project, external_id="team/af 2").event_count == 1
     snap = AgentSession.objects.get(project=project, external_id="af-snap")
     assert snap.state["mood"] == {"level": 3}
     assert AFSession.from_dict({"session_id": "af-snap", "state": snap.state}).state["mood"] == {
