@@ -160,7 +160,14 @@ def usage_rollup(
     # aliases, which Django only accepts for names that are not fields of the model.
     plain = [g for g in group_by if GROUP_COLUMNS[g] == g]
     renamed = {g: expr for g, expr in keys.items() if GROUP_COLUMNS[g] != g}
-    qs = _daily(f).values(*plain, **renamed).annotate(**_sums())
+    # Deleted events leave their aggregate rows at zero: such groups are not shown.
+    qs = (
+        _daily(f)
+        .values(*plain, **renamed)
+        .alias(n=Sum("events"))
+        .filter(n__gt=0)
+        .annotate(**_sums())
+    )
     ordering = ["day"] if group_by == ("day",) else [order, *group_by]
     qs = qs.order_by(*ordering)
     return [_clean(row) for row in (qs[:limit] if limit is not None else qs)]
@@ -192,6 +199,8 @@ def usage_by_project(projects: QuerySet[Project], start: date, end: date) -> lis
     rows = (
         DailyUsage.objects.filter(project__in=projects, day__gte=start, day__lte=end)
         .values("project_id", slug=F("project__slug"), name=F("project__name"))
+        .alias(n=Sum("events"))
+        .filter(n__gt=0)
         .annotate(**_sums())
         .order_by("-cost_usd", "project_id")
     )
