@@ -45,6 +45,71 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+TREE_CHILDREN = 3000
+
+
+def build_tree(project) -> None:
+    """A tree of 9,001 sessions: a root, 3,000 children, each with 2 grandchildren."""
+    from django.db import connection
+
+    from sessions_app.models import AgentSession
+
+    if AgentSession.objects.filter(project=project, external_id="tree-root").exists():
+        return
+    started = time.perf_counter()
+    root = AgentSession.objects.create(
+        project=project,
+        external_id="tree-root",
+        title="A tree of 9,001 sessions",
+        agent_name="planner",
+        event_count=10,
+        total_tokens=1000,
+        children_count=TREE_CHILDREN,
+    )
+    AgentSession.objects.filter(pk=root.pk).update(root_id=root.pk, path=f"/{root.pk}/")
+    columns = """project_id, external_id, parent_id, root_id, path, depth, kind, title, preview,
+        agent_name, user_ref, status, metadata, state, service_session_id, created_at, updated_at,
+        last_event_at, event_count, last_seq, prompt_tokens, completion_tokens, total_tokens,
+        cost_usd, error_count, children_count, review_status, review_note"""
+    with connection.cursor() as c:
+        c.execute("SELECT COALESCE(MAX(id), 0) FROM sessions_app_agentsession")
+        base = c.fetchone()[0]
+        # Children get ids base+1..base+N, grandchildren base+N+1..base+3N.
+        c.execute(
+            f"""
+            INSERT INTO sessions_app_agentsession (id, {columns})
+            SELECT %(base)s + i, %(project)s, 'tree-kid-' || i, %(root)s, %(root)s,
+                '/' || %(root)s || '/' || (%(base)s + i) || '/', 1, 'child', 'Sub-agent ' || i,
+                '', 'worker', '', 'completed', '{{}}', '{{}}', '',
+                now() + i * interval '1 ms', now(), now(), 5, 5, 0, 0, 500, 0.01, 0, 2, '', ''
+            FROM generate_series(1::bigint, %(n)s) AS i
+            """,
+            {"base": base, "project": project.pk, "root": root.pk, "n": TREE_CHILDREN},
+        )
+        c.execute(
+            f"""
+            INSERT INTO sessions_app_agentsession (id, {columns})
+            SELECT %(base)s + %(n)s + j, %(project)s, 'tree-gkid-' || j,
+                %(base)s + (j + 1) / 2, %(root)s,
+                '/' || %(root)s || '/' || (%(base)s + (j + 1) / 2) || '/'
+                    || (%(base)s + %(n)s + j) || '/',
+                2, 'child', 'Tool runner ' || j, '', 'tool', '', 'completed', '{{}}', '{{}}', '',
+                now(), now(), now(), 3, 3, 0, 0, 300, 0.005, 0, 0, '', ''
+            FROM generate_series(1::bigint, 2 * %(n)s) AS j
+            """,
+            {"base": base, "project": project.pk, "root": root.pk, "n": TREE_CHILDREN},
+        )
+        c.execute(
+            "SELECT setval(pg_get_serial_sequence('sessions_app_agentsession', 'id'), "
+            "(SELECT MAX(id) FROM sessions_app_agentsession))"
+        )
+        c.execute("ANALYZE sessions_app_agentsession")
+    print(
+        f"inserted a tree of {1 + 3 * TREE_CHILDREN:,} sessions in "
+        f"{time.perf_counter() - started:.1f}s"
+    )
+
+
 def build(rebuild: bool) -> None:
     """Insert the data set with set-based SQL (minutes, not hours)."""
     from django.contrib.auth import get_user_model
@@ -64,6 +129,7 @@ def build(rebuild: bool) -> None:
     user, _ = get_user_model().objects.get_or_create(username="bench")
     if project is not None:
         Membership.objects.get_or_create(user=user, project=project, defaults={"role": "admin"})
+        build_tree(project)
         return
     project = Project.objects.create(slug=SLUG, name="Bench")
     Membership.objects.create(user=user, project=project, role="admin")
@@ -141,6 +207,7 @@ def build(rebuild: bool) -> None:
     with connection.cursor() as c:
         c.execute("ANALYZE sessions_app_agentsession")
         c.execute("ANALYZE sessions_app_event")
+    build_tree(project)
 
 
 def timed(client, url: str, runs: int = 30) -> dict[str, float]:
@@ -235,6 +302,10 @@ def main() -> None:
                 f"/p/{SLUG}/sessions/{pk}/events/?after_seq={size // 2}",
             )
         )
+    tree_root = AgentSession.objects.get(project__slug=SLUG, external_id="tree-root").pk
+    rows.append(("tree page, root of 9,001 sessions", f"/p/{SLUG}/sessions/{tree_root}/tree/"))
+    rows.append(("tree children, first 50 of 3,000", f"/p/{SLUG}/sessions/{tree_root}/children/"))
+    rows.append(("session page, root of 9,001 sessions", f"/p/{SLUG}/sessions/{tree_root}/"))
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'view':46} {'median':>8} {'p95':>8} {'min':>7} {'db med':>7} {'bytes':>8}  (ms)")
     for label, url in rows:

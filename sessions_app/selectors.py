@@ -12,7 +12,18 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 
 from .models import (
@@ -271,27 +282,58 @@ def session_children_page(
     if position is not None:
         created_at, last_pk = position
         qs = qs.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=last_pk))
-    if subtree_totals:
-        # Scoped to the tree (index session_tree) so each subquery scans one tree, not the
-        # project; leaves' totals are their own and skip the subquery's work cheaply.
-        descendants = AgentSession.objects.filter(
-            root_id=OuterRef("root_id"), path__startswith=OuterRef("path")
-        ).order_by()
-        for name, expr in (
-            ("sub_sessions", Count("id")),
-            ("sub_events", Sum("event_count")),
-            ("sub_tokens", Sum("total_tokens")),
-            ("sub_cost", Sum("cost_usd")),
-        ):
-            qs = qs.annotate(
-                **{name: Subquery(descendants.values("root_id").annotate(v=expr).values("v")[:1])}
-            )
     items = list(qs.order_by("created_at", "pk")[: limit + 1])
     next_after = None
     if len(items) > limit:
         items = items[:limit]
         next_after = encode_cursor(items[-1].created_at.isoformat(), items[-1].pk)
+    if subtree_totals:
+        _attach_subtree_totals(items)
     return items, next_after
+
+
+def _attach_subtree_totals(nodes: list[AgentSession]) -> None:
+    """Set sub_sessions/sub_events/sub_tokens/sub_cost on each node, in one grouped query.
+
+    A leaf's totals are its own. The other nodes' subtrees are read with one constant-prefix
+    range scan each on the materialised path's index (OR-ed together), and a CASE names the
+    node each descendant belongs to, so a page of 50 nodes costs one query whatever the tree.
+    """
+    branches = [n for n in nodes if n.children_count]
+    totals: dict[int, dict[str, Any]] = {}
+    if branches:
+        owner = Case(
+            *[When(path__startswith=n.path, then=Value(n.pk)) for n in branches],
+            default=Value(0),
+        )
+        under_any = Q()
+        for n in branches:
+            under_any |= Q(path__startswith=n.path)
+        rows = (
+            AgentSession.objects.filter(under_any, project_id=branches[0].project_id)
+            .annotate(owner=owner)
+            .values("owner")
+            .annotate(
+                sessions=Count("id"),
+                events=Sum("event_count"),
+                tokens=Sum("total_tokens"),
+                cost=Sum("cost_usd"),
+            )
+            .order_by()
+        )
+        totals = {row["owner"]: row for row in rows}
+    for n in nodes:
+        row = totals.get(n.pk)
+        if row is None:
+            n.sub_sessions, n.sub_events, n.sub_tokens, n.sub_cost = (
+                1,
+                n.event_count,
+                n.total_tokens,
+                n.cost_usd,
+            )
+        else:
+            n.sub_sessions, n.sub_events = row["sessions"], row["events"]
+            n.sub_tokens, n.sub_cost = row["tokens"], row["cost"]
 
 
 def session_runs(session: AgentSession, *, limit: int = 200) -> list[Run]:
