@@ -86,6 +86,15 @@ def _group_rows(f: UsageFilter, group: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _hour_rows(f: UsageFilter) -> list[dict[str, Any]]:
+    """The hourly breakdown; each hour links to its day's sessions (the list filters by day)."""
+    rows = analytics.usage_hourly(f)
+    for row in rows:
+        day = row["hour"].date().isoformat()
+        row["href"] = sessions_href(f, **{"from": day, "to": day})
+    return rows
+
+
 def _chart_by(f: UsageFilter, series: str, label: str) -> charts.Chart:
     rows = analytics.usage_rollup(f, group_by=("day", series), order="day")
     xs, names, values = analytics.pivot(rows, x="day", series=series)
@@ -150,7 +159,7 @@ def cost_report(request: HttpRequest, f: UsageFilter) -> dict[str, Any]:
         "by_user": by_user,
         "by_day": _group_rows(f, "day"),
         "table_rows": TABLE_ROWS,
-        "by_hour": analytics.usage_hourly(f) if f.days <= analytics.HOURLY_MAX_DAYS else None,
+        "by_hour": _hour_rows(f) if f.days <= analytics.HOURLY_MAX_DAYS else None,
         "by_project": analytics.usage_by_project(projects_for_user(request.user), f.start, f.end),
         "top_sessions": analytics.top_sessions(f),
         "top_trees": trees,
