@@ -30,6 +30,7 @@ PAGE_SIZE = 50
 # A pause longer than this between two events is marked in the transcript.
 IDLE_GAP = timedelta(minutes=5)
 TRANSCRIPT_PARTIALS = ("transcript", "transcript-more")
+MAX_INT = 2**31 - 1
 
 
 @dataclass
@@ -69,8 +70,9 @@ def _int_param(request: HttpRequest, name: str) -> int | None:
     raw = request.GET.get(name, "")
     if not raw:
         return None
-    if not raw.isdigit():
-        raise BadRequest(f"{name} must be a non-negative integer, got {raw[:20]!r}.")
+    # ASCII digits only ("²".isdigit() is true) and within the columns' integer range.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_INT:
+        raise BadRequest(f"{name} must be an integer from 0 to {MAX_INT}, got {raw[:20]!r}.")
     return int(raw)
 
 

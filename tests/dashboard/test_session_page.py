@@ -116,6 +116,8 @@ def test_a_run_of_another_session_is_404(client, viewer, project, session):
     assert client.get(f"{page_url(session)}?run={run.pk}").status_code == 404
     assert client.get(f"{page_url(session)}?after_seq=abc").status_code == 400
     assert client.get(f"{page_url(session)}?after_seq=-1").status_code == 400
+    assert client.get(f"{page_url(session)}?after_seq=%C2%B2").status_code == 400
+    assert client.get(f"{page_url(session)}?run=99999999999999").status_code == 400
 
 
 def test_active_session_polls_for_new_events_and_a_completed_one_does_not(client, viewer, session):
