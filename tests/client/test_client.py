@@ -188,6 +188,8 @@ def test_batcher_flushes_on_leaving_its_block():
         batcher.add("s", {"message": "a"})
     assert batcher.pending == 0
     assert [r.method for r in server.requests] == ["PUT", "POST"]
+    batcher.add("s", {"message": "too late"})
+    assert (batcher.pending, batcher.dropped) == (0, 1)
 
 
 def test_large_lists_are_split_under_the_servers_limits_in_order():

@@ -70,6 +70,10 @@ class EventBatcher:
     def add(self, session_id: str, event: Mapping[str, Any]) -> str:
         """Queue one event and return its idempotency id."""
         (event,) = with_ids([event])
+        if self._closed:
+            # Nothing would send it any more (late callbacks at exit): count it as dropped.
+            self.dropped += 1
+            return event["id"]
         with self._lock:
             self._queue.append((session_id, event))
             while len(self._queue) > self.max_pending:
