@@ -139,6 +139,14 @@ def cost_report(request: HttpRequest, f: UsageFilter) -> dict[str, Any]:
         bucket.href = _bucket_href(f, bucket)
     statuses = budgets_status(f.project)
     flagged_users = {s.budget.target: s for s in statuses if s.budget.scope == "user" and s.level}
+    by_model = _group_rows(f, "model")
+    unpriced = {
+        r["model"]: r["events"]
+        for r in analytics.usage_rollup(f, group_by=("model", "source"))
+        if r["source"] == "unknown"
+    }
+    for row in by_model:
+        row["unpriced_events"] = unpriced.get(row["model"], 0)
     by_user = _group_rows(f, "user")
     for row in by_user:
         row["budget"] = flagged_users.get(row["user"])
@@ -154,7 +162,7 @@ def cost_report(request: HttpRequest, f: UsageFilter) -> dict[str, Any]:
         "totals": totals,
         "totals_href": sessions_href(f),
         "by_source": by_source,
-        "by_model": _group_rows(f, "model"),
+        "by_model": by_model,
         "by_agent": _group_rows(f, "agent"),
         "by_user": by_user,
         "by_day": _group_rows(f, "day"),

@@ -84,6 +84,8 @@ def test_costs_page_shows_totals_breakdowns_and_charts(spend, project, viewer):
     assert response.context["totals"]["cost_usd"] == Decimal("0.0826")
     assert response.context["by_source"]["unknown"]["events"] == 1
     assert "not priced" in html
+    mystery = next(r for r in response.context["by_model"] if r["model"] == "mystery")
+    assert mystery["unpriced_events"] == 1
 
 
 def test_costs_partial_is_only_the_report(spend, project, viewer):
@@ -112,13 +114,13 @@ def test_costs_page_query_count_does_not_grow_with_the_data(
     client = client_for(viewer)
     client.get(costs_url(project))  # warm the session and litellm caches
     budget_create(project=project, scope="user", target="alice", period="month", amount_usd="1")
-    # Login session, user, project, role; 12 report aggregates (from the daily aggregate and
+    # Login session, user, project, role; 13 report aggregates (from the daily aggregate and
     # the sessions' rollups); the budgets and the one budget's spend; the project switcher.
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(20):
         client.get(costs_url(project))
     for i in range(5):
         spend_in(project, f"more-{i}", f"m-{i}", 100, agent_name=f"a{i}", user_ref=f"u{i}")
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(20):
         client.get(costs_url(project))
 
 
