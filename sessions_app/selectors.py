@@ -165,11 +165,19 @@ def decode_cursor(cursor: str, column: str) -> tuple[Any, int] | None:
         raw, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if column in ("last_event_at", "created_at"):
             value: Any = datetime.fromisoformat(raw)
+            if value.tzinfo is None:
+                return None
         elif column == "cost_usd":
             value = Decimal(raw)
+            if not value.is_finite():
+                return None
         else:
             value = int(raw)
-        return value, int(pk)
+        pk = int(pk)
+        # A forged cursor must not reach the database with a value its columns cannot hold.
+        if (isinstance(value, int) and not 0 <= value < 2**63) or not 0 <= pk < 2**63:
+            return None
+        return value, pk
     except (ValueError, TypeError, ArithmeticError, binascii.Error, json.JSONDecodeError):
         return None
 
