@@ -8,6 +8,7 @@ rollups (counts, tokens, cost, last_seq) are incremented without a read-modify-w
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -93,6 +94,23 @@ def _resolve_session(project: Project, external_id: str) -> AgentSession:
     return session
 
 
+def _server_bound(sql: str, params: list[Any]) -> list[tuple]:
+    """Run one statement on Django's PostgreSQL connection with server-side parameters.
+
+    Django's psycopg cursors quote parameters client-side, in Python; array parameters of a
+    whole batch are far cheaper bound by the server. Errors are Django's (IntegrityError, ...)
+    and the statement is logged like Django's own, so query counts stay honest.
+    """
+    connection.ensure_connection()
+    started = time.monotonic()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    return rows
+
+
 def _stored_events(project: Project, ids: list[str]) -> dict[str, Event]:
     """Stored events of the project with these ids (id, external_id, seq, body_hash only)."""
     if connection.vendor != "postgresql":
@@ -107,10 +125,7 @@ def _stored_events(project: Project, ids: list[str]) -> dict[str, Event]:
         f"SELECT id, external_id, seq, body_hash, session_id FROM {Event._meta.db_table} "
         "WHERE project_id = %s AND external_id = ANY(%b::text[])"
     )
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, [project.pk, ids])
-        found = cursor.fetchall()
+    found = _server_bound(sql, [project.pk, ids])
     return {
         external_id: Event(
             id=pk, external_id=external_id, seq=seq, body_hash=body_hash, session_id=session_id
@@ -312,10 +327,7 @@ def _bulk_insert_events(rows: list[Event]) -> list[Event]:
         f"INSERT INTO {Event._meta.db_table} ({names}) "
         f"SELECT {selected} FROM unnest({arrays}) AS t({aliases}) RETURNING id"
     )
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, columns)
-        ids = [pk for (pk,) in cursor.fetchall()]
+    ids = [pk for (pk,) in _server_bound(sql, columns)]
     for row, pk in zip(rows, ids, strict=True):
         row.pk = pk
         row._state.adding = False

@@ -362,3 +362,51 @@ def test_agent_framework_usage_with_impossible_counts_is_422(api):
     assert response.status_code == 422
     assert response.json()["field"] == "item.contents.input_token_count"
     assert not Event.objects.exists()
+
+
+def _queries_for(api, session: str, size: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    events = []
+    for i in range(size):
+        events.append(
+            {"id": f"{session}-u{i}", "source": "user", "message": "q", "run_id": f"{session}-r"}
+        )
+        events.append(
+            {
+                "id": f"{session}-a{i}",
+                "format": "openai_chat",
+                "item": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": f"{session}-c{i}",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        }
+                    ],
+                },
+                "token_usage": {"model": "m", "prompt_tokens": 1, "completion_tokens": 1},
+            }
+        )
+        events.append(
+            {
+                "id": f"{session}-t{i}",
+                "item": {"role": "tool", "tool_call_id": f"{session}-c{i}", "content": "ok"},
+            }
+        )
+    with CaptureQueriesContext(connection) as ctx:
+        assert post(api, session, events).status_code == 201
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.postgres
+def test_a_batch_costs_the_same_queries_whatever_its_size(api):
+    # On PostgreSQL every step is one statement for the whole batch (SQLite's bulk inserts are
+    # split by its bound-parameter limit, so the pin is PostgreSQL's).
+    api.put("/sessions/warm", {})
+    api.put("/sessions/big", {})
+    api.put("/sessions/small", {})
+    assert _queries_for(api, "small", 1) == _queries_for(api, "big", 100)
