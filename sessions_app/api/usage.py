@@ -82,6 +82,7 @@ class WhatIfLineOut(Schema):
     target_completion_tokens: int
     token_ratio: Money
     stored_cost_usd: Money
+    unpriced_events: int = Field(description="Events stored without a known price (cost 0).")
     cost_usd: Money | None
 
 
@@ -249,6 +250,7 @@ def what_if(request: HttpRequest, params: Query[WhatIfQuery]):
                 "target_completion_tokens": line.target_completion_tokens,
                 "token_ratio": line.token_ratio,
                 "stored_cost_usd": line.stored_cost_usd,
+                "unpriced_events": line.unpriced_events,
                 "cost_usd": line.cost_usd,
             }
             for line in result.lines

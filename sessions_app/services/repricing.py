@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from .. import analytics, llm
 from ..errors import InvalidInput
@@ -43,6 +43,7 @@ class RepriceLine:
     cached_tokens: int
     stored_cost_usd: Decimal
     token_ratio: Decimal = Decimal(1)
+    unpriced_events: int = 0  # stored without a known price (their stored cost is 0)
     target_prompt_tokens: int = 0
     target_completion_tokens: int = 0
     cost_usd: Decimal | None = None  # None: the target model has no known price
@@ -68,6 +69,10 @@ class RepriceResult:
     def cost_usd(self) -> Decimal:
         """The what-if total over the lines with a known price."""
         return sum((line.cost_usd or Decimal(0) for line in self.lines), Decimal(0))
+
+    @property
+    def stored_unpriced_events(self) -> int:
+        return sum(line.unpriced_events for line in self.lines)
 
     @property
     def unpriced(self) -> list[str]:
@@ -133,6 +138,7 @@ def _what_if(
             cached_tokens=g["cached_tokens"] or 0,
             stored_cost_usd=Decimal(g["cost_usd"] or 0),
             token_ratio=ratio,
+            unpriced_events=g.get("unpriced_events") or 0,
         )
         line.target_prompt_tokens = int((line.prompt_tokens * ratio).to_integral_value())
         line.target_completion_tokens = int((line.completion_tokens * ratio).to_integral_value())
@@ -166,6 +172,7 @@ def usage_reprice_what_if(
             completion_tokens=Sum("completion_tokens"),
             cached_tokens=Sum("cached_tokens"),
             cost_usd=Sum("cost_usd"),
+            unpriced_events=Count("id", filter=Q(cost_source=TokenUsage.CostSource.UNKNOWN)),
         )
         .order_by("-cost_usd", "model")
     )
@@ -186,9 +193,17 @@ def usage_reprice_what_if_filtered(
     usage = TokenUsage.objects.filter(
         project=f.project, timestamp__gte=f.start_at, timestamp__lt=f.end_before
     )
+    groups = analytics.usage_rollup(f, group_by=("model",))
+    unpriced = {
+        r["model"]: r["events"]
+        for r in analytics.usage_rollup(f, group_by=("model", "source"))
+        if r["source"] == TokenUsage.CostSource.UNKNOWN
+    }
+    for g in groups:
+        g["unpriced_events"] = unpriced.get(g["model"], 0)
     return _what_if(
         project=f.project,
-        groups=analytics.usage_rollup(f, group_by=("model",)),
+        groups=groups,
         sample=lambda model: _sample_text(usage, model),
         target_model=target_model,
         at=at,

@@ -32,7 +32,12 @@ from sessions_app.services.budgets import (
     budgets_status,
 )
 from sessions_app.services.events import EventInput, UsageInput, event_pop_last, events_append
-from sessions_app.services.repricing import session_usage, usage_reprice, usage_reprice_what_if
+from sessions_app.services.repricing import (
+    session_usage,
+    usage_reprice,
+    usage_reprice_what_if,
+    usage_reprice_what_if_filtered,
+)
 from sessions_app.services.sessions import session_upsert
 from tests.factories import ProjectFactory
 
@@ -285,6 +290,29 @@ def test_what_if_recounts_tokens_with_the_target_models_tokenizer(project):
     # cl100k (gpt-4) needs more tokens than o200k (gpt-4o) for this text.
     assert line.token_ratio > 1
     assert line.target_completion_tokens == int((1000 * line.token_ratio).to_integral_value())
+
+
+@pytest.mark.django_db
+def test_what_if_says_which_stored_usage_had_no_price(project):
+    price(project, "m", "0.000001", "0")
+    append(
+        project,
+        "s",
+        llm_event(model="mystery", prompt=1000, completion=0, at=DAY0),
+        llm_event(model="m", prompt=1000, completion=0, at=DAY0),
+    )
+    price(project, "mystery", "0.000003", "0", since=DAY0 + timedelta(days=1))
+    session = AgentSession.objects.get(external_id="s")
+    f = UsageFilter(project=project, start=DAY0.date(), end=DAY0.date())
+    for result in (
+        usage_reprice_what_if(project=project, usage=session_usage(session)),
+        usage_reprice_what_if_filtered(f),
+    ):
+        by_model = {line.model: line for line in result.lines}
+        assert by_model["mystery"].unpriced_events == 1
+        assert by_model["mystery"].cost_usd == Decimal("0.003")
+        assert by_model["m"].unpriced_events == 0
+        assert result.stored_unpriced_events == 1
 
 
 @pytest.mark.django_db
