@@ -69,3 +69,30 @@ def test_health_needs_no_key():
     response = ApiClient(None).get("/health")
     assert response.status_code == 200
     assert response.json()["database"]["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/sessions"),
+        ("put", "/sessions/s"),
+        ("get", "/sessions/s"),
+        ("delete", "/sessions/s"),
+        ("post", "/sessions/s/events"),
+        ("get", "/sessions/s/events"),
+        ("delete", "/sessions/s/events"),
+        ("delete", "/sessions/s/events/last"),
+        ("post", "/sessions/s/runs"),
+        ("patch", "/runs/r"),
+        ("post", "/ingest"),
+    ],
+)
+def test_every_operation_needs_a_key(method, path):
+    client = ApiClient(None)
+    response = (
+        getattr(client, method)(path, {})
+        if method in ("put", "post", "patch")
+        else getattr(client, method)(path)
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthorized"

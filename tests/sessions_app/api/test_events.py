@@ -410,3 +410,47 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(api):
     api.put("/sessions/big", {})
     api.put("/sessions/small", {})
     assert _queries_for(api, "small", 1) == _queries_for(api, "big", 100)
+
+
+def test_responses_and_agent_framework_items_read_back_exactly(api):
+    from agent_framework import Content, Message
+    from openai.types.responses import ResponseFunctionToolCall
+
+    responses_items = [
+        {"role": "user", "content": "What is 6 x 7?"},
+        ResponseFunctionToolCall(
+            type="function_call",
+            call_id="call_m",
+            name="multiply",
+            arguments='{"a":6,"b":7}',
+            id="fc_1",
+        ).model_dump(exclude_none=True),
+        {"type": "function_call_output", "call_id": "call_m", "output": "42"},
+        {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "easy"}]},
+    ]
+    af_items = [
+        Message(role="user", contents=[Content.from_text("hello")]).to_dict(),
+        Message(
+            role="assistant",
+            contents=[Content.from_function_call(call_id="c9", name="f", arguments={"x": 1})],
+        ).to_dict(),
+        Message(
+            role="tool", contents=[Content.from_function_result(call_id="c9", result="ok")]
+        ).to_dict(),
+    ]
+    post(api, "rs", [{"format": "responses", "item": item} for item in responses_items])
+    post(
+        api,
+        "af",
+        [
+            {"id": f"af{i}", "format": "agent_framework", "item": item}
+            for i, item in enumerate(af_items)
+        ],
+    )
+    assert api.get("/sessions/rs/events", format="responses").json()["items"] == responses_items
+    assert api.get("/sessions/af/events", format="agent_framework").json()["items"] == af_items
+    call = Event.objects.get(external_id="fc_1")  # the item's own id is its idempotency key
+    result = Event.objects.get(session__external_id="rs", type="tool_result")
+    assert result.parent_event_id == call.pk
+    af_result = Event.objects.get(session__external_id="af", type="tool_result")
+    assert af_result.parent_event.external_id == "af1#tool_call:c9"
