@@ -131,3 +131,11 @@ def ago(value: datetime | None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
+
+
+@register.filter
+def scalar(value: Any) -> str:
+    """A metadata value as text: strings as they are, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))

@@ -116,6 +116,7 @@ def session_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             runs=session_runs(session),
             compare_url=optional_url("dashboard:session_compare", slug, pk),
             summaries_url=optional_url("dashboard:session_summaries", slug, pk),
+            nav="sessions",
         )
     return render_htmx(request, "dashboard/session.html", context, partials=TRANSCRIPT_PARTIALS)
 

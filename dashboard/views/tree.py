@@ -35,5 +35,6 @@ def session_tree(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         children=children,
         children_after=children_after,
         current_pk=session.pk,
+        nav="sessions",
     )
     return TemplateResponse(request, "dashboard/tree.html", context)
