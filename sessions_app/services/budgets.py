@@ -270,13 +270,18 @@ def budgets_check_on_commit(*, project_id: int, session_id: int) -> None:
     )
 
 
+def _money_text(value: Decimal) -> str:
+    # As the API writes money: "1.2", never "1.2000000000" or "1.2E+1".
+    return format(value.normalize(), "f") if value else "0"
+
+
 def alert_payload(alert: BudgetAlert) -> dict[str, Any]:
     """The JSON an alert is shown as in the API and POSTed to the project's webhook."""
     budget = alert.budget
     return {
         "id": alert.pk,
         "level": alert.level,
-        "spent_usd": str(alert.spent_usd),
+        "spent_usd": _money_text(alert.spent_usd),
         "period_start": alert.period_start.isoformat(),
         "created_at": alert.created_at.isoformat(),
         "budget": {
@@ -284,7 +289,7 @@ def alert_payload(alert: BudgetAlert) -> dict[str, Any]:
             "scope": budget.scope,
             "target": budget.target,
             "period": budget.period,
-            "amount_usd": str(budget.amount_usd),
+            "amount_usd": _money_text(budget.amount_usd),
         },
     }
 

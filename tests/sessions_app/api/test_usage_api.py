@@ -216,3 +216,35 @@ def test_what_if_cannot_see_another_projects_session(spend, other_token):
         headers={"Authorization": f"Bearer {other_token}"},
     )
     assert response.status_code == 404
+
+
+def test_events_posted_through_the_api_cross_a_budget_once(
+    project, auth_headers, django_capture_on_commit_callbacks
+):
+    budget_create(project=project, scope="session", target="conv", period="total", amount_usd="1")
+    for n in range(4):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = Client().post(
+                "/api/v1/sessions/conv/events",
+                {
+                    "events": [
+                        {
+                            "id": f"e{n}",
+                            "source": "llm",
+                            "type": "message",
+                            "message": "an answer",
+                            "token_usage": {
+                                "model": "gpt-4o",
+                                "prompt_tokens": 10,
+                                "completion_tokens": 5,
+                                "cost_usd": "0.4",
+                            },
+                        }
+                    ]
+                },
+                content_type="application/json",
+                headers=auth_headers,
+            )
+        assert response.status_code in (200, 201), response.content
+    alerts = Client().get("/api/v1/alerts", headers=auth_headers).json()["items"]
+    assert [(a["level"], a["spent_usd"]) for a in alerts] == [("over", "1.2"), ("near", "0.8")]
