@@ -139,3 +139,11 @@ def scalar(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
+
+
+@register.filter
+def clock(value: datetime | None, with_day: str = "") -> str:
+    """13:56:07, or Nov 21 13:56:07 with any argument (strftime: cheap in long transcripts)."""
+    if value is None:
+        return NONE
+    return value.strftime("%b %d %H:%M:%S" if with_day else "%H:%M:%S")
