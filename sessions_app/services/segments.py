@@ -57,9 +57,23 @@ def segments_after_append(*, project: Project, session: AgentSession) -> Summary
     return summary
 
 
-def segment_external_id(session: AgentSession, summary: Summary) -> str:
-    """The segment's id: derived from the summary, so a re-run opens the same segment."""
-    return f"{session.external_id[:200]}{SEGMENT_SUFFIX}{summary.pk}"
+def chain_base(session: AgentSession) -> AgentSession:
+    """The conversation a chain of segments continues: the nearest ancestor-or-self that is
+    not a segment (one query: the ancestors' ids are in the materialised path)."""
+    if session.kind != AgentSession.Kind.SEGMENT:
+        return session
+    from ..selectors import session_ancestors
+
+    for ancestor in reversed(session_ancestors(session)):
+        if ancestor.kind != AgentSession.Kind.SEGMENT:
+            return ancestor
+    return session
+
+
+def segment_external_id(base: AgentSession, summary: Summary) -> str:
+    """The segment's id: the base conversation's id and the summary's, so ids stay short however
+    long the chain grows, and a re-run opens the same segment."""
+    return f"{base.external_id[:200]}{SEGMENT_SUFFIX}{summary.pk}"
 
 
 @transaction.atomic
@@ -78,11 +92,13 @@ def segment_open(*, summary_id: int) -> AgentSession | None:
     if session.continued_in_id:
         return None
     project = Project.objects.get(pk=session.project_id)
+    base = chain_base(session)
+    part = session.depth - base.depth + 2  # the base conversation is part 1
     segment, _ = session_upsert(
         project=project,
-        external_id=segment_external_id(session, summary),
+        external_id=segment_external_id(base, summary),
         fields={
-            "title": f"Continuation of {session.display_title}"[:500],
+            "title": f"{base.display_title[:460]} (continued, part {part})",
             "agent_name": session.agent_name,
             "user_ref": session.user_ref,
         },

@@ -135,3 +135,20 @@ def test_opening_the_segment_again_is_a_no_op(project, django_capture_on_commit_
     first = AgentSession.objects.get(external_id="chat").continued_in_id
     assert segment_open(summary_id=summary.pk).pk == first
     assert AgentSession.objects.filter(kind=AgentSession.Kind.SEGMENT).count() == 1
+
+
+def test_a_long_chain_keeps_short_ids_and_numbered_titles(
+    project, django_capture_on_commit_callbacks
+):
+    project.segment_turn_limit = 2
+    project.save()
+    for round_ in range(4):
+        post(project, "chat", *turns(f"r{round_}", 2), capture=django_capture_on_commit_callbacks)
+
+    chain = list(AgentSession.objects.filter(external_id__startswith="chat").order_by("depth"))
+    assert len(chain) == 5
+    base = chain[0]
+    for part, segment in enumerate(chain[1:], start=2):
+        assert segment.external_id.startswith("chat~seg-")
+        assert segment.external_id.count("~seg-") == 1
+        assert segment.title == f"{base.display_title} (continued, part {part})"
