@@ -18,7 +18,6 @@ from typing import Any
 import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Q, Sum
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .. import llm
@@ -202,10 +201,11 @@ def _stored_parents(session: AgentSession, events: list[EventInput]) -> tuple[di
             )
         )
     if calls:
+        # In seq order, so a call id reused within a session (branches) maps to its latest call.
         by_call = dict(
-            Event.objects.filter(
-                session=session, tool_call_id__in=calls, type=Event.Type.TOOL_CALL
-            ).values_list("tool_call_id", "id")
+            Event.objects.filter(session=session, tool_call_id__in=calls, type=Event.Type.TOOL_CALL)
+            .order_by("seq")
+            .values_list("tool_call_id", "id")
         )
     return by_id, by_call
 
@@ -341,7 +341,11 @@ def _store(
     runs = _runs_for(project, session, fresh)
     stored_by_id, stored_by_call = _stored_parents(session, fresh)
     rows: list[Event] = []
+    batch_calls: set[str] = set()  # tool call ids of the calls earlier in this batch
     for offset, data in enumerate(fresh, start=1):
+        stored_call = None if data.parent_tool_call_id in batch_calls else data.parent_tool_call_id
+        if data.type == Event.Type.TOOL_CALL and data.tool_call_id:
+            batch_calls.add(data.tool_call_id)
         rows.append(
             Event(
                 # Ids, not instances: the related descriptors cost more than the rest of __init__.
@@ -349,8 +353,7 @@ def _store(
                 session_id=session.pk,
                 run_id=runs[data.run_external_id].pk if data.run_external_id else None,
                 parent_event_id=(
-                    stored_by_id.get(data.parent_external_id)
-                    or stored_by_call.get(data.parent_tool_call_id)
+                    stored_by_id.get(data.parent_external_id) or stored_by_call.get(stored_call)
                 ),
                 external_id=data.external_id,
                 seq=session.last_seq + offset,
@@ -372,19 +375,20 @@ def _store(
     created = _bulk_insert_events(rows)
 
     # Parents inside the same batch get their ids only now: link them with one bulk UPDATE.
+    # A tool result answers the latest call with its id *before* it, never a later one.
     by_id = {e.external_id: e.pk for e in created}
-    by_call = {
-        e.tool_call_id: e.pk for e in created if e.type == Event.Type.TOOL_CALL and e.tool_call_id
-    }
+    calls_so_far: dict[str, int] = {}
     relink = []
     for event, data in zip(created, fresh, strict=True):
         if event.parent_event_id is None:
-            parent = by_id.get(data.parent_external_id or "") or by_call.get(
+            parent = by_id.get(data.parent_external_id or "") or calls_so_far.get(
                 data.parent_tool_call_id or ""
             )
             if parent and parent != event.pk:
                 event.parent_event_id = parent
                 relink.append(event)
+        if event.type == Event.Type.TOOL_CALL and event.tool_call_id:
+            calls_so_far[event.tool_call_id] = event.pk
     if relink:
         Event.objects.bulk_update(relink, ["parent_event"])
     return created
@@ -441,7 +445,16 @@ def _roll_up(session: AgentSession, created: list[Event], usages: list[TokenUsag
         ),
         None,
     )
+    latest = max(e.timestamp for e in created)
+    if session.last_seq == 0:
+        # A conversation starts with its first event, not with the row: imported or replayed
+        # history keeps its own times instead of looking as if it happened now.
+        session.created_at = min(session.created_at, min(e.timestamp for e in created))
+        session.last_event_at = latest
+    else:
+        session.last_event_at = max(session.last_event_at, latest)
     updates: dict[str, Any] = {
+        "created_at": session.created_at,
         "event_count": F("event_count") + len(created),
         "last_seq": session.last_seq + len(created),
         "prompt_tokens": F("prompt_tokens") + sum(u.prompt_tokens for u in usages),
@@ -449,7 +462,8 @@ def _roll_up(session: AgentSession, created: list[Event], usages: list[TokenUsag
         "total_tokens": F("total_tokens") + sum(u.total_tokens for u in usages),
         "cost_usd": F("cost_usd") + sum((u.cost_usd for u in usages), Decimal(0)),
         "error_count": F("error_count") + sum(1 for e in created if e.is_error),
-        "last_event_at": Greatest(F("last_event_at"), max(e.timestamp for e in created)),
+        # Known exactly: we hold the session's row lock.
+        "last_event_at": session.last_event_at,
         "updated_at": timezone.now(),
     }
     if not session.preview and first_user is not None:
@@ -464,7 +478,6 @@ def _roll_up(session: AgentSession, created: list[Event], usages: list[TokenUsag
     session.total_tokens += sum(u.total_tokens for u in usages)
     session.cost_usd += sum((u.cost_usd for u in usages), Decimal(0))
     session.error_count += sum(1 for e in created if e.is_error)
-    session.last_event_at = max(session.last_event_at, max(e.timestamp for e in created))
     session.updated_at = updates["updated_at"]
     session.preview = updates.get("preview", session.preview)
 
