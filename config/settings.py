@@ -185,5 +185,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"LiteLLM": {"level": "WARNING"}},
+    # Celery logs a line per task at INFO; with in-process tasks that floods the web log.
+    "loggers": {"LiteLLM": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
 }

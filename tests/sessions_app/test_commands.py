@@ -15,6 +15,7 @@ from sessions_app.models import (
     Membership,
     Project,
     Run,
+    Summary,
     TokenUsage,
 )
 from sessions_app.services.projects import api_key_authenticate
@@ -86,6 +87,10 @@ def test_seed_demo_writes_consistent_data_and_is_idempotent():
     project = Project.objects.get(slug="demo")
     long = AgentSession.objects.get(external_id="demo-long-support-thread")
     assert long.event_count == 300 and long.last_seq == 300
+    # The long session stays one session; segmentation thresholds apply from now on.
+    assert long.continued_in_id is None
+    assert not Summary.objects.filter(session=long).exists()
+    assert project.segment_token_threshold and project.segment_turn_limit
     for session in AgentSession.objects.filter(project=project):
         events = Event.objects.filter(session=session).aggregate(n=Count("id"), last=Max("seq"))
         usage = TokenUsage.objects.filter(session=session).aggregate(t=Sum("total_tokens"))

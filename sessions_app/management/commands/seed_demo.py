@@ -87,6 +87,11 @@ class Command(BaseCommand):
             self._seed_sessions(sessions)
             if long_events:
                 self._long_session(long_events)
+            # Infinite conversations from now on: set after seeding, so the long demo session
+            # stays one session of `long_events` events.
+            Project.objects.filter(pk=project.pk).update(
+                segment_token_threshold=60_000, segment_turn_limit=200
+            )
             self.stdout.write(
                 f"Seeded {AgentSession.objects.filter(project=project).count()} sessions in "
                 f"{time.monotonic() - started:.1f}s."
@@ -101,9 +106,6 @@ class Command(BaseCommand):
     @transaction.atomic
     def _setup(self) -> Project:
         project = project_create(slug=DEMO_PROJECT, name="Demo project")
-        project.segment_token_threshold = 60_000
-        project.segment_turn_limit = 200
-        project.save()
         user, _ = get_user_model().objects.get_or_create(username=DEMO_USER)
         user.set_password(DEMO_PASSWORD)
         user.is_staff = user.is_superuser = True
