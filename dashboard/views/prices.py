@@ -3,6 +3,7 @@ effective dates, litellm's bundled table; editors add overrides and re-price sto
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,27 +29,42 @@ PARTIALS = ("price-overrides", "litellm-table", "reprice-stored")
 TABLE_ROWS = 100
 
 
-def _overrides(project: Project, now: datetime) -> list[ModelPrice]:
-    """The project's overrides, newest first per pattern, each marked when it is in force."""
-    rows = list(
+@dataclass(frozen=True)
+class OverrideRow:
+    """An override with its state now: "in force", "scheduled" or "superseded"."""
+
+    price: ModelPrice
+    state: str
+
+
+def _overrides(project: Project, now: datetime) -> list[OverrideRow]:
+    """The project's overrides by pattern, newest first, each with its state now."""
+    prices = (
         ModelPrice.objects.filter(project=project)
         .select_related("created_by")
         .order_by("pattern", "-effective_from", "-id")
     )
-    seen: set[str] = set()
-    for row in rows:
-        row.in_force = row.effective_from <= now and row.pattern not in seen  # type: ignore[attr-defined]
-        if row.in_force:  # type: ignore[attr-defined]
-            seen.add(row.pattern)
-        row.scheduled = row.effective_from > now  # type: ignore[attr-defined]
+    rows, in_force = [], set()
+    for price in prices:
+        if price.effective_from > now:
+            state = "scheduled"
+        elif price.pattern in in_force:
+            state = "superseded"
+        else:
+            state = "in force"
+            in_force.add(price.pattern)
+        rows.append(OverrideRow(price, state))
     return rows
 
 
-def _in_force(project: Project, overrides: list[ModelPrice], now: datetime) -> list[dict[str, Any]]:
+def _in_force(
+    project: Project, overrides: list[OverrideRow], now: datetime
+) -> list[dict[str, Any]]:
     """The price in force now for each model the project has used, and where it comes from."""
-    book = PriceBook(
-        project, overrides=sorted(overrides, key=lambda o: (-o.effective_from.timestamp(), -o.pk))
+    newest_first = sorted(
+        (r.price for r in overrides), key=lambda o: (-o.effective_from.timestamp(), -o.pk)
     )
+    book = PriceBook(project, overrides=newest_first)
     models = (
         DailyUsage.objects.filter(project=project)
         .values_list("model", flat=True)

@@ -457,3 +457,19 @@ def test_an_admin_sets_the_alert_webhook(project, admin_user):
 def test_an_editor_cannot_set_the_alert_webhook(project, editor):
     url = reverse("dashboard:alert_webhook_set", args=[project.slug])
     assert client_for(editor).post(url, {"url": "https://x.example.com"}).status_code == 403
+
+
+def test_price_table_shows_each_overrides_state(project, viewer):
+    for days, inp in ((-30, "1"), (-10, "2"), (10, "3")):
+        ModelPrice.objects.create(
+            project=project,
+            pattern="house-llama",
+            input_cost_per_token=Decimal(inp) / 1_000_000,
+            output_cost_per_token=Decimal(0),
+            effective_from=NOW + timedelta(days=days),
+        )
+    response = client_for(viewer).get(reverse("dashboard:prices", args=[project.slug]))
+    states = [
+        (r.price.input_cost_per_token * 1_000_000, r.state) for r in response.context["overrides"]
+    ]
+    assert states == [(3, "scheduled"), (2, "in force"), (1, "superseded")]
