@@ -45,6 +45,7 @@ urlpatterns = [
     path("p/<slug:slug>/prices/", prices.prices, name="prices"),
     path("p/<slug:slug>/prices/new/", prices.price_new, name="price_new"),
     path("p/<slug:slug>/prices/reprice/", prices.reprice_stored, name="reprice_stored"),
+    path("p/<slug:slug>/prices/<int:price_id>/delete/", prices.price_remove, name="price_remove"),
     path("p/<slug:slug>/budgets/", budgets.budgets, name="budgets"),
     path("p/<slug:slug>/budgets/new/", budgets.budget_new, name="budget_new"),
     path("p/<slug:slug>/budgets/webhook/", budgets.alert_webhook_set, name="alert_webhook_set"),

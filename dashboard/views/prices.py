@@ -10,14 +10,14 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from sessions_app import llm
 from sessions_app.errors import InvalidInput
 from sessions_app.models import DailyUsage, Membership, ModelPrice, Project
 from sessions_app.pricing import PriceBook
-from sessions_app.services.repricing import model_price_create
+from sessions_app.services.repricing import model_price_create, model_price_delete
 from sessions_app.tasks.pricing import usage_reprice_task
 
 from ..access import project_for
@@ -154,3 +154,14 @@ def reprice_stored(request: HttpRequest, slug: str) -> HttpResponse:
     if htmx_target(request) is None:
         return redirect("dashboard:prices", slug=project.slug)
     return _render(request, project, reprice_queued=True)
+
+
+@login_required
+@require_POST
+def price_remove(request: HttpRequest, slug: str, price_id: int) -> HttpResponse:
+    """Delete a price override (editors)."""
+    project = project_for(request, slug, min_role=Membership.Role.EDITOR)
+    model_price_delete(price=get_object_or_404(ModelPrice, project=project, pk=price_id))
+    if htmx_target(request) is None:
+        return redirect("dashboard:prices", slug=project.slug)
+    return _render(request, project)

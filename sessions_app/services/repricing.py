@@ -356,3 +356,8 @@ def model_price_create(
         note=(note or "")[:500],
         created_by=created_by,
     )
+
+
+def model_price_delete(*, price: ModelPrice) -> None:
+    """Remove a mistaken override; stored usage keeps the prices it was given until re-priced."""
+    price.delete()

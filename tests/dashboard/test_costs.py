@@ -473,3 +473,31 @@ def test_price_table_shows_each_overrides_state(project, viewer):
         (r.price.input_cost_per_token * 1_000_000, r.state) for r in response.context["overrides"]
     ]
     assert states == [(3, "scheduled"), (2, "in force"), (1, "superseded")]
+
+
+def test_an_editor_deletes_an_override_and_a_viewer_cannot(project, editor, viewer):
+    price = ModelPrice.objects.create(
+        project=project,
+        pattern="x",
+        input_cost_per_token=Decimal(0),
+        output_cost_per_token=Decimal(0),
+    )
+    url = reverse("dashboard:price_remove", args=[project.slug, price.pk])
+    assert client_for(viewer).post(url).status_code == 403
+    response = client_for(editor).post(
+        url, headers={"HX-Request": "true", "HX-Target": "price-overrides"}
+    )
+    assert response.status_code == 200
+    assert not ModelPrice.objects.exists()
+
+
+def test_another_projects_override_cannot_be_deleted(other_project, project, editor):
+    price = ModelPrice.objects.create(
+        project=other_project,
+        pattern="x",
+        input_cost_per_token=Decimal(0),
+        output_cost_per_token=Decimal(0),
+    )
+    url = reverse("dashboard:price_remove", args=[project.slug, price.pk])
+    assert client_for(editor).post(url).status_code == 404
+    assert ModelPrice.objects.exists()
