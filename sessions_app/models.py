@@ -159,6 +159,8 @@ class AgentSession(models.Model):
     cost_usd = models.DecimalField(**MONEY)
     error_count = models.PositiveIntegerField(default=0)
     children_count = models.PositiveIntegerField(default=0)
+    # last_event_at - created_at, stored so the list can sort by it through an index.
+    duration_seconds = models.BigIntegerField(default=0)
 
     review_status = models.CharField(
         max_length=10, choices=Review.choices, default=Review.NONE, blank=True
@@ -182,6 +184,9 @@ class AgentSession(models.Model):
             models.Index(fields=["project", "-cost_usd", "-id"], name="session_cost"),
             models.Index(fields=["project", "-total_tokens", "-id"], name="session_tokens"),
             models.Index(fields=["project", "-event_count", "-id"], name="session_events"),
+            models.Index(fields=["project", "-duration_seconds", "-id"], name="session_duration"),
+            models.Index(fields=["project", "-children_count", "-id"], name="session_children_n"),
+            models.Index(fields=["project", "-error_count", "-id"], name="session_errors"),
             models.Index(fields=["root", "depth", "id"], name="session_tree"),
             models.Index(fields=["parent", "created_at", "id"], name="session_children"),
         ]

@@ -97,6 +97,9 @@ SESSION_SORTS = {
     "cost_usd": "Cost",
     "total_tokens": "Tokens",
     "event_count": "Events",
+    "duration_seconds": "Duration",
+    "children_count": "Children",
+    "error_count": "Errors",
 }
 DEFAULT_SORT = "-last_event_at"
 LIST_COLUMNS = (
@@ -119,6 +122,7 @@ LIST_COLUMNS = (
     "cost_usd",
     "error_count",
     "children_count",
+    "duration_seconds",
     "review_status",
     "review_note",
 )

@@ -152,7 +152,17 @@ def test_invalid_filter_is_reported_and_ignored(client, viewer, variety):
 
 
 @pytest.mark.parametrize(
-    "column", ["last_event_at", "created_at", "cost_usd", "total_tokens", "event_count"]
+    "column",
+    [
+        "last_event_at",
+        "created_at",
+        "cost_usd",
+        "total_tokens",
+        "event_count",
+        "duration_seconds",
+        "children_count",
+        "error_count",
+    ],
 )
 @pytest.mark.parametrize("descending", [True, False])
 def test_keyset_pages_cover_every_session_once_in_order(

@@ -27,6 +27,7 @@ def test_imported_history_keeps_its_own_start_and_last_activity(project):
     session = AgentSession.objects.get(external_id="old")
     assert session.created_at == MAY
     assert session.last_event_at == MAY + timedelta(minutes=5)
+    assert session.duration_seconds == 300  # stored, so the list sorts by it through an index
 
 
 def test_a_session_declared_before_its_first_event_starts_at_that_event(project):
