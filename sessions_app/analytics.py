@@ -120,8 +120,10 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
 
 def money(value: Any) -> Decimal:
     """A sum of money in one canonical form ("0.0826", "0", "100"), whatever the database's
-    scale, so the page, the CSV and the API print the same figure."""
-    amount = Decimal(value or 0).normalize()
+    scale, so the page, the CSV and the API print the same figure. Quantized to the columns'
+    10 decimal places first: SQLite sums NUMERIC columns in floating point (9.99999999999999E-7
+    for 0.000001); PostgreSQL's exact sums are unchanged by it."""
+    amount = Decimal(value or 0).quantize(Decimal("1e-10")).normalize()
     return Decimal(format(amount, "f")) if amount else Decimal(0)
 
 

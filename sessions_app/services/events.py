@@ -11,7 +11,7 @@ import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -408,7 +408,7 @@ def _price(
     TokenUsage.objects.bulk_create(usages)
     daily: dict[tuple, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
     for u in usages:
-        acc = daily[(u.timestamp.date(), u.model, u.cost_source)]
+        acc = daily[(u.timestamp.astimezone(UTC).date(), u.model, u.cost_source)]
         acc["events"] += 1
         for name in (
             "prompt_tokens",
@@ -434,6 +434,10 @@ def _price(
         ],
     )
     return usages
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(int(delta.total_seconds()), 0)
 
 
 def _roll_up(session: AgentSession, created: list[Event], usages: list[TokenUsage]) -> None:
@@ -464,6 +468,7 @@ def _roll_up(session: AgentSession, created: list[Event], usages: list[TokenUsag
         "error_count": F("error_count") + sum(1 for e in created if e.is_error),
         # Known exactly: we hold the session's row lock.
         "last_event_at": session.last_event_at,
+        "duration_seconds": _seconds(session.last_event_at - session.created_at),
         "updated_at": timezone.now(),
     }
     if not session.preview and first_user is not None:
@@ -479,6 +484,7 @@ def _roll_up(session: AgentSession, created: list[Event], usages: list[TokenUsag
     session.cost_usd += sum((u.cost_usd for u in usages), Decimal(0))
     session.error_count += sum(1 for e in created if e.is_error)
     session.updated_at = updates["updated_at"]
+    session.duration_seconds = updates["duration_seconds"]
     session.preview = updates.get("preview", session.preview)
 
 
@@ -554,6 +560,7 @@ def session_recompute_rollups(*, session: AgentSession) -> None:
         total_tokens=us["t"] or 0,
         cost_usd=us["cost"] or Decimal(0),
         last_event_at=ev["last_at"] or session.created_at,
+        duration_seconds=_seconds((ev["last_at"] or session.created_at) - session.created_at),
         updated_at=timezone.now(),
     )
     session.refresh_from_db()

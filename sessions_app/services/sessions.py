@@ -189,10 +189,24 @@ def session_upsert(
         session.kind = _check_kind(
             kind, parent if parent_external_id is not UNSET else session.parent
         )
+    # The daily aggregate is keyed by agent and end user: a rename moves the session's usage
+    # from the old key to the new one, so the aggregate keeps equalling the usage rows.
+    regroup = (
+        any(
+            name in fields and fields[name] != getattr(session, name)
+            for name in ("agent_name", "user_ref")
+        )
+        and TokenUsage.objects.filter(session=session).exists()
+    )
+    if regroup:
+        usage = TokenUsage.objects.filter(session=session)
+        daily_usage_apply(project_id=project.pk, rows=usage_totals_by_day_key(usage), sign=-1)
     for name, value in fields.items():
         setattr(session, name, value)
     session.updated_at = timezone.now()
     session.save(update_fields=[*fields, "kind", "updated_at"])
+    if regroup:
+        daily_usage_apply(project_id=project.pk, rows=usage_totals_by_day_key(usage), sign=1)
     return session, False
 
 
