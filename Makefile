@@ -8,7 +8,7 @@ PORT ?= 8000
 export SECRET_KEY ?= $(shell test -f .secret_key || $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > .secret_key; cat .secret_key)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run serve worker beat test test-postgres test-celery lint format migrations-check bench clean
+.PHONY: help install install-dev run worker beat test test-postgres lint format migrations-check clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
