@@ -24,6 +24,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.fields.json import KeyTextTransform
 from django.shortcuts import get_object_or_404
 
 from .models import (
@@ -363,6 +364,9 @@ def transcript_page(
         Event.objects.filter(session=session)
         .defer("payload", "metadata", "body_hash")
         .select_related("usage", "summary_record")
+        # The branch an imported message belongs to (Agents SDK branches), read in SQL so the
+        # metadata itself stays unloaded.
+        .annotate(branch=KeyTextTransform("branch_id", "metadata"))
     )
     if run_id is not None:
         qs = qs.filter(run_id=run_id)

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sessions_app.models import AgentSession
+from sessions_app.services.events import EventInput, events_append
 from sessions_app.services.runs import run_create
 
 from .conftest import htmx, make_session
@@ -313,3 +314,32 @@ def test_children_page_by_keyset_then_more_link(client, viewer, project):
     response = client.get(f"{url}?after={after}")
     shown = [c.external_id for c in response.context["children"]]
     assert shown == ["many-2", "many-3", "many-4"]
+
+
+def test_imported_branches_are_labelled_in_the_transcript(client, viewer, project):
+    events_append(
+        project=project,
+        session_external_id="branched",
+        events=[
+            EventInput(
+                external_id="m1",
+                source="user",
+                role="user",
+                content="first try",
+                metadata={"branch_id": "main"},
+            ),
+            EventInput(
+                external_id="m2",
+                source="user",
+                role="user",
+                content="retried turn",
+                metadata={"branch_id": "retry-1"},
+            ),
+            EventInput(external_id="m3", source="user", role="user", content="no branch"),
+        ],
+    )
+    client.force_login(viewer)
+    session = AgentSession.objects.get(external_id="branched")
+    html = client.get(page_url(session)).content.decode()
+    assert html.count('class="tag branch"') == 2
+    assert "branch retry-1" in html and "branch main" in html
