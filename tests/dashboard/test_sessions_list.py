@@ -211,13 +211,13 @@ def test_list_page_query_count(client, viewer, variety, django_assert_num_querie
     client.force_login(viewer)
     client.get(url())  # warm the session row
     # session, user, project, role, sessions page, filter choices (agents, models), switcher
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):  # includes the project's budgets
         client.get(url(sort="-cost_usd", agent="alpha"))
 
 
 def test_rows_partial_query_count(client, viewer, variety, django_assert_num_queries):
     client.force_login(viewer)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):  # includes the project's budgets
         client.get(url(), **htmx("session-rows"))
 
 
@@ -258,3 +258,27 @@ def test_forged_cursors_restart_the_list(column, raw):
 
     cursor = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode()
     assert decode_cursor(cursor, column) is None
+
+
+def test_rows_and_project_over_or_near_a_budget_are_flagged(client, viewer, project):
+    from sessions_app.models import Budget
+
+    make_session(project, "spender", user_ref="big-spender", turns=2)
+    make_session(project, "saver", user_ref="small-spender", turns=1)
+    spent = AgentSession.objects.get(external_id="spender").cost_usd
+    assert spent > 0
+    Budget.objects.create(
+        project=project, scope="user", target="big-spender", period="total", amount_usd=spent / 2
+    )
+    total = sum(AgentSession.objects.values_list("cost_usd", flat=True))
+    Budget.objects.create(  # 90 % used: near, the warning ratio being 80 %
+        project=project,
+        scope="project",
+        target="",
+        period="total",
+        amount_usd=(total / Decimal("0.9")).quantize(Decimal("1e-6")),
+    )
+    client.force_login(viewer)
+    html = client.get(url()).content.decode()
+    assert html.count("over budget") == 1
+    assert "near its budget" in html
