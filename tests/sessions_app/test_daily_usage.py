@@ -1,6 +1,6 @@
 """The daily usage aggregate always equals the usage rows it sums, by UTC day, agent and user."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.db.models import Sum
@@ -48,7 +48,7 @@ def test_usage_is_counted_on_its_utc_day_whatever_offset_the_client_sent(project
 
 def test_renaming_a_sessions_agent_or_user_moves_its_usage_in_the_aggregate(project):
     session_upsert(project=project, external_id="s", fields={"agent_name": "old", "user_ref": "u1"})
-    at = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     events_append(project=project, session_external_id="s", events=[_llm("a", at), _llm("b", at)])
 
     session_upsert(project=project, external_id="s", fields={"agent_name": "new", "user_ref": "u2"})
