@@ -80,13 +80,6 @@ def session_ancestors(session: AgentSession) -> list[AgentSession]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def session_events_page(
-    session: AgentSession, *, after_seq: int = 0, limit: int = 100
-) -> QuerySet[Event]:
-    """A page of a session's events in seq order, by keyset (never OFFSET)."""
-    return Event.objects.filter(session=session, seq__gt=after_seq).order_by("seq")[:limit]
-
-
 # -- dashboard reads --------------------------------------------------------------------------
 
 # Sorts of the sessions list: each is backed by an index on (project, <column>, id) in the model,

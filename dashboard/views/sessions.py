@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from sessions_app.selectors import SESSION_SORTS, session_filter_choices, sessions_page
-from sessions_app.services.budgets import budget_levels
+from sessions_app.services.budgets import budget_flags
 
 from ..access import project_for
 from ..forms import SessionFilterForm
@@ -25,13 +25,9 @@ def session_list(request: HttpRequest, slug: str) -> HttpResponse:
     filters = form.filters()
     cursor = form.cleaned_data.get("cursor", "") if form.is_bound else ""
     page = sessions_page(project, filters, cursor=cursor)
-    # Who is over or near a budget right now: the project, each row's end user and session.
-    levels = budget_levels(project)
-    for row in page.items:
-        row.budget_user = levels.get(("user", row.user_ref)) if row.user_ref else None
-        row.budget_session = levels.get(("session", row.external_id))
     context = {
-        "project_budget": levels.get(("project", "")),
+        # Who is over or near a budget right now: the project, each row's end user and session.
+        "project_budget": budget_flags(project, page.items),
         "form": form,
         "filters": filters,
         "page": page,

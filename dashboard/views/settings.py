@@ -109,14 +109,20 @@ def member_set(request: HttpRequest, slug: str) -> HttpResponse:
         user = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
         if user is None:
             form.add_error("username", "No user with this username.")
-        elif user == request.user and form.cleaned_data["role"] != Membership.Role.ADMIN:
-            # An admin demoting themselves could leave a project nobody can administer.
-            form.add_error("role", "You cannot lower your own role.")
         else:
-            membership_set(user=user, project=project, role=form.cleaned_data["role"])
-            if htmx_target(request) is None:
-                return redirect("dashboard:settings", slug=project.slug)
-            return _render(request, project)
+            try:
+                membership_set(
+                    user=user,
+                    project=project,
+                    role=form.cleaned_data["role"],
+                    acting_user=request.user,
+                )
+            except InvalidInput as exc:
+                form.add_error(exc.field, exc.detail)
+            else:
+                if htmx_target(request) is None:
+                    return redirect("dashboard:settings", slug=project.slug)
+                return _render(request, project)
     return _render(request, project, status=400, member_form=form)
 
 

@@ -198,6 +198,16 @@ def budget_levels(project: Project, *, now: datetime | None = None) -> dict[tupl
     }
 
 
+def budget_flags(project: Project, sessions: list[AgentSession]) -> str | None:
+    """Mark each session with the level of its own budget (`budget_session`) and of its end
+    user's (`budget_user`), for a list; returns the project's own level, or None."""
+    levels = budget_levels(project)
+    for row in sessions:
+        row.budget_user = levels.get(("user", row.user_ref)) if row.user_ref else None
+        row.budget_session = levels.get(("session", row.external_id))
+    return levels.get(("project", ""))
+
+
 def _record(status: BudgetStatus) -> BudgetAlert | None:
     """Record the alert for the level reached, once per budget, period and level."""
     level = status.level

@@ -32,10 +32,20 @@ def project_create(*, slug: str, name: str = "") -> Project:
     return Project.objects.create(slug=slug, name=name or slug)
 
 
-def membership_set(*, user: AbstractBaseUser, project: Project, role: str) -> Membership:
-    """Give a user a role in a project, replacing any role they had."""
+def membership_set(
+    *,
+    user: AbstractBaseUser,
+    project: Project,
+    role: str,
+    acting_user: AbstractBaseUser | None = None,
+) -> Membership:
+    """Give a user a role in a project, replacing any role they had; an admin acting on
+    themselves cannot lower their own role."""
     if role not in Membership.Role.values:
         raise InvalidInput(f"Unknown role {role!r}.", field="role")
+    if acting_user is not None and acting_user == user and role != Membership.Role.ADMIN:
+        # An admin demoting themselves could leave a project nobody can administer.
+        raise InvalidInput("You cannot lower your own role.", field="role")
     membership, _ = Membership.objects.update_or_create(
         user=user, project=project, defaults={"role": role}
     )
