@@ -260,7 +260,35 @@ def sessions_page(
         items = items[:limit]
         last = items[-1]
         next_cursor = encode_cursor(getattr(last, column), last.pk)
+    _attach_unpriced(items)
     return SessionPage(items=items, next_cursor=next_cursor)
+
+
+def _attach_unpriced(sessions: list[AgentSession]) -> None:
+    """Set `unpriced` on each session: "all" when every usage row has an unknown price (its
+    cost_usd of 0 means nothing), "some" when only part of it has, "" otherwise.
+
+    One query for the page. It is not folded into the list's own query: there the subqueries
+    would run for every matching session before the sort and LIMIT, here for at most a page.
+    """
+    for s in sessions:
+        s.unpriced = ""
+    if not sessions:
+        return
+    unknown = TokenUsage.CostSource.UNKNOWN
+    rows = (
+        AgentSession.objects.filter(pk__in=[s.pk for s in sessions])
+        .filter(Exists(TokenUsage.objects.filter(session_id=OuterRef("pk"), cost_source=unknown)))
+        .annotate(
+            priced=Exists(
+                TokenUsage.objects.filter(session_id=OuterRef("pk")).exclude(cost_source=unknown)
+            )
+        )
+        .values_list("pk", "priced")
+    )
+    coverage = {pk: "some" if priced else "all" for pk, priced in rows}
+    for s in sessions:
+        s.unpriced = coverage.get(s.pk, "")
 
 
 def session_filter_choices(project: Project) -> dict[str, list[str]]:

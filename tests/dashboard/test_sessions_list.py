@@ -210,14 +210,15 @@ def test_a_malformed_cursor_restarts_the_list(client, viewer, variety):
 def test_list_page_query_count(client, viewer, variety, django_assert_num_queries):
     client.force_login(viewer)
     client.get(url())  # warm the session row
-    # session, user, project, role, sessions page, filter choices (agents, models), switcher
-    with django_assert_num_queries(9):  # includes the project's budgets
+    # session, user, project, role, sessions page, price coverage, filter choices (agents,
+    # models), switcher, budgets
+    with django_assert_num_queries(10):
         client.get(url(sort="-cost_usd", agent="alpha"))
 
 
 def test_rows_partial_query_count(client, viewer, variety, django_assert_num_queries):
     client.force_login(viewer)
-    with django_assert_num_queries(6):  # includes the project's budgets
+    with django_assert_num_queries(7):  # includes the budgets and the price coverage
         client.get(url(), **htmx("session-rows"))
 
 
@@ -282,3 +283,66 @@ def test_rows_and_project_over_or_near_a_budget_are_flagged(client, viewer, proj
     html = client.get(url()).content.decode()
     assert html.count("over budget") == 1
     assert "near its budget" in html
+
+
+def append_unpriced_answer(project, external_id: str) -> None:
+    """An assistant message whose model has no price anywhere: cost 0, source unknown."""
+    from sessions_app.services.events import EventInput, UsageInput, events_append
+
+    events_append(
+        project=project,
+        session_external_id=external_id,
+        events=[
+            EventInput(
+                external_id=f"{external_id}-mystery",
+                source="llm",
+                role="assistant",
+                content="an answer from an unknown model",
+                timestamp=timezone.now(),
+                usage=UsageInput(model="mystery-model", prompt_tokens=40, completion_tokens=10),
+            )
+        ],
+    )
+
+
+def cost_cell(html: str, external_id: str) -> str:
+    """The cost cell of the row of this session (the tenth cell)."""
+    row = next(r for r in html.split("<tr")[1:] if f"<code>{external_id}</code>" in r)
+    return row.split("<td")[9]
+
+
+def test_a_session_with_only_unpriced_usage_says_price_unknown_not_zero(client, viewer, project):
+    from sessions_app.services.sessions import session_upsert
+
+    session_upsert(project=project, external_id="unpriced", fields={})
+    append_unpriced_answer(project, "unpriced")
+    make_session(project, "no-usage", turns=0)
+    client.force_login(viewer)
+    html = client.get(url()).content.decode()
+    assert "price unknown" in cost_cell(html, "unpriced")
+    assert "$0" not in cost_cell(html, "unpriced")
+    # No usage at all is a true zero, not an unknown price.
+    assert "price unknown" not in cost_cell(html, "no-usage")
+
+
+def test_a_partly_priced_session_shows_its_cost_and_an_unpriced_marker(client, viewer, project):
+    make_session(project, "mixed", turns=2)
+    append_unpriced_answer(project, "mixed")
+    make_session(project, "priced", turns=2)
+    client.force_login(viewer)
+    html = client.get(url()).content.decode()
+    assert "$0.0200" in cost_cell(html, "mixed") and "unpriced" in cost_cell(html, "mixed")
+    assert "price unknown" not in cost_cell(html, "mixed")
+    assert "$0.0200" in cost_cell(html, "priced") and "unpriced" not in cost_cell(html, "priced")
+
+
+def test_price_coverage_is_one_query_for_the_page(
+    client, viewer, project, django_assert_num_queries
+):
+    for i in range(5):
+        make_session(project, f"m{i}", turns=1)
+        append_unpriced_answer(project, f"m{i}")
+    client.force_login(viewer)
+    with django_assert_num_queries(7):  # as the rows partial of a page without unpriced usage
+        response = client.get(url(), **htmx("session-rows"))
+    assert response.content.decode().count("+ unpriced") == 5
