@@ -9,14 +9,18 @@ push the spend further; the webhook is POSTed by a task.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import logging
+import socket
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -114,8 +118,51 @@ def _check_all_later(*, project_id: int) -> None:
     budgets_check_task.delay(project_id, None)
 
 
+class WebhookHostUnresolved(Exception):
+    """The webhook's host name does not resolve."""
+
+
+def _address_refused(address: str) -> bool:
+    """Whether a webhook may not be sent to this IP address: anything but a public unicast one."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone ("fe80::1%eth0")
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        # Also shared (100.64/10), benchmarking and other special-purpose ranges.
+        or not ip.is_global
+    )
+
+
+def _webhook_refused_address(url: str) -> str | None:
+    """The first address the URL's host is or resolves to that a webhook may not reach, or None
+    when all are public (or ALERT_WEBHOOK_ALLOW_PRIVATE is set).
+
+    Every address counts, not just the first: the client may connect to any of them. Raises
+    WebhookHostUnresolved when the name does not resolve.
+    """
+    if getattr(settings, "ALERT_WEBHOOK_ALLOW_PRIVATE", False):
+        return None
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise WebhookHostUnresolved(host) from exc
+    for info in infos:
+        address = str(info[4][0])
+        if _address_refused(address):
+            return address
+    return None
+
+
 def project_alert_webhook_set(*, project: Project, url: str) -> Project:
-    """Set (or clear, with "") the URL that budget alerts are POSTed to; http(s) only."""
+    """Set (or clear, with "") the URL that budget alerts are POSTed to: http(s) only, to a host
+    with public addresses only unless the ALERT_WEBHOOK_ALLOW_PRIVATE setting is True."""
     url = (url or "").strip()
     if url:
         try:
@@ -124,6 +171,20 @@ def project_alert_webhook_set(*, project: Project, url: str) -> Project:
             raise InvalidInput("The webhook must be an http(s) URL.", field="url") from exc
         if len(url) > 200:
             raise InvalidInput("The webhook URL is at most 200 characters.", field="url")
+        host = urllib.parse.urlsplit(url).hostname
+        try:
+            refused = _webhook_refused_address(url)
+        except WebhookHostUnresolved as exc:
+            raise InvalidInput(
+                f"The webhook host {host} does not resolve: check the name.", field="url"
+            ) from exc
+        if refused is not None:
+            raise InvalidInput(
+                f"The webhook host {host} is or resolves to {refused}, a private, loopback, "
+                "link-local or otherwise non-public address: alerts are only sent to public "
+                "addresses.",
+                field="url",
+            )
     project.alert_webhook_url = url
     project.save(update_fields=["alert_webhook_url"])
     return project
@@ -309,6 +370,24 @@ def budget_alert_notify(*, alert: BudgetAlert) -> str:
     url = alert.project.alert_webhook_url
     if not url or alert.webhook_status.startswith("sent"):
         return alert.webhook_status
+    try:
+        # Again at send time: the name may resolve elsewhere now than when it was saved.
+        refused = _webhook_refused_address(url)
+    except WebhookHostUnresolved:
+        refused = None  # nothing to connect to: urlopen fails below, and the task retries
+    if refused is not None:
+        # Not "failed": that is retried, and a refusal is not transient.
+        status = f"blocked: host resolves to non-public address {refused}"[:100]
+        logger.warning("Budget alert webhook %s not sent: %s", url, status)
+    else:
+        status = _webhook_post(url, alert)
+    BudgetAlert.objects.filter(pk=alert.pk).update(webhook_status=status)
+    alert.webhook_status = status
+    return status
+
+
+def _webhook_post(url: str, alert: BudgetAlert) -> str:
+    """POST the alert once; "sent <status>" or "failed: <error>"."""
     body = json.dumps(
         {"type": "budget_alert", "project": alert.project.slug, "alert": alert_payload(alert)}
     ).encode()
@@ -317,11 +396,8 @@ def budget_alert_notify(*, alert: BudgetAlert) -> str:
     )
     try:
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            status = f"sent {response.status}"
+            return f"sent {response.status}"
     except Exception as exc:
         # A failed webhook must not lose the alert: it stays visible in the dashboard and API.
         logger.warning("Budget alert webhook %s failed: %s", url, exc)
-        status = f"failed: {type(exc).__name__}"[:100]
-    BudgetAlert.objects.filter(pk=alert.pk).update(webhook_status=status)
-    alert.webhook_status = status
-    return status
+        return f"failed: {type(exc).__name__}"[:100]

@@ -437,7 +437,8 @@ def test_prices_search_partial_is_only_the_table(project, viewer):
     assert "claude" in html and "<html" not in html
 
 
-def test_an_admin_sets_the_alert_webhook(project, admin_user):
+def test_an_admin_sets_the_alert_webhook(project, admin_user, fake_dns):
+    fake_dns["hooks.example.com"] = ["93.184.215.14"]
     url = reverse("dashboard:alert_webhook_set", args=[project.slug])
     response = client_for(admin_user).post(
         url,
