@@ -32,6 +32,11 @@ urlpatterns = [
         name="api_key_revoke",
     ),
     path("p/<slug:slug>/settings/members/", settings.member_set, name="member_set"),
+    path(
+        "p/<slug:slug>/settings/members/<int:member_id>/remove/",
+        settings.member_remove,
+        name="member_remove",
+    ),
     path("p/<slug:slug>/settings/retention/", settings.retention_set, name="retention_set"),
     path(f"{S}compare/", compare_views.session_compare, name="session_compare"),
     path(f"{S}summaries/", summary_views.session_summaries, name="session_summaries"),

@@ -10,9 +10,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from sessions_app.errors import InvalidInput
+from sessions_app.errors import DomainError, InvalidInput
 from sessions_app.models import ApiKey, Membership, Project, RetentionRun
-from sessions_app.services.projects import api_key_create, api_key_revoke, membership_set
+from sessions_app.services.projects import (
+    api_key_create,
+    api_key_revoke,
+    membership_remove,
+    membership_set,
+)
 from sessions_app.services.retention import project_retention_set
 
 from ..access import project_for
@@ -124,6 +129,23 @@ def member_set(request: HttpRequest, slug: str) -> HttpResponse:
                     return redirect("dashboard:settings", slug=project.slug)
                 return _render(request, project)
     return _render(request, project, status=400, member_form=form)
+
+
+@login_required
+@require_POST
+def member_remove(request: HttpRequest, slug: str, member_id: int) -> HttpResponse:
+    """Take a member out of the project (never yourself, never the last admin)."""
+    project = project_for(request, slug, min_role=Membership.Role.ADMIN)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), project=project, pk=member_id
+    )
+    try:
+        membership_remove(membership=membership, acting_user=request.user)
+    except DomainError as exc:
+        return _render(request, project, status=400, member_error=exc.detail)
+    if htmx_target(request) is None:
+        return redirect("dashboard:settings", slug=project.slug)
+    return _render(request, project, member_removed=membership.user.get_username())
 
 
 @login_required

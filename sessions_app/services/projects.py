@@ -52,6 +52,26 @@ def membership_set(
     return membership
 
 
+def membership_remove(
+    *, membership: Membership, acting_user: AbstractBaseUser | None = None
+) -> None:
+    """Take a user out of a project; an admin cannot remove themselves (as they cannot lower
+    their own role), and the project's last admin is never removed."""
+    if acting_user is not None and acting_user.pk == membership.user_id:
+        raise InvalidInput("You cannot remove yourself from the project.", field="user")
+    with transaction.atomic():
+        # Locking the admins' rows serialises two admins removing each other: the second sees
+        # the first's removal and is refused instead of leaving the project with none.
+        admins = set(
+            Membership.objects.select_for_update()
+            .filter(project_id=membership.project_id, role=Membership.Role.ADMIN)
+            .values_list("pk", flat=True)
+        )
+        if admins == {membership.pk}:
+            raise Conflict("The project's last admin cannot be removed.", code="last_admin")
+        Membership.objects.filter(pk=membership.pk).delete()
+
+
 def _hash_secret(secret: str) -> str:
     # The secret is 256 random bits, so a fast hash is safe here and keeps auth cheap.
     return hashlib.sha256(secret.encode()).hexdigest()

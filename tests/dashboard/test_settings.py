@@ -137,3 +137,94 @@ def test_settings_page_query_count(client, admin_user, project, django_assert_nu
     # retention runs, switcher
     with django_assert_num_queries(8):
         client.get(url("settings"))
+
+
+def membership_of(username: str, project) -> Membership:
+    return Membership.objects.get(user__username=username, project=project)
+
+
+def test_an_admin_removes_a_member(client, admin_user, viewer, project):
+    client.force_login(admin_user)
+    page = client.get(url("settings")).content.decode()
+    remove = url("member_remove", membership_of("viewer", project).pk)
+    assert f'hx-post="{remove}"' in page and "hx-confirm=" in page
+    response = client.post(remove, **htmx("members"))
+    html = response.content.decode()
+    assert response.status_code == 200 and html.lstrip().startswith('<section id="members"')
+    assert "viewer was removed from the project" in html
+    assert not Membership.objects.filter(user=viewer, project=project).exists()
+    # The removed user no longer sees the project.
+    client.force_login(viewer)
+    assert client.get(reverse("dashboard:session_list", args=["acme"])).status_code == 404
+
+
+def test_removing_without_htmx_goes_back_to_the_settings_page(client, admin_user, viewer, project):
+    client.force_login(admin_user)
+    response = client.post(url("member_remove", membership_of("viewer", project).pk))
+    assert response.status_code == 302 and response["Location"] == url("settings")
+    assert not Membership.objects.filter(user=viewer, project=project).exists()
+
+
+def test_removal_needs_a_post_with_the_csrf_token(admin_user, viewer, project):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    remove = url("member_remove", membership_of("viewer", project).pk)
+    assert client.get(remove).status_code == 405
+    assert client.post(remove).status_code == 403
+    assert Membership.objects.filter(user=viewer, project=project).exists()
+
+
+@pytest.mark.parametrize("who", ["viewer", "editor"])
+def test_non_admins_cannot_remove_members(client, request, who, admin_user, project):
+    client.force_login(request.getfixturevalue(who))
+    response = client.post(url("member_remove", membership_of("padmin", project).pk))
+    assert response.status_code == 403
+    assert Membership.objects.filter(user=admin_user, project=project).exists()
+
+
+def test_a_member_of_another_project_is_a_404(client, admin_user, outsider, project):
+    client.force_login(admin_user)
+    theirs = Membership.objects.get(user=outsider)
+    assert client.post(url("member_remove", theirs.pk)).status_code == 404
+    assert Membership.objects.filter(pk=theirs.pk).exists()
+
+
+def test_another_projects_admin_cannot_remove_members_here(client, outsider, viewer, project):
+    client.force_login(outsider)
+    response = client.post(url("member_remove", membership_of("viewer", project).pk))
+    assert response.status_code == 404
+    assert Membership.objects.filter(user=viewer, project=project).exists()
+
+
+def test_an_admin_cannot_remove_themselves(client, admin_user, project):
+    client.force_login(admin_user)
+    mine = membership_of("padmin", project)
+    assert url("member_remove", mine.pk) not in client.get(url("settings")).content.decode()
+    response = client.post(url("member_remove", mine.pk), **htmx("members"))
+    assert response.status_code == 400
+    assert "You cannot remove yourself" in response.content.decode()
+    assert Membership.objects.filter(pk=mine.pk).exists()
+
+
+def test_the_last_admin_is_never_removed(admin_user, project):
+    from sessions_app.errors import Conflict
+    from sessions_app.services.projects import membership_remove
+
+    with pytest.raises(Conflict, match="last admin"):
+        membership_remove(membership=membership_of("padmin", project))
+    assert Membership.objects.filter(user=admin_user, project=project).exists()
+
+
+def test_an_admin_removes_another_admin_while_one_remains(client, admin_user, project):
+    from sessions_app.services.projects import membership_set
+
+    other = UserFactory(username="second-admin")
+    membership_set(user=other, project=project, role="admin")
+    client.force_login(admin_user)
+    response = client.post(url("member_remove", membership_of("second-admin", project).pk))
+    assert response.status_code == 302
+    assert list(Membership.objects.filter(project=project, role="admin")) == [
+        membership_of("padmin", project)
+    ]
