@@ -22,38 +22,34 @@ from sessions_app.services.budgets import (
 
 from ..access import project_for
 from ..cost_forms import BudgetForm, WebhookForm
-from ..htmx import render_htmx
-from .common import chrome, htmx_target
+from .common import htmx_target, render_region_page
 
 ALERTS_SHOWN = 50
+PARTIALS = ("budgets-region",)
 
 
-def _context(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:
+def _render(
+    request: HttpRequest, project: Project, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The budgets page, or its region for an htmx request."""
     context: dict[str, Any] = {
-        "project": project,
         "statuses": budgets_status(project),
         "alerts": list(
             BudgetAlert.objects.filter(project=project)
             .select_related("budget")
             .order_by("-created_at", "-id")[:ALERTS_SHOWN]
         ),
+        "budget_form": BudgetForm(),
+        "webhook_form": WebhookForm(initial={"url": project.alert_webhook_url}),
         **extra,
     }
-    context.setdefault("budget_form", BudgetForm())
-    context.setdefault("webhook_form", WebhookForm(initial={"url": project.alert_webhook_url}))
-    if htmx_target(request) is None:
-        context = chrome(request, project, **context, nav="costs")
-    return context
-
-
-def _render(
-    request: HttpRequest, project: Project, status: int = 200, **extra: Any
-) -> HttpResponse:
-    return render_htmx(
+    return render_region_page(
         request,
+        project,
         "dashboard/budgets.html",
-        _context(request, project, **extra),
-        partials=("budgets-region",),
+        context,
+        partials=PARTIALS,
+        nav="costs",
         status=status,
     )
 

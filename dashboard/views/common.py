@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 
 from sessions_app.models import Membership, Project
 from sessions_app.selectors import projects_for_user
 
 from ..access import can
+from ..htmx import render_htmx
 
 LAST_PROJECT_KEY = "dashboard_last_project"
 
@@ -22,11 +23,43 @@ def chrome(request: HttpRequest, project: Project, /, **extra: Any) -> dict[str,
     return {
         "project": project,
         "projects": projects_for_user(request.user).only("slug", "name"),
+        **role_flags(request),
+        **extra,
+    }
+
+
+def role_flags(request: HttpRequest) -> dict[str, Any]:
+    """What the user's role allows, for templates (no query: project_for has set the role)."""
+    return {
         "role": request.role,
         "can_edit": can(request, Membership.Role.EDITOR),
         "can_admin": can(request, Membership.Role.ADMIN),
-        **extra,
     }
+
+
+def region_of(request: HttpRequest, partials: tuple[str, ...]) -> str | None:
+    """The region of this page an htmx request targets, or None when it wants the whole page."""
+    target = htmx_target(request)
+    return target if target in partials else None
+
+
+def render_region_page(
+    request: HttpRequest,
+    project: Project,
+    template: str,
+    context: dict[str, Any],
+    *,
+    partials: tuple[str, ...],
+    nav: str,
+    status: int = 200,
+) -> HttpResponse:
+    """A page with refreshable regions: the region an htmx request targets, or the whole page
+    with its chrome. A region gets the role flags too, since its buttons depend on them."""
+    if region_of(request, partials):
+        context = {"project": project, **role_flags(request), **context}
+    else:
+        context = chrome(request, project, **context, nav=nav)
+    return render_htmx(request, template, context, partials=partials, status=status)
 
 
 def optional_url(name: str, *args: Any) -> str | None:

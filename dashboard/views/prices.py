@@ -22,8 +22,7 @@ from sessions_app.tasks.pricing import usage_reprice_task
 
 from ..access import project_for
 from ..cost_forms import ModelPriceForm, RepriceForm
-from ..htmx import render_htmx
-from .common import chrome, htmx_target
+from .common import htmx_target, region_of, render_region_page
 
 PARTIALS = ("price-overrides", "litellm-table", "reprice-stored")
 TABLE_ROWS = 100
@@ -78,11 +77,14 @@ def _in_force(
     return rows
 
 
-def _context(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:
+def _render(
+    request: HttpRequest, project: Project, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The price page, or the region an htmx request targets (only that region is built)."""
     now = datetime.now(UTC)
-    target = htmx_target(request)
+    target = region_of(request, PARTIALS)
     q = request.GET.get("q", "").strip()[:100]
-    context: dict[str, Any] = {"project": project, "q": q, **extra}
+    context: dict[str, Any] = {"q": q, **extra}
     if target in (None, "price-overrides"):
         overrides = _overrides(project, now)
         context["overrides"] = overrides
@@ -96,19 +98,13 @@ def _context(request: HttpRequest, project: Project, **extra: Any) -> dict[str, 
         context["table_size"] = len(llm.table_list())
     if target in (None, "reprice-stored"):
         context.setdefault("reprice_form", RepriceForm())
-    if target is None:
-        context = chrome(request, project, **context, nav="costs")
-    return context
-
-
-def _render(
-    request: HttpRequest, project: Project, status: int = 200, **extra: Any
-) -> HttpResponse:
-    return render_htmx(
+    return render_region_page(
         request,
+        project,
         "dashboard/prices.html",
-        _context(request, project, **extra),
+        context,
         partials=PARTIALS,
+        nav="costs",
         status=status,
     )
 

@@ -22,16 +22,17 @@ from sessions_app.services.retention import project_retention_set
 
 from ..access import project_for
 from ..forms import ApiKeyForm, MemberForm, RetentionForm
-from ..htmx import render_htmx
-from .common import chrome, htmx_target
+from .common import htmx_target, region_of, render_region_page
 
 PARTIALS = ("api-keys", "members", "retention")
 
 
-def _context(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:
-    """Everything the settings page shows; a partial request builds only its own region."""
-    target = htmx_target(request)
-    context: dict[str, Any] = {"project": project, **extra}
+def _render(
+    request: HttpRequest, project: Project, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The settings page, or the region an htmx request targets (only that region is built)."""
+    target = region_of(request, PARTIALS)
+    context: dict[str, Any] = {**extra}
     if target in (None, "api-keys"):
         context["keys"] = list(ApiKey.objects.filter(project=project).select_related("created_by"))
         context.setdefault("key_form", ApiKeyForm())
@@ -54,19 +55,13 @@ def _context(request: HttpRequest, project: Project, **extra: Any) -> dict[str, 
             ),
         )
         context["retention_runs"] = list(RetentionRun.objects.filter(project=project)[:10])
-    if target is None:
-        context = chrome(request, project, **context, nav="settings")
-    return context
-
-
-def _render(
-    request: HttpRequest, project: Project, status: int = 200, **extra: Any
-) -> HttpResponse:
-    return render_htmx(
+    return render_region_page(
         request,
+        project,
         "dashboard/settings.html",
-        _context(request, project, **extra),
+        context,
         partials=PARTIALS,
+        nav="settings",
         status=status,
     )
 

@@ -502,3 +502,31 @@ def test_another_projects_override_cannot_be_deleted(other_project, project, edi
     url = reverse("dashboard:price_remove", args=[project.slug, price.pk])
     assert client_for(editor).post(url).status_code == 404
     assert ModelPrice.objects.exists()
+
+
+def test_the_budgets_region_keeps_its_editing_controls_after_an_htmx_change(project, admin_user):
+    response = client_for(admin_user).post(
+        reverse("dashboard:budget_new", args=[project.slug]),
+        {"scope": "project", "period": "week", "amount_usd": "10", "warn_percent": "80"},
+        headers={"HX-Request": "true", "HX-Target": "budgets-region"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert "Add budget" in html and ">Delete</button>" in html  # editors' controls
+    assert 'id="alert-webhook"' in html  # the admin's
+
+
+def test_the_overrides_region_keeps_its_delete_buttons_after_an_htmx_change(project, editor):
+    response = client_for(editor).post(
+        reverse("dashboard:price_new", args=[project.slug]),
+        {
+            "pattern": "house-*",
+            "input_per_million": "1",
+            "output_per_million": "2",
+            "effective_from": "2026-01-01",
+        },
+        headers={"HX-Request": "true", "HX-Target": "price-overrides"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert "house-*" in html and ">Delete</button>" in html
