@@ -12,9 +12,17 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        # The password hook saves what it changes itself (factory_boy's implicit save after
+        # post-generation is deprecated).
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")
+
+    @factory.post_generation
+    def password(obj, create, extracted, **kwargs):
+        obj.set_password(extracted or "pw-for-tests-1")
+        if create:
+            obj.save(update_fields=["password"])
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):

@@ -40,6 +40,14 @@ def test_login_page_has_a_real_form(client):
     assert b'name="username"' in response.content and b'type="submit"' in response.content
 
 
+def test_a_member_signs_in_through_the_login_form(client, viewer, project):
+    response = client.post(
+        "/accounts/login/", {"username": "viewer", "password": "pw-for-tests-1"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == url()
+    assert response.status_code == 200 and 'id="session-rows"' in response.content.decode()
+
+
 def test_home_sends_a_member_to_their_project(client, viewer, project):
     client.force_login(viewer)
     response = client.get("/")
