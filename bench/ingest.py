@@ -287,8 +287,9 @@ def copy_ceiling(rows: int) -> float:
             " title, preview, agent_name, user_ref, status, metadata, state, service_session_id,"
             " created_at, updated_at, last_event_at, event_count, last_seq, prompt_tokens,"
             " completion_tokens, total_tokens, cost_usd, error_count, children_count,"
-            " review_status, review_note) VALUES (%s, %s, '', 0, 'root', '', '', '', '',"
-            " 'active', '{}', '{}', '', now(), now(), now(), 0, 0, 0, 0, 0, 0, 0, 0, '', '')"
+            " review_status, review_note, duration_seconds) VALUES (%s, %s, '', 0, 'root', '', '',"
+            " '', '', 'active', '{}', '{}', '', now(), now(), now(), 0, 0, 0, 0, 0, 0, 0, 0, '',"
+            " '', 0)"
             " RETURNING id",
             (project_id, f"copy-{uuid.uuid4().hex[:8]}"),
         ).fetchone()[0]

@@ -8,10 +8,11 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from ..db import columns_of, instance_from_row, server_bound
 from ..errors import Conflict, InvalidInput
 from ..models import ApiKey, Membership, Project
 
@@ -104,12 +105,31 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     return key
 
 
+def _key_with_project(prefix: str) -> ApiKey | None:
+    """The key with this prefix and its project: one prepared statement on PostgreSQL, since
+    every API request starts here."""
+    if connection.vendor != "postgresql":
+        return ApiKey.objects.select_related("project").filter(prefix=prefix).first()
+    sql = (
+        f"SELECT {columns_of(ApiKey, 'k')}, {columns_of(Project, 'p')} "
+        f"FROM {ApiKey._meta.db_table} k JOIN {Project._meta.db_table} p ON p.id = k.project_id "
+        "WHERE k.prefix = %s"
+    )
+    rows = server_bound(sql, [prefix])
+    if not rows:
+        return None
+    split = len(ApiKey._meta.concrete_fields)
+    key = instance_from_row(ApiKey, rows[0][:split])
+    key.project = instance_from_row(Project, rows[0][split:])
+    return key
+
+
 def api_key_authenticate(token: str) -> ApiKey | None:
     """The active key for a full token, or None. Touches last_used_at at most once a minute."""
     parts = (token or "").strip().split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    key = ApiKey.objects.select_related("project").filter(prefix=parts[1]).first()
+    key = _key_with_project(parts[1])
     if key is None or key.revoked_at is not None:
         return None
     if not hmac.compare_digest(key.secret_hash, _hash_secret(parts[2])):
