@@ -117,19 +117,28 @@ class AgentSession(models.Model):
         REVIEWED = "reviewed", "Reviewed"
         FLAGGED = "flagged", "Flagged"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sessions")
+    # Every ingest updates its session row, and a non-HOT update writes an entry into every
+    # index of the table: no foreign key gets an index of its own where a composite index
+    # (listed in Meta) already starts with it.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="sessions", db_index=False
+    )
     external_id = models.CharField(max_length=255)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        db_index=False,
     )
     # Roots point at themselves, so `root=X` selects a whole tree, root included, in one query.
     root = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    # Materialised path of ancestor ids ("/1/5/9/"): a subtree is one indexed prefix scan.
-    # db_index (not Meta.indexes) so PostgreSQL also gets the varchar_pattern_ops index that
-    # LIKE 'prefix%' needs.
-    path = models.CharField(max_length=2000, default="", blank=True, db_index=True)
+    # Materialised path of ancestor ids ("/1/5/9/"): a subtree is one indexed prefix scan
+    # (session_path, with varchar_pattern_ops on PostgreSQL, which LIKE 'prefix%' needs).
+    path = models.CharField(max_length=2000, default="", blank=True)
     depth = models.PositiveIntegerField(default=0)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ROOT)
     title = models.CharField(max_length=500, blank=True, default="")
@@ -143,7 +152,7 @@ class AgentSession(models.Model):
     service_session_id = models.CharField(max_length=255, blank=True, default="")
     # Set when this session was summarized and the conversation continues in a segment.
     continued_in = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -167,7 +176,12 @@ class AgentSession(models.Model):
     )
     review_note = models.TextField(blank=True, default="")
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
 
@@ -189,6 +203,18 @@ class AgentSession(models.Model):
             models.Index(fields=["project", "-error_count", "-id"], name="session_errors"),
             models.Index(fields=["root", "depth", "id"], name="session_tree"),
             models.Index(fields=["parent", "created_at", "id"], name="session_children"),
+            models.Index(fields=["path"], name="session_path", opclasses=["varchar_pattern_ops"]),
+            # Partial: only segmented or reviewed sessions have these, and ingest skips them.
+            models.Index(
+                fields=["continued_in"],
+                name="session_continued_in",
+                condition=models.Q(continued_in__isnull=False),
+            ),
+            models.Index(
+                fields=["reviewed_by"],
+                name="session_reviewed_by",
+                condition=models.Q(reviewed_by__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -271,13 +297,28 @@ class Event(models.Model):
         RESPONSES = "responses", "OpenAI Responses item"
         AGENT_FRAMEWORK = "agent_framework", "Agent Framework message"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    session = models.ForeignKey(AgentSession, on_delete=models.CASCADE, related_name="events")
+    # The largest table and the hottest insert: foreign keys are indexed by the composite and
+    # partial indexes in Meta, never twice (an event without a run, parent or tool call id
+    # costs no entry in those indexes).
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    session = models.ForeignKey(
+        AgentSession, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     run = models.ForeignKey(
-        Run, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="events"
+        Run,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="events",
+        db_index=False,
     )
     parent_event = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="children",
+        db_index=False,
     )
     external_id = models.CharField(max_length=255)
     seq = models.PositiveIntegerField()
@@ -307,9 +348,19 @@ class Event(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["session", "tool_call_id"], name="event_tool_call"),
-            models.Index(fields=["parent_event"], name="event_parent"),
-            models.Index(fields=["run", "seq"], name="event_run"),
+            models.Index(
+                fields=["session", "tool_call_id"],
+                name="event_tool_call",
+                condition=~models.Q(tool_call_id=""),
+            ),
+            models.Index(
+                fields=["parent_event"],
+                name="event_parent",
+                condition=models.Q(parent_event__isnull=False),
+            ),
+            models.Index(
+                fields=["run", "seq"], name="event_run", condition=models.Q(run__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -324,10 +375,13 @@ class TokenUsage(models.Model):
         COMPUTED = "computed", "Computed from the price table"
         UNKNOWN = "unknown", "Unknown model price"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    session = models.ForeignKey(AgentSession, on_delete=models.CASCADE, related_name="usages")
+    # Indexed by the composites in Meta, not once more each.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    session = models.ForeignKey(
+        AgentSession, on_delete=models.CASCADE, related_name="usages", db_index=False
+    )
     run = models.ForeignKey(
-        Run, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+"
+        Run, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False
     )
     event = models.OneToOneField(Event, on_delete=models.DO_NOTHING, related_name="usage")
     # The event's timestamp, copied so analytics over time never join events.
@@ -444,7 +498,8 @@ class DailyUsage(models.Model):
     rows per day instead of scanning token usage.
     """
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    # Indexed by the unique key, which starts with it.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     model = models.CharField(max_length=255)
     agent_name = models.CharField(max_length=200, blank=True, default="")
