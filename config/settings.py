@@ -110,6 +110,11 @@ else:
     # Persistent connections took single-row POSTs from ~300/s to ~1,600/s on these machines.
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # The ingest and API-key statements (sessions_app/db.py) are prepared once per connection;
+    # Django's own queries never are. Set DATABASE_PREPARED_STATEMENTS=0 behind a pooler in
+    # transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

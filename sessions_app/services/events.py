@@ -516,11 +516,19 @@ def _roll_up(session: AgentSession, created: list[Event], usages: list[TokenUsag
 # still all or nothing. Anything else (a new session, a reused id, runs, parents, a project
 # with segmentation thresholds, a batch repeating an id) takes the general path above.
 
-_FAST_EVENT_COLUMNS = tuple(
-    (name, kind)
-    for name, kind in _EVENT_COLUMNS
-    if name not in {"project_id", "session_id", "run_id", "parent_event_id", "seq"}
+# The events travel as one JSON document (json_to_recordset): PostgreSQL parses it in C, where
+# psycopg would dump one array per column element by element in Python (and JSON payloads are
+# not encoded twice). `ord` is each event's position in the batch.
+_FAST_EVENT_COLUMNS = (
+    ("ord", "integer"),
+    *(
+        (name, kind)
+        for name, kind in _EVENT_COLUMNS
+        if name not in {"project_id", "session_id", "run_id", "parent_event_id", "seq"}
+        and name != "received_at"
+    ),
 )
+_FAST_EVENT_KEYS = tuple(name for name, _ in _FAST_EVENT_COLUMNS)
 _FAST_USAGE_COLUMNS = (
     ("ord", "integer"),
     ("timestamp", "timestamptz"),
@@ -552,7 +560,7 @@ _DAILY_COLUMNS = (("day", "date"), ("model", "text"), ("cost_source", "text"), *
 def _unnest(prefix: str, columns: tuple[tuple[str, str], ...]) -> tuple[str, str]:
     """`unnest(%(prefix_0)s::type[], ...)` and its column aliases."""
     arrays = ", ".join(
-        f"%({prefix}_{i})s::{'text' if kind == 'jsonb' else kind}[]"
+        f"%({prefix}_{i})b::{'text' if kind == 'jsonb' else kind}[]"
         for i, (_, kind) in enumerate(columns)
     )
     aliases = ", ".join(name for name, _ in columns)
@@ -569,13 +577,13 @@ def _fast_sql(with_usage: bool) -> str:
         "CASE WHEN last_seq = 0 THEN %(last_at)s::timestamptz "
         "ELSE GREATEST(last_event_at, %(last_at)s) END"
     )
-    events, event_aliases = _unnest("e", _FAST_EVENT_COLUMNS)
-    event_names = ", ".join(f'"{name}"' for name, _ in _FAST_EVENT_COLUMNS)
-    event_values = ", ".join(
-        f"t.{name}::jsonb" if kind == "jsonb" else f"t.{name}" for name, kind in _FAST_EVENT_COLUMNS
-    )
+    record = ", ".join(f'"{name}" {kind}' for name, kind in _FAST_EVENT_COLUMNS)
+    event_names = ", ".join(f'"{name}"' for name in _FAST_EVENT_KEYS[1:])
+    event_values = ", ".join(f'b."{name}"' for name in _FAST_EVENT_KEYS[1:])
     sql = f"""
-WITH s AS (
+WITH batch AS MATERIALIZED (
+    SELECT * FROM json_to_recordset(%(events)s::json) AS t({record})
+), s AS (
     UPDATE {session_table} SET
         last_seq = last_seq + %(n)s,
         event_count = event_count + %(n)s,
@@ -592,16 +600,16 @@ WITH s AS (
     WHERE project_id = %(project_id)s AND external_id = %(session)s
         AND continued_in_id IS NULL
         AND NOT EXISTS (
-            SELECT 1 FROM unnest(%(e_0)s::text[]) AS wanted(external_id), LATERAL (
+            SELECT 1 FROM batch, LATERAL (
                 SELECT 1 FROM {event_table}
-                WHERE project_id = %(project_id)s AND external_id = wanted.external_id LIMIT 1
+                WHERE project_id = %(project_id)s AND external_id = batch.external_id LIMIT 1
             ) AS stored
         )
     RETURNING {columns_of(AgentSession)}, last_seq - %(n)s AS base
 ), ins AS (
-    INSERT INTO {event_table} (project_id, session_id, seq, {event_names})
-    SELECT %(project_id)s, s.id, s.base + t.ord, {event_values}
-    FROM s, {events} WITH ORDINALITY AS t({event_aliases}, ord)
+    INSERT INTO {event_table} (project_id, session_id, seq, received_at, {event_names})
+    SELECT %(project_id)s, s.id, s.base + b.ord, %(now)s, {event_values}
+    FROM s, batch b
     RETURNING id, seq
 )"""
     if with_usage:
@@ -659,7 +667,8 @@ def _fast_params(project: Project, session_external_id: str, events: list[EventI
         "n": len(events),
         "now": now,
     }
-    event_columns: list[list[Any]] = [[] for _ in _FAST_EVENT_COLUMNS]
+    records: list[dict[str, Any]] = []
+    stamps: list[datetime] = []
     usage_columns: list[list[Any]] = [[] for _ in _FAST_USAGE_COLUMNS]
     daily: dict[tuple, list] = {}
     book: PriceBook | None = None
@@ -667,13 +676,13 @@ def _fast_params(project: Project, session_external_id: str, events: list[EventI
     errors = 0
     for ord_, e in enumerate(events, start=1):
         at = e.timestamp or now
+        stamps.append(at)
         values = (
-            e.external_id, at, now, e.source, e.type, e.role, e.name, e.tool_call_id,
-            e.content, e.is_error, _json_or_none(e.payload), e.payload_format, e.body_hash,
-            _json_or_none(e.metadata),
+            ord_, e.external_id, at.isoformat(), e.source, e.type, e.role, e.name,
+            e.tool_call_id, e.content, e.is_error, e.payload, e.payload_format, e.body_hash,
+            e.metadata,
         )  # fmt: skip
-        for column, value in zip(event_columns, values, strict=True):
-            column.append(value)
+        records.append(dict(zip(_FAST_EVENT_KEYS, values, strict=True)))
         errors += e.is_error
         if not preview and e.content and e.source == "user" and e.type == Event.Type.MESSAGE:
             preview = e.content[:PREVIEW_LENGTH]
@@ -699,10 +708,10 @@ def _fast_params(project: Project, session_external_id: str, events: list[EventI
         for i, value in enumerate(values[3:9], start=1):
             sums[i] += value
         sums[0] += 1
-    timestamps = event_columns[1]
     params.update(
-        first_at=min(timestamps),
-        last_at=max(timestamps),
+        events=json.dumps(records, ensure_ascii=False, separators=(",", ":")),
+        first_at=min(stamps),
+        last_at=max(stamps),
         preview=preview,
         errors=errors,
         prompt_tokens=sum(usage_columns[3]),
@@ -710,7 +719,6 @@ def _fast_params(project: Project, session_external_id: str, events: list[EventI
         total_tokens=sum(usage_columns[5]),
         cost_usd=sum(usage_columns[8], Decimal(0)),
     )
-    params.update({f"e_{i}": column for i, column in enumerate(event_columns)})
     if usage_columns[0]:
         params.update({f"u_{i}": column for i, column in enumerate(usage_columns)})
         # Sorted by key, as daily_usage_apply does: concurrent batches lock rows in one order.
