@@ -180,6 +180,9 @@ CELERY_BEAT_SCHEDULE = {
 SUMMARY_MODEL = os.environ.get("SUMMARY_MODEL", "gpt-4o-mini")
 
 # Ingest limits (documented in docs/api.md): oversize bodies and batches are refused with 413.
+# A verified API key is reused for this many seconds by the process that checked it (0: look
+# it up on every request). A revoked key stops working within this time in other processes.
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5)
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024)
 INGEST_MAX_EVENTS = env_int("INGEST_MAX_EVENTS", 1000)
 INGEST_MAX_JSON_DEPTH = env_int("INGEST_MAX_JSON_DEPTH", 32)

@@ -30,7 +30,9 @@ def server_bound(sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple
     started = time.monotonic()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
-        rows = cursor.fetchall() if cursor.description else []
+        # Every statement here returns rows; asking for `description` would build column
+        # objects that cost more than the rows.
+        rows = cursor.fetchall()
     if connection.queries_logged:
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return rows

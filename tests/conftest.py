@@ -33,6 +33,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_api_key_cache():
+    """Each test starts with no API key cached in the process."""
+    from sessions_app.services.projects import api_key_cache_clear
+
+    api_key_cache_clear()
+    yield
+    api_key_cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _services_for_markers(request):
     if request.node.get_closest_marker("postgres"):
         request.getfixturevalue("db")

@@ -583,7 +583,14 @@ def _fast_sql(with_usage: bool) -> str:
     sql = f"""
 WITH batch AS MATERIALIZED (
     SELECT * FROM json_to_recordset(%(events)s::json) AS t({record})
-), s AS (
+), stored AS MATERIALIZED (
+    SELECT EXISTS (
+        SELECT 1 FROM batch, LATERAL (
+            SELECT 1 FROM {event_table}
+            WHERE project_id = %(project_id)s AND external_id = batch.external_id LIMIT 1
+        ) AS hit
+    ) AS found
+), grown AS (
     UPDATE {session_table} SET
         last_seq = last_seq + %(n)s,
         event_count = event_count + %(n)s,
@@ -598,14 +605,25 @@ WITH batch AS MATERIALIZED (
         preview = CASE WHEN preview = '' THEN %(preview)s ELSE preview END,
         updated_at = %(now)s
     WHERE project_id = %(project_id)s AND external_id = %(session)s
-        AND continued_in_id IS NULL
-        AND NOT EXISTS (
-            SELECT 1 FROM batch, LATERAL (
-                SELECT 1 FROM {event_table}
-                WHERE project_id = %(project_id)s AND external_id = batch.external_id LIMIT 1
-            ) AS stored
-        )
+        AND continued_in_id IS NULL AND NOT (SELECT found FROM stored)
     RETURNING {columns_of(AgentSession)}, last_seq - %(n)s AS base
+), created AS (
+    -- A new session's row comes whole from Python (defaults and rollups); only its id, and
+    -- the path and root that name it, from the sequence. nextval runs only when inserting.
+    INSERT INTO {session_table}
+    SELECT (jsonb_populate_record(NULL::{session_table}, %(new_session)s::jsonb
+        || jsonb_build_object('id', x.id, 'path', '/' || x.id || '/', 'root_id', x.id))).*
+    FROM (
+        SELECT nextval(pg_get_serial_sequence('{session_table}', 'id')) AS id
+        WHERE NOT (SELECT found FROM stored) AND NOT EXISTS (
+            SELECT 1 FROM {session_table}
+            WHERE project_id = %(project_id)s AND external_id = %(session)s
+        )
+    ) AS x
+    ON CONFLICT (project_id, external_id) DO NOTHING
+    RETURNING {columns_of(AgentSession)}, 0 AS base
+), s AS (
+    SELECT * FROM grown UNION ALL SELECT * FROM created
 ), ins AS (
     INSERT INTO {event_table} (project_id, session_id, seq, received_at, {event_names})
     SELECT %(project_id)s, s.id, s.base + b.ord, %(now)s, {event_values}
@@ -657,6 +675,46 @@ def _fast_eligible(project: Project, events: list[EventInput]) -> bool:
             return False
         ids.add(e.external_id)
     return len(ids) == len(events)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _new_session_row(project: Project, external_id: str, now: datetime, batch: dict) -> str:
+    """The row of a session this batch creates, as JSON: the model's defaults (as the ORM
+    would insert them) with the batch's rollups, so that a session created here is the row
+    `session_get_or_create` plus `_roll_up` would have written."""
+    row: dict[str, Any] = {
+        field.column: _json_value(field.get_default())
+        for field in _SESSION_INSERT_FIELDS
+        if field.has_default() or field.null
+    }
+    created = min(now, batch["first_at"])
+    row.update(
+        project_id=project.pk,
+        external_id=external_id,
+        created_at=created.isoformat(),
+        updated_at=now.isoformat(),
+        last_event_at=batch["last_at"].isoformat(),
+        duration_seconds=_seconds(batch["last_at"] - created),
+        event_count=batch["n"],
+        last_seq=batch["n"],
+        prompt_tokens=batch["prompt_tokens"],
+        completion_tokens=batch["completion_tokens"],
+        total_tokens=batch["total_tokens"],
+        cost_usd=str(batch["cost_usd"]),
+        error_count=batch["errors"],
+        preview=batch["preview"],
+    )
+    return json.dumps(row, separators=(",", ":"))
+
+
+_SESSION_INSERT_FIELDS = [f for f in AgentSession._meta.concrete_fields if not f.primary_key]
 
 
 def _fast_params(project: Project, session_external_id: str, events: list[EventInput]) -> dict:
@@ -719,6 +777,7 @@ def _fast_params(project: Project, session_external_id: str, events: list[EventI
         total_tokens=sum(usage_columns[5]),
         cost_usd=sum(usage_columns[8], Decimal(0)),
     )
+    params["new_session"] = _new_session_row(project, session_external_id, now, params)
     if usage_columns[0]:
         params.update({f"u_{i}": column for i, column in enumerate(usage_columns)})
         # Sorted by key, as daily_usage_apply does: concurrent batches lock rows in one order.

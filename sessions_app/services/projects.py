@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
@@ -98,11 +100,28 @@ def api_key_create(
 
 
 def api_key_revoke(*, key: ApiKey) -> ApiKey:
-    """Revoke a key; requests with it get 401 from now on."""
+    """Revoke a key. Requests with it get 401 from now on in this process, and in other
+    processes once their cached lookup expires (API_KEY_CACHE_SECONDS)."""
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+    # Now, and again at commit: a request in between may have cached the key as it still was.
+    api_key_cache_clear()
+    transaction.on_commit(api_key_cache_clear)
     return key
+
+
+# Every API request authenticates; a verified key (with its project) is kept in the process for
+# API_KEY_CACHE_SECONDS, keyed by the full token, so most requests skip the lookup. Unknown and
+# revoked tokens are never cached: a new key works at once, and a revoked one stops within the
+# cache's lifetime everywhere (at once in the process that revoked it).
+_verified: dict[str, tuple[float, ApiKey]] = {}
+_VERIFIED_MAX = 1000
+
+
+def api_key_cache_clear() -> None:
+    """Forget every cached key of this process."""
+    _verified.clear()
 
 
 def _key_with_project(prefix: str) -> ApiKey | None:
@@ -125,7 +144,24 @@ def _key_with_project(prefix: str) -> ApiKey | None:
 
 
 def api_key_authenticate(token: str) -> ApiKey | None:
-    """The active key for a full token, or None. Touches last_used_at at most once a minute."""
+    """The active key for a full token, or None. Touches last_used_at at most once a minute.
+
+    The key returned may be shared with concurrent requests: treat it and its project as
+    read-only."""
+    ttl = settings.API_KEY_CACHE_SECONDS
+    if ttl > 0:
+        hit = _verified.get(token)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+    key = _verify(token)
+    if key is not None and ttl > 0:
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[token] = (time.monotonic() + ttl, key)
+    return key
+
+
+def _verify(token: str) -> ApiKey | None:
     parts = (token or "").strip().split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None

@@ -211,6 +211,41 @@ def test_the_returned_session_is_the_stored_row(project, monkeypatch):
         assert getattr(session, field.attname) == getattr(fresh, field.attname), field.name
 
 
+def test_a_new_session_created_by_the_statement_is_the_row_the_general_path_writes(
+    project, monkeypatch
+):
+    def first_batch(prefix: str) -> list[EventInput]:
+        return [
+            EventInput(
+                external_id=f"{prefix}-{n}",
+                source="user" if n else "system",
+                content=f"message {n}",
+                body_hash=str(n),
+                timestamp=T0 + timedelta(minutes=n),
+                usage=UsageInput(model="gpt-4o-mini", prompt_tokens=10, completion_tokens=n)
+                if n == 2
+                else None,
+            )
+            for n in range(3)
+        ]
+
+    with CaptureQueriesContext(connection) as queries:
+        fast, _ = events_append(project=project, session_external_id="a", events=first_batch("a"))
+    # One statement, besides reading the project's price overrides for the priced event.
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 2 and "sessions_app_modelprice" in statements[0]
+    monkeypatch.setattr(events_service, "_fast_append", lambda *args: None)
+    general, _ = events_append(project=project, session_external_id="b", events=first_batch("b"))
+    fast.refresh_from_db()
+    general.refresh_from_db()
+    differ = {"id", "external_id", "path", "root", "updated_at"}
+    for field in AgentSession._meta.concrete_fields:
+        if field.name not in differ:
+            assert getattr(fast, field.attname) == getattr(general, field.attname), field.name
+    assert (fast.path, fast.root_id, fast.depth, fast.kind) == (f"/{fast.pk}/", fast.pk, 0, "root")
+    assert fast.created_at == T0 and fast.event_count == 3
+
+
 def test_a_plain_batch_for_an_existing_session_is_one_statement(project):
     def batch(n: int) -> list[EventInput]:
         return [

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from sessions_app.models import ApiKey
-from sessions_app.services.projects import api_key_create, api_key_revoke
+from sessions_app.services import projects
+from sessions_app.services.projects import api_key_cache_clear, api_key_create, api_key_revoke
 
 from .conftest import ApiClient
 
@@ -43,6 +44,45 @@ def test_revoked_key_is_401(project):
     assert ApiClient(token).get("/sessions").status_code == 401
 
 
+def test_a_key_revoked_while_in_use_is_401_at_once_in_this_process(project):
+    key, token = api_key_create(project=project, name="busy")
+    api = ApiClient(token)
+    assert api.get("/sessions").status_code == 200  # now cached
+    api_key_revoke(key=key)
+    assert api.get("/sessions").status_code == 401
+
+
+def test_a_key_revoked_by_another_process_stops_when_the_cache_expires(
+    project, settings, monkeypatch
+):
+    settings.API_KEY_CACHE_SECONDS = 5
+    key, token = api_key_create(project=project, name="elsewhere")
+    api = ApiClient(token)
+    assert api.get("/sessions").status_code == 200
+    # Another process revokes it: this one is not told (no signal, no cache clear).
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+    assert api.get("/sessions").status_code == 200
+    later = projects.time.monotonic() + 5.1
+    monkeypatch.setattr(projects.time, "monotonic", lambda: later)
+    assert api.get("/sessions").status_code == 401
+
+
+def test_a_cached_key_costs_no_query(api_token, django_assert_num_queries):
+    api = ApiClient(api_token)
+    api.get("/sessions")
+    with django_assert_num_queries(0):
+        projects.api_key_authenticate(api_token)
+
+
+def test_without_the_cache_every_request_looks_the_key_up(project, settings):
+    settings.API_KEY_CACHE_SECONDS = 0
+    key, token = api_key_create(project=project, name="plain")
+    api = ApiClient(token)
+    assert api.get("/sessions").status_code == 200
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+    assert api.get("/sessions").status_code == 401
+
+
 def test_a_wrong_secret_with_a_real_prefix_is_401(api_token):
     prefix = api_token.rsplit("_", 1)[0]
     assert ApiClient(f"{prefix}_wrongsecret").get("/sessions").status_code == 401
@@ -60,6 +100,7 @@ def test_last_used_at_is_written_at_most_once_a_minute(
     key.refresh_from_db()
     assert key.last_used_at == first
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now() - timedelta(minutes=5))
+    api_key_cache_clear()  # as when the process's cached lookup expires
     api.get("/sessions")
     key.refresh_from_db()
     assert key.last_used_at > first
