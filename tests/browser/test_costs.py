@@ -101,6 +101,18 @@ def test_an_editor_adds_a_budget_and_the_costs_page_flags_it(
     assert "over its month budget" in page.locator(".budget-flags").inner_text()
 
 
+def test_a_refused_budget_shows_its_reason_in_place(spend, project, editor, page, login):
+    # The view answers 400 with the form and its errors; htmx 2 swaps no 4xx by default, so
+    # without the page's responseHandling the reason never reached the screen.
+    login(editor)
+    page.goto(f"/p/{project.slug}/budgets/")
+    page.select_option("select[name=scope]", "user")
+    page.fill("input[name=amount_usd]", "5")
+    page.click("#budgets-region button.primary")
+    page.locator("#budgets-region :text('A user budget needs the user_ref')").wait_for()
+    assert "No budgets yet." in page.locator("#budget-list").inner_text()
+
+
 def test_price_table_search_and_override(spend, project, editor, page, login, screenshot):
     login(editor)
     page.goto(f"/p/{project.slug}/prices/")
