@@ -55,6 +55,10 @@ def test_sync_calls_record_messages_response_usage_and_cost(litellm, recorder):
         {"role": "user", "content": "Hello"},
     ]
     first = ask(litellm, history, "chat-1", mock_response="Hi! How can I help?")
+    # litellm runs success callbacks on a thread pool: with an instant mock response the second
+    # call's callback could run before the first's, and the reply would be recorded twice (see
+    # docs/integrations.md, "Limits"). A real model's latency keeps them in order.
+    wait_for(lambda: recorder.batcher.pending >= 3)
     history += [
         {"role": "assistant", "content": first.choices[0].message.content},
         {"role": "user", "content": "Thanks"},
