@@ -324,20 +324,28 @@ def budgets_check(
     return created
 
 
-def budgets_check_after(*, project_id: int, session_id: int) -> None:
-    """After an ingest commits: check budgets if the project has any (one indexed query when
-    it has none, so ingest stays cheap), in a task."""
-    if not Budget.objects.filter(project_id=project_id).exists():
-        return
+def budgets_check_queue(*, project_id: int, session_id: int) -> None:
+    """Check the project's budgets against this session's spend, in a task."""
     from ..tasks.pricing import budgets_check_task
 
     budgets_check_task.delay(project_id, session_id)
 
 
-def budgets_check_on_commit(*, project_id: int, session_id: int) -> None:
-    """Schedule `budgets_check_after` for when the current (ingest) transaction commits."""
+def budgets_check_after(*, project_id: int, session_id: int) -> None:
+    """After an ingest commits: check budgets if the project has any (one indexed query when
+    it has none, so ingest stays cheap), in a task."""
+    if Budget.objects.filter(project_id=project_id).exists():
+        budgets_check_queue(project_id=project_id, session_id=session_id)
+
+
+def budgets_check_on_commit(
+    *, project_id: int, session_id: int, known_to_exist: bool = False
+) -> None:
+    """Schedule the budget check for when the current (ingest) transaction commits; with
+    `known_to_exist` the caller has already seen that the project has budgets."""
+    check = budgets_check_queue if known_to_exist else budgets_check_after
     transaction.on_commit(
-        functools.partial(budgets_check_after, project_id=project_id, session_id=session_id)
+        functools.partial(check, project_id=project_id, session_id=session_id), robust=True
     )
 
 

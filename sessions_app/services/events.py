@@ -7,6 +7,8 @@ rollups (counts, tokens, cost, last_seq) are incremented without a read-modify-w
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -513,20 +515,17 @@ def _roll_up(session: AgentSession, created: list[Event], usages: list[TokenUsag
 # session row (which takes its row lock, allocates the seqs and adds the rollups), the event
 # INSERT, and the usage rows and daily aggregate, as data-modifying CTEs. One round trip and
 # one commit instead of eight queries; the statement is atomic on its own, so the batch is
-# still all or nothing. Anything else (a new session, a reused id, runs, parents, a project
-# with segmentation thresholds, a batch repeating an id) takes the general path above.
+# still all or nothing; a missing session is created by the same statement. Anything else (a
+# stored id, runs, parents, a segmented session, a project with segmentation thresholds, a
+# batch repeating an id, a concurrent writer of the same id) takes the general path above.
 
 # The events travel as one JSON document (json_to_recordset): PostgreSQL parses it in C, where
 # psycopg would dump one array per column element by element in Python (and JSON payloads are
 # not encoded twice). `ord` is each event's position in the batch.
+_SET_BY_STATEMENT = {"project_id", "session_id", "run_id", "parent_event_id", "seq", "received_at"}
 _FAST_EVENT_COLUMNS = (
     ("ord", "integer"),
-    *(
-        (name, kind)
-        for name, kind in _EVENT_COLUMNS
-        if name not in {"project_id", "session_id", "run_id", "parent_event_id", "seq"}
-        and name != "received_at"
-    ),
+    *((name, kind) for name, kind in _EVENT_COLUMNS if name not in _SET_BY_STATEMENT),
 )
 _FAST_EVENT_KEYS = tuple(name for name, _ in _FAST_EVENT_COLUMNS)
 _FAST_USAGE_COLUMNS = (
@@ -567,6 +566,7 @@ def _unnest(prefix: str, columns: tuple[tuple[str, str], ...]) -> tuple[str, str
     return f"unnest({arrays})", aliases
 
 
+@functools.cache
 def _fast_sql(with_usage: bool) -> str:
     session_table = AgentSession._meta.db_table
     event_table = Event._meta.db_table
@@ -659,9 +659,6 @@ SELECT s.*, (SELECT array_agg(id ORDER BY seq) FROM ins),
     EXISTS (SELECT 1 FROM {Budget._meta.db_table} WHERE project_id = %(project_id)s)
 FROM s"""
     return sql
-
-
-_FAST_SQL: dict[bool, str] = {}
 
 
 def _fast_eligible(project: Project, events: list[EventInput]) -> bool:
@@ -793,38 +790,26 @@ def _fast_append(
     if not _fast_eligible(project, events):
         return None
     params = _fast_params(project, session_external_id, events)
-    with_usage = "u_0" in params
-    sql = _FAST_SQL.get(with_usage) or _FAST_SQL.setdefault(with_usage, _fast_sql(with_usage))
+    sql = _fast_sql(with_usage="u_0" in params)
+    # In autocommit the statement is its own transaction; inside one, a savepoint keeps a
+    # failure (a concurrent writer of the same id) from breaking the caller's transaction.
+    savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
-        # In autocommit the statement is its own transaction; inside one, a savepoint keeps a
-        # failure (a concurrent writer of the same id) from breaking the caller's transaction.
-        if connection.in_atomic_block:
-            with transaction.atomic():
-                rows = server_bound(sql, params)
-        else:
+        with savepoint:
             rows = server_bound(sql, params)
     except IntegrityError:
         return None  # another request stored one of these ids meanwhile: the general path
     if not rows:
-        return None  # no such session yet, a segmented one, or an id already stored
+        return None  # an id already stored, or a segmented session
     *columns, base, event_ids, has_budgets = rows[0]
     session = instance_from_row(AgentSession, columns)
     if has_budgets:
-        _schedule_budgets_check(project.pk, session.pk)
+        budgets_check_on_commit(project_id=project.pk, session_id=session.pk, known_to_exist=True)
     results = [
         AppendResult(e.external_id, base + i, "created", pk)
         for i, (e, pk) in enumerate(zip(events, event_ids, strict=True), start=1)
     ]
     return session, results
-
-
-def _schedule_budgets_check(project_id: int, session_id: int) -> None:
-    from ..tasks.pricing import budgets_check_task
-
-    transaction.on_commit(
-        lambda: budgets_check_task.delay(project_id, session_id),  # type: ignore[misc]
-        robust=True,
-    )
 
 
 def events_append(
