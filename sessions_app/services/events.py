@@ -12,12 +12,12 @@ import functools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, F, Field, Max, Q, Sum
 from django.utils import timezone
 
 from .. import llm
@@ -103,16 +103,16 @@ def _stored_events(project: Project, ids: list[str]) -> dict[str, Event]:
                 "id", "external_id", "seq", "body_hash", "session_id"
             )
         }
-    # One array parameter bound server-side instead of 500 client-quoted literals, and one
+    # One JSON parameter bound server-side instead of 500 client-quoted literals, and one
     # index probe per id (LATERAL): with `external_id = ANY(...)` or a plain join PostgreSQL
     # chose to scan every event of the project (seen at 500 ids on 255k events).
     sql = (
         "SELECT e.id, e.external_id, e.seq, e.body_hash, e.session_id "
-        "FROM unnest(%s::text[]) AS wanted(external_id), LATERAL ("
+        "FROM json_array_elements_text(%s::json) AS wanted(external_id), LATERAL ("
         f"SELECT id, external_id, seq, body_hash, session_id FROM {Event._meta.db_table} "
         "WHERE project_id = %s AND external_id = wanted.external_id) AS e"
     )
-    found = server_bound(sql, [ids, project.pk])
+    found = server_bound(sql, [_json_rows(ids), project.pk])
     return {
         external_id: Event(
             id=pk, external_id=external_id, seq=seq, body_hash=body_hash, session_id=session_id
@@ -290,7 +290,7 @@ def _usage_row(
     )
 
 
-# Columns of an event insert with their PostgreSQL array types (JSON travels as text).
+# Columns of an event insert with their PostgreSQL types.
 _EVENT_COLUMNS = (
     ("project_id", "bigint"),
     ("session_id", "bigint"),
@@ -314,40 +314,42 @@ _EVENT_COLUMNS = (
 )
 
 
-def _json_or_none(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+def _json_rows(rows: Any) -> str:
+    """Rows for `json_to_recordset` (or values for `json_array_elements_text`) as one
+    document: PostgreSQL parses it in C, where psycopg would dump arrays element by element."""
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)  # numeric columns parse it exactly
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _recordset(columns: tuple[tuple[str, str], ...]) -> str:
+    """The column definition list of a `json_to_recordset` over rows keyed by column name."""
+    return ", ".join(f'"{name}" {kind}' for name, kind in columns)
 
 
 def _bulk_insert_events(rows: list[Event]) -> list[Event]:
     """Insert events and set their primary keys.
 
-    On PostgreSQL this is one `INSERT ... SELECT FROM unnest(<one array per column>)` with
-    server-side parameters: Django's client-side quoting of a 500-row batch cost more CPU than
+    On PostgreSQL this is one `INSERT ... SELECT FROM json_to_recordset(<the rows>)` with a
+    server-side parameter: Django's client-side quoting of a 500-row batch cost more CPU than
     the insert itself (profiled in bench/ingest.py). Elsewhere, bulk_create.
     """
     if connection.vendor != "postgresql":
         return Event.objects.bulk_create(rows)
     names = ", ".join(f'"{name}"' for name, _ in _EVENT_COLUMNS)
-    arrays = ", ".join(f"%b::{'text' if kind == 'jsonb' else kind}[]" for _, kind in _EVENT_COLUMNS)
-    selected = ", ".join(
-        f"c{i}::jsonb" if kind == "jsonb" else f"c{i}" for i, (_, kind) in enumerate(_EVENT_COLUMNS)
-    )
-    aliases = ", ".join(f"c{i}" for i in range(len(_EVENT_COLUMNS)))
-    columns: list[list[Any]] = [[] for _ in _EVENT_COLUMNS]
-    for row in rows:
-        values = (
-            row.project_id, row.session_id, row.run_id, row.parent_event_id, row.external_id,
-            row.seq, row.timestamp, row.received_at, row.source, row.type, row.role, row.name,
-            row.tool_call_id, row.content, row.is_error, _json_or_none(row.payload),
-            row.payload_format, row.body_hash, _json_or_none(row.metadata),
-        )  # fmt: skip
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
     sql = (
         f"INSERT INTO {Event._meta.db_table} ({names}) "
-        f"SELECT {selected} FROM unnest({arrays}) AS t({aliases}) RETURNING id"
+        f"SELECT {names} FROM json_to_recordset(%s::json) AS t({_recordset(_EVENT_COLUMNS)}) "
+        "RETURNING id"
     )
-    ids = [pk for (pk,) in server_bound(sql, columns)]
+    records = [{name: getattr(row, name) for name, _ in _EVENT_COLUMNS} for row in rows]
+    ids = [pk for (pk,) in server_bound(sql, [_json_rows(records)])]
     for row, pk in zip(rows, ids, strict=True):
         row.pk = pk
         row._state.adding = False
@@ -554,16 +556,8 @@ _DAILY_SUMS = (
     ("cost_usd", "numeric"),
 )
 _DAILY_COLUMNS = (("day", "date"), ("model", "text"), ("cost_source", "text"), *_DAILY_SUMS)
-
-
-def _unnest(prefix: str, columns: tuple[tuple[str, str], ...]) -> tuple[str, str]:
-    """`unnest(%(prefix_0)s::type[], ...)` and its column aliases."""
-    arrays = ", ".join(
-        f"%({prefix}_{i})b::{'text' if kind == 'jsonb' else kind}[]"
-        for i, (_, kind) in enumerate(columns)
-    )
-    aliases = ", ".join(name for name, _ in columns)
-    return f"unnest({arrays})", aliases
+_FAST_USAGE_KEYS = tuple(name for name, _ in _FAST_USAGE_COLUMNS)
+_DAILY_KEYS = tuple(name for name, _ in _DAILY_COLUMNS)
 
 
 @functools.cache
@@ -577,12 +571,11 @@ def _fast_sql(with_usage: bool) -> str:
         "CASE WHEN last_seq = 0 THEN %(last_at)s::timestamptz "
         "ELSE GREATEST(last_event_at, %(last_at)s) END"
     )
-    record = ", ".join(f'"{name}" {kind}' for name, kind in _FAST_EVENT_COLUMNS)
     event_names = ", ".join(f'"{name}"' for name in _FAST_EVENT_KEYS[1:])
     event_values = ", ".join(f'b."{name}"' for name in _FAST_EVENT_KEYS[1:])
     sql = f"""
 WITH batch AS MATERIALIZED (
-    SELECT * FROM json_to_recordset(%(events)s::json) AS t({record})
+    SELECT * FROM json_to_recordset(%(events)s::json) AS t({_recordset(_FAST_EVENT_COLUMNS)})
 ), stored AS MATERIALIZED (
     SELECT EXISTS (
         SELECT 1 FROM batch, LATERAL (
@@ -631,9 +624,7 @@ WITH batch AS MATERIALIZED (
     RETURNING id, seq
 )"""
     if with_usage:
-        usage, usage_aliases = _unnest("u", _FAST_USAGE_COLUMNS)
         usage_names = ", ".join(name for name, _ in _FAST_USAGE_COLUMNS[1:])
-        daily, daily_aliases = _unnest("d", _DAILY_COLUMNS)
         sums = ", ".join(name for name, _ in _DAILY_SUMS)
         increments = ", ".join(
             f"{name} = {DailyUsage._meta.db_table}.{name} + excluded.{name}"
@@ -643,14 +634,15 @@ WITH batch AS MATERIALIZED (
     INSERT INTO {TokenUsage._meta.db_table}
         (project_id, session_id, event_id, {usage_names})
     SELECT %(project_id)s, s.id, ins.id, {", ".join(f"u.{n}" for n, _ in _FAST_USAGE_COLUMNS[1:])}
-    FROM s, {usage} AS u({usage_aliases}) JOIN ins ON TRUE
+    FROM s, json_to_recordset(%(usage)s::json) AS u({_recordset(_FAST_USAGE_COLUMNS)})
+    JOIN ins ON TRUE
     WHERE ins.seq = s.base + u.ord
 ), daily AS (
     INSERT INTO {DailyUsage._meta.db_table}
         (project_id, day, model, agent_name, user_ref, cost_source, {sums})
     SELECT %(project_id)s, d.day, d.model, s.agent_name, s.user_ref, d.cost_source,
         {", ".join(f"d.{name}" for name, _ in _DAILY_SUMS)}
-    FROM s, {daily} AS d({daily_aliases})
+    FROM s, json_to_recordset(%(daily)s::json) AS d({_recordset(_DAILY_COLUMNS)})
     ON CONFLICT (project_id, day, model, agent_name, user_ref, cost_source)
     DO UPDATE SET {increments}
 )"""
@@ -682,15 +674,30 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _session_defaults() -> tuple[dict[str, Any], tuple[Field, ...]]:
+    """The defaults the ORM would insert for a new session: constants once, and the fields
+    whose default is computed (a fresh dict, the current time) to call per row."""
+    constant: dict[str, Any] = {}
+    computed = []
+    for model_field in AgentSession._meta.concrete_fields:
+        if model_field.primary_key or not (model_field.has_default() or model_field.null):
+            continue
+        if model_field.has_default() and callable(model_field.default):
+            computed.append(model_field)
+        else:
+            constant[model_field.column] = _json_value(model_field.get_default())
+    return constant, tuple(computed)
+
+
 def _new_session_row(project: Project, external_id: str, now: datetime, batch: dict) -> str:
     """The row of a session this batch creates, as JSON: the model's defaults (as the ORM
     would insert them) with the batch's rollups, so that a session created here is the row
     `session_get_or_create` plus `_roll_up` would have written."""
-    row: dict[str, Any] = {
-        field.column: _json_value(field.get_default())
-        for field in _SESSION_INSERT_FIELDS
-        if field.has_default() or field.null
-    }
+    constant, computed = _session_defaults()
+    row = dict(constant)
+    for model_field in computed:
+        row[model_field.column] = _json_value(model_field.get_default())
     created = min(now, batch["first_at"])
     row.update(
         project_id=project.pk,
@@ -708,10 +715,7 @@ def _new_session_row(project: Project, external_id: str, now: datetime, batch: d
         error_count=batch["errors"],
         preview=batch["preview"],
     )
-    return json.dumps(row, separators=(",", ":"))
-
-
-_SESSION_INSERT_FIELDS = [f for f in AgentSession._meta.concrete_fields if not f.primary_key]
+    return _json_rows(row)
 
 
 def _fast_params(project: Project, session_external_id: str, events: list[EventInput]) -> dict:
@@ -724,8 +728,9 @@ def _fast_params(project: Project, session_external_id: str, events: list[EventI
     }
     records: list[dict[str, Any]] = []
     stamps: list[datetime] = []
-    usage_columns: list[list[Any]] = [[] for _ in _FAST_USAGE_COLUMNS]
+    usage: list[dict[str, Any]] = []
     daily: dict[tuple, list] = {}
+    totals = [0, 0, 0, Decimal(0)]  # prompt, completion and total tokens, cost
     book: PriceBook | None = None
     preview = ""
     errors = 0
@@ -755,8 +760,11 @@ def _fast_params(project: Project, session_external_id: str, events: list[EventI
             prices.input if prices else None, prices.output if prices else None,
             prices.cached if prices else None, priced.cost_source, priced.tokens_estimated,
         )  # fmt: skip
-        for column, value in zip(usage_columns, values, strict=True):
-            column.append(value)
+        usage.append(dict(zip(_FAST_USAGE_KEYS, values, strict=True)))
+        totals[0] += priced.prompt_tokens
+        totals[1] += priced.completion_tokens
+        totals[2] += priced.total_tokens
+        totals[3] += priced.cost_usd
         sums = daily.setdefault(
             (at.astimezone(UTC).date(), priced.model, priced.cost_source), [0] * 6 + [Decimal(0)]
         )
@@ -764,22 +772,26 @@ def _fast_params(project: Project, session_external_id: str, events: list[EventI
             sums[i] += value
         sums[0] += 1
     params.update(
-        events=json.dumps(records, ensure_ascii=False, separators=(",", ":")),
+        events=_json_rows(records),
         first_at=min(stamps),
         last_at=max(stamps),
         preview=preview,
         errors=errors,
-        prompt_tokens=sum(usage_columns[3]),
-        completion_tokens=sum(usage_columns[4]),
-        total_tokens=sum(usage_columns[5]),
-        cost_usd=sum(usage_columns[8], Decimal(0)),
+        prompt_tokens=totals[0],
+        completion_tokens=totals[1],
+        total_tokens=totals[2],
+        cost_usd=totals[3],
     )
     params["new_session"] = _new_session_row(project, session_external_id, now, params)
-    if usage_columns[0]:
-        params.update({f"u_{i}": column for i, column in enumerate(usage_columns)})
+    if usage:
+        params["usage"] = _json_rows(usage)
         # Sorted by key, as daily_usage_apply does: concurrent batches lock rows in one order.
-        rows = [(*key, *sums) for key, sums in sorted(daily.items(), key=lambda kv: str(kv[0]))]
-        params.update({f"d_{i}": list(column) for i, column in enumerate(zip(*rows, strict=True))})
+        params["daily"] = _json_rows(
+            [
+                dict(zip(_DAILY_KEYS, (*key, *sums), strict=True))
+                for key, sums in sorted(daily.items(), key=lambda kv: str(kv[0]))
+            ]
+        )
     return params
 
 
@@ -790,7 +802,7 @@ def _fast_append(
     if not _fast_eligible(project, events):
         return None
     params = _fast_params(project, session_external_id, events)
-    sql = _fast_sql(with_usage="u_0" in params)
+    sql = _fast_sql(with_usage="usage" in params)
     # In autocommit the statement is its own transaction; inside one, a savepoint keeps a
     # failure (a concurrent writer of the same id) from breaking the caller's transaction.
     savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
