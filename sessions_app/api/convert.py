@@ -11,7 +11,7 @@ from .. import normalize
 from ..errors import InvalidInput, PayloadTooLarge
 from ..models import AgentSession, Event, Run
 from ..services.events import EventInput, UsageInput
-from .schemas import EventIn
+from .schemas import EventIn, canonical_hash
 
 
 def check_path_id(value: str, *, field: str = "external_id", allow_empty: bool = False) -> str:
@@ -60,12 +60,15 @@ def _usage(event: EventIn, model: str) -> UsageInput | None:
     )
 
 
-def event_inputs(events: list[EventIn]) -> tuple[list[EventInput], list[int]]:
-    """The events to store for a batch as sent, and for each event sent the index of the input
-    that answers for it (a chat message with tool calls stands for several inputs)."""
+def event_inputs(
+    events: list[EventIn], raw_events: list[dict[str, Any]]
+) -> tuple[list[EventInput], list[int]]:
+    """The events to store for a batch as sent (`raw_events`: the same events as the client
+    sent them), and for each event sent the index of the input that answers for it (a chat
+    message with tool calls stands for several inputs)."""
     inputs: list[EventInput] = []
     primary: list[int] = []
-    for event in events:
+    for event, raw in zip(events, raw_events, strict=True):
         model = event.model or (event.token_usage.model if event.token_usage else "") or ""
         if event.item is not None:
             event_id = event.id or normalize.item_id(event.item) or str(uuid.uuid4())
@@ -75,9 +78,9 @@ def event_inputs(events: list[EventIn]) -> tuple[list[EventInput], list[int]]:
         else:
             event_id = event.id or str(uuid.uuid4())
             native = {k: v for k in _NATIVE_FIELDS if (v := getattr(event, k)) is not None}
-            produced = normalize.from_native(native, event_id=event_id, raw=event.raw)
+            produced = normalize.from_native(native, event_id=event_id, raw=raw)
         first = produced[0]
-        first.body_hash = event.body_hash
+        first.body_hash = canonical_hash(raw)
         first.model = model
         usage = _usage(event, model)
         if usage is not None:

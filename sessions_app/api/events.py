@@ -30,7 +30,7 @@ def append(
 ) -> tuple[bool, dict[str, Any]]:
     """Store a validated batch; returns whether anything was created and the response body."""
     check_batch_size(len(payload.events))
-    inputs, primary = event_inputs(payload.events)
+    inputs, primary = event_inputs(payload.events, payload.raw_events)
     check_batch_size(len(inputs))
     session, results = events_append(
         project=project, session_external_id=session_external_id, events=inputs

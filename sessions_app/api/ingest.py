@@ -50,7 +50,7 @@ def _to_op(index: int, raw: dict[str, Any]) -> IngestOp | DomainError:
             fields, parent, kind = upsert_fields(item)
             return SessionOp(item.id, fields, parent, kind)
         if isinstance(item, IngestEventsItem):
-            inputs, primary = event_inputs(item.events)
+            inputs, primary = event_inputs(item.events, raw["events"])
             return EventsOp(item.session_id, inputs, primary)
         if isinstance(item, IngestRunItem):
             return RunOp(

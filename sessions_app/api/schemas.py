@@ -198,18 +198,6 @@ class EventIn(StrictIn):
     )
     format: ItemFormat | None = None
 
-    # The object exactly as sent: its hash is the idempotency body hash, and for native events
-    # it is the payload a reader gets back.
-    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _keep_raw(cls, data: Any, handler: Any) -> EventIn:
-        event = handler(data)
-        if isinstance(data, dict):
-            event._raw = data
-        return event
-
     @model_validator(mode="after")
     def _one_shape(self) -> EventIn:
         if self.item is not None:
@@ -226,14 +214,6 @@ class EventIn(StrictIn):
         if self.run_id and self.task_id and self.run_id != self.task_id:
             raise ValueError("run_id and task_id disagree")
         return self
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        return self._raw
-
-    @property
-    def body_hash(self) -> str:
-        return canonical_hash(self._raw)
 
 
 EVENT_EXAMPLES = [
@@ -296,12 +276,31 @@ class EventsIn(StrictIn):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": EVENT_EXAMPLES})
 
-    @model_validator(mode="before")
+    # The event objects exactly as sent: an event's hash is its idempotency body hash, and for
+    # native events the object is the payload a reader gets back. Kept once per batch, not as a
+    # private attribute of each event (which cost more than validating the event).
+    _raw_events: list[dict[str, Any]] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
     @classmethod
-    def _wrap_single(cls, data: Any) -> Any:
+    def _keep_raw(cls, data: Any, handler: Any) -> EventsIn:
         if isinstance(data, dict) and "events" not in data:
-            return {"events": [data]}
-        return data
+            data = {"events": [data]}  # a single event object
+        batch = handler(data)
+        if isinstance(data, dict):
+            batch._raw_events = data["events"]
+        else:
+            batch._raw_events = [raw_event(e) for e in batch.events]
+        return batch
+
+    @property
+    def raw_events(self) -> list[dict[str, Any]]:
+        return self._raw_events
+
+
+def raw_event(event: EventIn) -> dict[str, Any]:
+    """An event built in code rather than parsed from JSON, as a client would have sent it."""
+    return event.model_dump(mode="json", exclude_unset=True)
 
 
 class EventResultOut(BaseModel):
