@@ -2,6 +2,8 @@
 
 Prints:
 - events/s for batches of 1, 50 and 500 events per POST (many sessions, concurrent clients);
+- the floor the same clients reach on GET /api/v1/health, which does no auth and no write: what
+  the server stack itself (gunicorn, Django, Ninja, one query) allows on this machine;
 - p50/p99 latency of single-event POSTs sent at a fixed rate (500/s by default), measured from
   each request's scheduled send time so a slow server cannot hide its queueing;
 - rows/s of a raw COPY into the events table of the same database, the ceiling.
@@ -195,10 +197,14 @@ async def _throughput_worker(token: str, batch: int, seconds: float, conns: int,
         session = f"{tag}-c{c}"
         n = 0
         while time.perf_counter() < stop:
-            body = batch_body(f"{tag}-{c}", n, batch)
-            status, _ = await conn.request(
-                "POST", f"/api/v1/sessions/{session}/events", body, token
-            )
+            if batch:
+                body = batch_body(f"{tag}-{c}", n, batch)
+                status, _ = await conn.request(
+                    "POST", f"/api/v1/sessions/{session}/events", body, token
+                )
+            else:  # the floor: the cheapest endpoint that reaches the database
+                status, _ = await conn.request("GET", "/api/v1/health", b"", token)
+                status = 201 if status == 200 else status
             n += 1
             if status == 201:
                 done += 1
@@ -415,6 +421,12 @@ def main() -> None:
                 f"batch {batch:>3}: {events:>9,.0f} events/s  ({reqs:,.0f} requests/s, "
                 f"{errors} errors)"
             )
+        throughput(token, 0, 1.0, args.client_procs, 8)  # warm up
+        reqs, _, errors = throughput(token, 0, args.duration / 2, args.client_procs, 8)
+        log(
+            f"floor: GET /api/v1/health (no auth, one SELECT 1, no write): {reqs:,.0f} "
+            f"requests/s ({errors} errors)"
+        )
         achieved, p50, p99, steady50, steady99, errors = asyncio.run(
             fixed_rate(token, args.rate, args.duration, pool=64)
         )
