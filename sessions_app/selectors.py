@@ -180,14 +180,20 @@ def decode_cursor(cursor: str, column: str) -> tuple[Any, int] | None:
         return None
 
 
+# The indexed document of an event (migration 0005): its first 65,536 characters, since a
+# tsvector holds at most 1 MB and larger outputs made the insert fail. The expression must match
+# the index's exactly for the planner to use it.
+FTS_DOCUMENT = "to_tsvector('simple', left(content, 65536))"
+
+
 def _fts_session_ids(project: Project, q: str) -> QuerySet:
     """Ids of sessions with an event matching `q`: PostgreSQL full-text search (GIN index
-    event_content_fts), or a case-insensitive substring match on other databases."""
+    event_content_fts, over each event's first 65,536 characters), or a case-insensitive
+    substring match on other databases."""
     events = Event.objects.filter(project=project)
     if connection.vendor == "postgresql":
-        # The expression must match the index's exactly for the planner to use it.
         events = events.extra(
-            where=["to_tsvector('simple', content) @@ plainto_tsquery('simple', %s)"], params=[q]
+            where=[f"{FTS_DOCUMENT} @@ plainto_tsquery('simple', %s)"], params=[q]
         )
     else:
         events = events.filter(content__icontains=q)

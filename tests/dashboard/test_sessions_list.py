@@ -244,6 +244,18 @@ def test_full_text_search_uses_words_and_has_a_gin_index(client, viewer, variety
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'event_content_fts'")
         (definition,) = cursor.fetchone()
     assert "gin" in definition and "to_tsvector('simple'" in definition
+    # The filter's expression is the index's: with sequential scans off, a search by it alone
+    # can only be answered through the index.
+    from sessions_app.selectors import FTS_DOCUMENT
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM sessions_app_event "
+            f"WHERE {FTS_DOCUMENT} @@ plainto_tsquery('simple', 'answer')"
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "event_content_fts" in plan
     client.force_login(viewer)
     assert set(titles(client.get(url(q="answer 2")))) == {"b"}
     # Whole words, not substrings: "answ" is not a word of any event.

@@ -454,3 +454,20 @@ def test_responses_and_agent_framework_items_read_back_exactly(api):
     assert result.parent_event_id == call.pk
     af_result = Event.objects.get(session__external_id="af", type="tool_result")
     assert af_result.parent_event.external_id == "af1#tool_call:c9"
+
+
+@pytest.mark.postgres
+def test_a_large_tool_output_with_many_distinct_words_is_stored_and_searchable(api, project):
+    """A tsvector holds at most 1 MB; the search index covers the first 65,536 characters."""
+    import hashlib
+
+    from sessions_app.selectors import _fts_session_ids
+
+    words = [hashlib.md5(str(i).encode()).hexdigest() for i in range(40_000)]
+    output = "needle " + " ".join(words)  # 1.3 MB of distinct words
+    response = post(api, "big", [{"id": "out", "source": "tool", "message": output}])
+    assert response.status_code == 201
+    assert Event.objects.get(external_id="out").content == output
+    session = AgentSession.objects.get(external_id="big")
+    assert list(_fts_session_ids(project, "needle")) == [{"session_id": session.pk}]
+    assert list(_fts_session_ids(project, words[-1])) == []  # past the indexed prefix
