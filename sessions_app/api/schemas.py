@@ -287,20 +287,17 @@ class EventsIn(StrictIn):
         if isinstance(data, dict) and "events" not in data:
             data = {"events": [data]}  # a single event object
         batch = handler(data)
-        if isinstance(data, dict):
-            batch._raw_events = data["events"]
-        else:
-            batch._raw_events = [raw_event(e) for e in batch.events]
+        sent = data["events"] if isinstance(data, dict) else batch.events
+        # An event built in code rather than parsed from JSON counts as what a client would send.
+        batch._raw_events = [
+            e if isinstance(e, dict) else e.model_dump(mode="json", exclude_unset=True)
+            for e in sent
+        ]
         return batch
 
     @property
     def raw_events(self) -> list[dict[str, Any]]:
         return self._raw_events
-
-
-def raw_event(event: EventIn) -> dict[str, Any]:
-    """An event built in code rather than parsed from JSON, as a client would have sent it."""
-    return event.model_dump(mode="json", exclude_unset=True)
 
 
 class EventResultOut(BaseModel):

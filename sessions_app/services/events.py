@@ -666,18 +666,11 @@ def _fast_eligible(project: Project, events: list[EventInput]) -> bool:
     return len(ids) == len(events)
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
 @functools.cache
 def _session_defaults() -> tuple[dict[str, Any], tuple[Field, ...]]:
     """The defaults the ORM would insert for a new session: constants once, and the fields
-    whose default is computed (a fresh dict, the current time) to call per row."""
+    whose default is computed (a fresh dict, the current time) to call per row. `_json_rows`
+    writes their dates and decimals as text."""
     constant: dict[str, Any] = {}
     computed = []
     for model_field in AgentSession._meta.concrete_fields:
@@ -686,7 +679,7 @@ def _session_defaults() -> tuple[dict[str, Any], tuple[Field, ...]]:
         if model_field.has_default() and callable(model_field.default):
             computed.append(model_field)
         else:
-            constant[model_field.column] = _json_value(model_field.get_default())
+            constant[model_field.column] = model_field.get_default()
     return constant, tuple(computed)
 
 
@@ -697,7 +690,7 @@ def _new_session_row(project: Project, external_id: str, now: datetime, batch: d
     constant, computed = _session_defaults()
     row = dict(constant)
     for model_field in computed:
-        row[model_field.column] = _json_value(model_field.get_default())
+        row[model_field.column] = model_field.get_default()
     created = min(now, batch["first_at"])
     row.update(
         project_id=project.pk,
