@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import InvalidInput
+from .jsontext import body_hash
 from .models import Event
 from .services.events import EventInput, UsageInput
 
@@ -39,11 +40,6 @@ _ROLE_SOURCE = {
 _SOURCE_ROLE = {S.USER: R.USER, S.LLM: R.ASSISTANT, S.SYSTEM: R.SYSTEM, S.TOOL: R.TOOL}
 RESPONSES_MESSAGE_TYPES = {"message"}
 MAX_ID = 255
-
-
-def _hash(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _s(value: Any) -> str:
@@ -150,7 +146,7 @@ def from_openai_chat(item: Mapping[str, Any], *, event_id: str) -> list[EventInp
                     content=_json_text(arguments),
                     payload=None,
                     payload_format=F.OPENAI_CHAT,
-                    body_hash=_hash(call),
+                    body_hash=body_hash(call),
                     parent_external_id=event_id,
                 )
             )
@@ -165,7 +161,7 @@ def from_openai_chat(item: Mapping[str, Any], *, event_id: str) -> list[EventInp
                 name=_s(legacy.get("name")),
                 content=_json_text(legacy.get("arguments", "")),
                 payload_format=F.OPENAI_CHAT,
-                body_hash=_hash(legacy),
+                body_hash=body_hash(legacy),
                 parent_external_id=event_id,
             )
         )
@@ -336,7 +332,7 @@ def from_agent_framework(
                 tool_call_id=call_id,
                 content=_json_text(part.get("arguments", "")),
                 payload_format=F.AGENT_FRAMEWORK,
-                body_hash=_hash(part),
+                body_hash=body_hash(part),
                 parent_external_id=event_id,
             )
         )
@@ -353,7 +349,7 @@ def from_agent_framework(
                 content=_json_text(part.get("result", "")),
                 is_error=bool(part.get("exception")),
                 payload_format=F.AGENT_FRAMEWORK,
-                body_hash=_hash(part),
+                body_hash=body_hash(part),
             )
         )
     return events

@@ -9,9 +9,10 @@ from django.conf import settings
 
 from .. import normalize
 from ..errors import InvalidInput, PayloadTooLarge
+from ..jsontext import body_hash
 from ..models import AgentSession, Event, Run
 from ..services.events import EventInput, UsageInput
-from .schemas import EventIn, canonical_hash
+from .schemas import EventIn
 
 
 def check_path_id(value: str, *, field: str = "external_id", allow_empty: bool = False) -> str:
@@ -80,7 +81,7 @@ def event_inputs(
             native = {k: v for k in _NATIVE_FIELDS if (v := getattr(event, k)) is not None}
             produced = normalize.from_native(native, event_id=event_id, raw=raw)
         first = produced[0]
-        first.body_hash = canonical_hash(raw)
+        first.body_hash = body_hash(raw)
         first.model = model
         usage = _usage(event, model)
         if usage is not None:

@@ -7,8 +7,6 @@ a foreign `item`, which is stored verbatim as the event's payload.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -68,13 +66,6 @@ def _money_text(value: Decimal) -> str:
 
 
 Money = Annotated[Decimal, PlainSerializer(_money_text, return_type=str)]
-
-
-def canonical_hash(value: Any) -> str:
-    """SHA-256 of the canonical JSON of a value (sorted keys, compact): the body hash that
-    makes a retry with the same id and the same body a duplicate, not a conflict."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class StrictIn(BaseModel):

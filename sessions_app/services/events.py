@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Field, Max, Q, Sum
 from django.utils import timezone
 
-from .. import llm
+from .. import jsontext, llm
 from ..db import columns_of, instance_from_row, server_bound
 from ..errors import Conflict, InvalidInput
 from ..models import AgentSession, Budget, DailyUsage, Event, Project, Run, TokenUsage
@@ -317,7 +316,7 @@ _EVENT_COLUMNS = (
 def _json_rows(rows: Any) -> str:
     """Rows for `json_to_recordset` (or values for `json_array_elements_text`) as one
     document: PostgreSQL parses it in C, where psycopg would dump arrays element by element."""
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    return jsontext.document(rows, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:
