@@ -46,7 +46,7 @@ def body_hash(value: Any) -> str:
 
 
 def document(value: Any, default: Callable[[Any], Any]) -> str:
-    """Compact JSON text of a value for a server-side parameter (`json_to_recordset`), with
+    """Compact JSON text of a value for a server-side parameter (`jsonb_to_recordset`), with
     `default` for the types JSON lacks. Numbers may be spelled differently from the standard
     library's (`0.00001`); PostgreSQL reads the same value from either."""
     try:
