@@ -300,7 +300,14 @@ class Event(models.Model):
     # The largest table and the hottest insert: foreign keys are indexed by the composite and
     # partial indexes in Meta, never twice (an event without a run, parent or tool call id
     # costs no entry in those indexes).
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No database constraint on the project: an event's project is its session's, whose own
+    # constraints hold it. Checking it cost a trigger per inserted row (a third of the
+    # constraint checks of a batch) and a key-share lock on the one project row that every
+    # concurrent writer of the project takes. Deleting a project still deletes its events (the
+    # ORM cascades).
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     session = models.ForeignKey(
         AgentSession, on_delete=models.CASCADE, related_name="events", db_index=False
     )
@@ -375,8 +382,11 @@ class TokenUsage(models.Model):
         COMPUTED = "computed", "Computed from the price table"
         UNKNOWN = "unknown", "Unknown model price"
 
-    # Indexed by the composites in Meta, not once more each.
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Indexed by the composites in Meta, not once more each. No constraint on the project, as
+    # for events: the session's holds it.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     session = models.ForeignKey(
         AgentSession, on_delete=models.CASCADE, related_name="usages", db_index=False
     )
