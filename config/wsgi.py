@@ -1,4 +1,5 @@
-"""WSGI entry point (gunicorn config.wsgi)."""
+"""WSGI entry point (gunicorn config.wsgi): /api/v1/ runs through the API's middleware chain,
+everything else through the pages' (config/handlers.py)."""
 
 import os
 
@@ -6,4 +7,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+pages = get_wsgi_application()  # sets Django up
+
+from config.handlers import ApiWSGIHandler, split_application  # noqa: E402
+
+application = split_application(pages, ApiWSGIHandler())

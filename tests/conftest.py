@@ -13,6 +13,7 @@ from sessions_app.models import Membership
 from sessions_app.services.projects import api_key_create
 
 from .factories import MembershipFactory, ProjectFactory, UserFactory
+from .http import SplitClient
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -49,6 +50,11 @@ def _services_for_markers(request):
         require(connection.vendor == "postgresql", "needs PostgreSQL: set DATABASE_URL")
     if request.node.get_closest_marker("browser"):
         require(bool(shutil.which("chromium")), "needs Debian's chromium at /usr/bin/chromium")
+
+
+@pytest.fixture
+def client() -> SplitClient:
+    return SplitClient()
 
 
 @pytest.fixture

@@ -6,14 +6,15 @@ import json
 from typing import Any
 
 import pytest
-from django.test import Client
+
+from tests.http import SplitClient
 
 
 class ApiClient:
     """Django's test client speaking JSON to /api/v1 with an API key."""
 
     def __init__(self, token: str | None):
-        self.client = Client()
+        self.client = SplitClient()
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def _call(

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 
 from sessions_app.models import BudgetAlert, ModelPrice
 from sessions_app.services.budgets import budget_create, budgets_check
 from sessions_app.services.events import EventInput, UsageInput, events_append
 from sessions_app.services.sessions import session_upsert
+from tests.http import SplitClient as Client
 
 pytestmark = pytest.mark.django_db
 
