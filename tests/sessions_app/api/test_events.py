@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sessions_app.api.schemas import EventsPostOut
 from sessions_app.models import AgentSession, Event, Run, TokenUsage
 from sessions_app.services.sessions import session_continue_in, session_upsert
 
@@ -49,6 +50,22 @@ def test_a_batch_gets_seq_1_to_n_in_order_and_creates_the_session(api):
     assert {r["status"] for r in body["results"]} == {"created"}
     more = post(api, "new", [{"id": "e5", "source": "llm", "message": "m5"}]).json()
     assert more["results"][0]["seq"] == 6
+
+
+def test_the_answer_to_a_post_is_the_documented_schema(api):
+    # The answer is rendered without Ninja's response validation: it must still be exactly
+    # the EventsPostOut the OpenAPI document promises.
+    events = [{"id": "e1", "source": "user", "message": "hi"}]
+    for expected_status, status in ((201, "created"), (200, "duplicate")):
+        response = post(api, "s", events)
+        assert response.status_code == expected_status
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+        parsed = EventsPostOut.model_validate_json(response.content)
+        assert parsed.model_dump() == response.json()
+        assert response.json() == {
+            "session_id": "s",
+            "results": [{"id": "e1", "seq": 1, "status": status}],
+        }
 
 
 def test_a_single_event_object_is_accepted(api):
