@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import psycopg
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 M = TypeVar("M", bound=models.Model)
 
@@ -69,15 +69,17 @@ def server_bound(sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple
     """
     query, order = numbered(sql)
     values = [params[key] for key in order]  # type: ignore[index]
-    connection.ensure_connection()
+    # The connection itself, not the thread-local proxy `connection` (a lookup per attribute).
+    db = connections[DEFAULT_DB_ALIAS]
+    db.ensure_connection()
     started = time.monotonic()
-    with connection.wrap_database_errors, psycopg.RawCursor(connection.connection) as cursor:
+    with db.wrap_database_errors, psycopg.RawCursor(db.connection) as cursor:
         cursor.execute(query, values, prepare=True)
         # Every statement here returns rows; asking for `description` would build column
         # objects that cost more than the rows.
         rows = cursor.fetchall()
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    if db.queries_logged:
+        db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return rows
 
 
