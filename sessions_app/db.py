@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
 
@@ -61,6 +62,18 @@ def numbered(sql: str) -> tuple[str, tuple[str | int, ...]]:
     return converted, tuple(order)
 
 
+def _cursor(db: BaseDatabaseWrapper) -> psycopg.RawCursor:
+    """The raw cursor of the connection's current session, made once and reused: a new cursor
+    per statement cost a fifth of a single-event append's time in the driver. It keeps the last
+    statement's rows (a batch's ids at most) until the next one; Django's connection is
+    per-thread, so the cursor is too."""
+    raw = db.connection
+    cursor = getattr(db, "_server_bound_cursor", None)
+    if cursor is None or cursor.connection is not raw or cursor.closed:
+        cursor = db._server_bound_cursor = psycopg.RawCursor(raw)
+    return cursor
+
+
 def server_bound(sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple]:
     """Run one statement on Django's PostgreSQL connection with server-side parameters.
 
@@ -73,7 +86,8 @@ def server_bound(sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple
     db = connections[DEFAULT_DB_ALIAS]
     db.ensure_connection()
     started = time.monotonic()
-    with db.wrap_database_errors, psycopg.RawCursor(db.connection) as cursor:
+    with db.wrap_database_errors:
+        cursor = _cursor(db)
         cursor.execute(query, values, prepare=True)
         # Every statement here returns rows; asking for `description` would build column
         # objects that cost more than the rows.

@@ -1,7 +1,7 @@
 """The raw-SQL helpers of the ingest path (sessions_app/db.py)."""
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from sessions_app.db import numbered, server_bound
 from tests.factories import ProjectFactory
@@ -40,3 +40,17 @@ def test_server_bound_raises_djangos_errors():
     )
     with pytest.raises(IntegrityError):
         server_bound(copy, [project.pk])
+    # The connection's reused cursor serves the next statement after a failed one.
+    assert server_bound("SELECT %s::int", [7]) == [(7,)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_server_bound_follows_the_connection_when_django_reconnects():
+    assert server_bound("SELECT pg_backend_pid()", []) == [
+        (connection.connection.info.backend_pid,)
+    ]
+    connection.close()  # as close_old_connections does after CONN_MAX_AGE or a failed health check
+    (pid,) = server_bound("SELECT pg_backend_pid()", [])[0]
+    assert pid == connection.connection.info.backend_pid
+    assert server_bound("SELECT %s::text", ["again"]) == [("again",)]
