@@ -617,7 +617,8 @@ WITH batch AS MATERIALIZED (
             SELECT 1 FROM {session_table}
             WHERE project_id = %(project_id)s AND external_id = %(session)s
         )
-    ) AS x, LATERAL jsonb_populate_record(NULL::{session_table}, %(new_session)s::jsonb
+    ) AS x, LATERAL jsonb_populate_record(NULL::{session_table},
+        %(session_defaults)s::jsonb || %(new_session)s::jsonb
         || jsonb_build_object('id', x.id, 'path', '/' || x.id || '/', 'root_id', x.id)) AS r
     ON CONFLICT (project_id, external_id) DO NOTHING
     RETURNING {_FAST_SESSION_COLUMNS}, 0 AS base
@@ -672,31 +673,40 @@ def _fast_eligible(project: Project, events: list[EventInput]) -> bool:
     return len(ids) == len(events)
 
 
+# The columns of a new session that `_new_session_row` sets from the batch.
+_NEW_SESSION_FROM_BATCH = frozenset(
+    {
+        "project_id", "external_id", "created_at", "updated_at", "last_event_at",
+        "duration_seconds", "event_count", "last_seq", "prompt_tokens", "completion_tokens",
+        "total_tokens", "cost_usd", "error_count", "preview",
+    }
+)  # fmt: skip
+
+
 @functools.cache
-def _session_defaults() -> tuple[dict[str, Any], tuple[Field, ...]]:
-    """The defaults the ORM would insert for a new session: constants once, and the fields
-    whose default is computed (a fresh dict, the current time) to call per row. `_json_rows`
-    writes their dates and decimals as text."""
+def _session_defaults() -> tuple[str, tuple[Field, ...]]:
+    """The defaults the ORM would insert for a new session, but for the columns the batch
+    sets: the constant ones as one JSON document, made once, and the fields whose default is
+    computed (a fresh dict) to call per row."""
     constant: dict[str, Any] = {}
     computed = []
     for model_field in AgentSession._meta.concrete_fields:
         if model_field.primary_key or not (model_field.has_default() or model_field.null):
             continue
+        if model_field.column in _NEW_SESSION_FROM_BATCH:
+            continue
         if model_field.has_default() and callable(model_field.default):
             computed.append(model_field)
         else:
             constant[model_field.column] = model_field.get_default()
-    return constant, tuple(computed)
+    return _json_rows(constant), tuple(computed)
 
 
 def _new_session_row(project: Project, external_id: str, now: datetime, batch: dict) -> str:
-    """The row of a session this batch creates, as JSON: the model's defaults (as the ORM
-    would insert them) with the batch's rollups, so that a session created here is the row
-    `session_get_or_create` plus `_roll_up` would have written."""
-    constant, computed = _session_defaults()
-    row = dict(constant)
-    for model_field in computed:
-        row[model_field.column] = model_field.get_default()
+    """The row of a session this batch creates, as JSON, but for the constant defaults (the
+    statement adds `_session_defaults()`): with them, the row `session_get_or_create` plus
+    `_roll_up` would have written."""
+    row = {model_field.column: model_field.get_default() for model_field in _session_defaults()[1]}
     created = min(now, batch["first_at"])
     row.update(
         project_id=project.pk,
@@ -782,6 +792,7 @@ def _fast_params(project: Project, session_external_id: str, events: list[EventI
         cost_usd=totals[3],
     )
     params["new_session"] = _new_session_row(project, session_external_id, now, params)
+    params["session_defaults"] = _session_defaults()[0]
     if usage:
         params["usage"] = _json_rows(usage)
         # Sorted by key, as daily_usage_apply does: concurrent batches lock rows in one order.
