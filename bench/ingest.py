@@ -1,7 +1,9 @@
 """Ingest benchmark: gunicorn (2 workers) on PostgreSQL, driven by a raw keep-alive HTTP client.
 
 Prints:
-- events/s for batches of 1, 50 and 500 events per POST (many sessions, concurrent clients);
+- events/s for batches of 1, 50 and 500 events per POST (many sessions, concurrent clients),
+  each with the cores every gunicorn worker and PostgreSQL kept busy and their CPU per request
+  or event (/proc counters), which shows where the time went and when one worker bounded a run;
 - the floor the same clients reach on GET /api/v1/health, which does no auth and no write: what
   the server stack itself (gunicorn, Django, Ninja, one query) allows on this machine;
 - p50/p99 latency of single-event POSTs sent at a fixed rate (500/s by default), measured from
@@ -220,6 +222,67 @@ def _throughput_process(args: tuple, queue: mp.Queue) -> None:
     queue.put(asyncio.run(_throughput_worker(*args)))
 
 
+# --- where the CPU goes: /proc counters of the gunicorn workers and of PostgreSQL -------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds the gunicorn workers (each) and all PostgreSQL processes spend over a phase.
+
+    Both cores are shared by the client, the workers and PostgreSQL; a worker serves the
+    keep-alive connections it accepted, so one busy worker can bound a run before the cores do.
+    """
+
+    def __init__(self, server: subprocess.Popen) -> None:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        self.workers = [int(pid) for pid in children]
+
+    def __enter__(self) -> CpuMeter:
+        self.postgres = _postgres_pids()
+        self.started = time.perf_counter()
+        self.before = [_cpu_seconds(p) for p in self.workers + self.postgres]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = time.perf_counter() - self.started
+        pids = self.workers + self.postgres
+        used = [_cpu_seconds(p) - b for p, b in zip(pids, self.before, strict=True)]
+        self.worker_cores = [u / elapsed for u in used[: len(self.workers)]]
+        self.postgres_cores = sum(used[len(self.workers) :]) / elapsed
+
+    def summary(self, rate: float, unit: str = "request") -> str:
+        """Cores each worker and PostgreSQL kept busy, and CPU per request (or event)."""
+        workers = " + ".join(f"{c:.2f}" for c in self.worker_cores)
+        each = 1e6 / rate
+        return (
+            f"cores busy: workers {workers}, PostgreSQL {self.postgres_cores:.2f}; CPU per "
+            f"{unit}: workers {sum(self.worker_cores) * each:,.0f} µs, PostgreSQL "
+            f"{self.postgres_cores * each:,.0f} µs"
+        )
+
+
 def throughput(token: str, batch: int, seconds: float, procs: int, conns: int) -> tuple:
     """Requests/s, events/s and errors of closed-loop clients in `procs` processes."""
     queue: mp.Queue = mp.Queue()
@@ -416,17 +479,23 @@ def main() -> None:
         for batch, conns in ((1, 8), (50, 4), (500, 2)):
             throughput(token, batch, 2.0, args.client_procs, conns)  # warm up
             analyze()
-            reqs, events, errors = throughput(token, batch, args.duration, args.client_procs, conns)
+            with CpuMeter(server) as cpu:
+                reqs, events, errors = throughput(
+                    token, batch, args.duration, args.client_procs, conns
+                )
             log(
                 f"batch {batch:>3}: {events:>9,.0f} events/s  ({reqs:,.0f} requests/s, "
                 f"{errors} errors)"
             )
+            log(f"           {cpu.summary(events, 'event') if batch > 1 else cpu.summary(reqs)}")
         throughput(token, 0, 1.0, args.client_procs, 8)  # warm up
-        reqs, _, errors = throughput(token, 0, args.duration / 2, args.client_procs, 8)
+        with CpuMeter(server) as cpu:
+            reqs, _, errors = throughput(token, 0, args.duration / 2, args.client_procs, 8)
         log(
             f"floor: GET /api/v1/health (no auth, one SELECT 1, no write): {reqs:,.0f} "
             f"requests/s ({errors} errors)"
         )
+        log(f"           {cpu.summary(reqs)}")
         achieved, p50, p99, steady50, steady99, errors = asyncio.run(
             fixed_rate(token, args.rate, args.duration, pool=64)
         )
