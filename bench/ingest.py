@@ -102,6 +102,9 @@ def start_server(workers: int, worker_class: str, threads: int) -> subprocess.Po
         "warning",
         "--backlog",
         "2048",
+        # A socket per worker, spread by the kernel: on one shared socket, the worker awake when
+        # the clients connect can accept every keep-alive connection (seen: 0.00 + 0.91 cores).
+        "--reuse-port",
     ]
     if worker_class == "gthread":
         cmd += ["--threads", str(threads)]
