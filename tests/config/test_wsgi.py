@@ -39,11 +39,13 @@ def serve(method: str, path: str, body: bytes = b"", **headers: str) -> tuple[in
     return answer["status"], answer["headers"], content
 
 
+def post_event(event_id: str, **headers: str) -> tuple[int, dict, bytes]:
+    body = json.dumps({"id": event_id, "source": "user", "message": "hello"}).encode()
+    return serve("POST", "/api/v1/sessions/s1/events", body, **headers)
+
+
 def test_api_post_is_served_with_the_headers_every_response_gets(api_token):
-    body = json.dumps({"id": "e1", "source": "user", "message": "hello"}).encode()
-    status, headers, content = serve(
-        "POST", "/api/v1/sessions/s1/events", body, authorization=f"Bearer {api_token}"
-    )
+    status, headers, content = post_event("e1", authorization=f"Bearer {api_token}")
     assert status == 201
     assert json.loads(content) == {
         "session_id": "s1",
@@ -61,21 +63,14 @@ def test_api_post_is_served_with_the_headers_every_response_gets(api_token):
 def test_api_ignores_browser_cookies_and_needs_no_csrf_token(api_token):
     # A caller holding a dashboard session cookie still authenticates with its key only, and
     # no CSRF check stands in the way of an API-key request.
-    status, headers, _ = serve(
-        "POST",
-        "/api/v1/sessions/s1/events",
-        b'{"id": "e1", "source": "user", "message": "hi"}',
+    status, headers, _ = post_event(
+        "e1",
         authorization=f"Bearer {api_token}",
         cookie=f"{settings.SESSION_COOKIE_NAME}=forged; csrftoken=x",
     )
     assert status == 201
     assert "set-cookie" not in headers
-    status, _, content = serve(
-        "POST",
-        "/api/v1/sessions/s1/events",
-        b'{"id": "e2", "source": "user", "message": "hi"}',
-        cookie=f"{settings.SESSION_COOKIE_NAME}=forged",
-    )
+    status, _, content = post_event("e2", cookie=f"{settings.SESSION_COOKIE_NAME}=forged")
     assert status == 401
     assert json.loads(content)["code"] == "unauthorized"
     assert Event.objects.count() == 1
@@ -119,12 +114,7 @@ def test_api_requests_skip_the_pages_middleware(api_token, monkeypatch):
             return original(self, request)
 
         monkeypatch.setattr(middleware, "process_request", spy)
-    status, _, _ = serve(
-        "POST",
-        "/api/v1/sessions/s1/events",
-        b'{"id": "e1", "source": "user", "message": "hi"}',
-        authorization=f"Bearer {api_token}",
-    )
+    status, _, _ = post_event("e1", authorization=f"Bearer {api_token}")
     assert status == 201
     assert ran == []
     status, _, _ = serve("GET", "/accounts/login/")
