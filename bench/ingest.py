@@ -230,12 +230,12 @@ def _throughput_process(args: tuple, queue: mp.Queue) -> None:
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (0 when it is gone)."""
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a process so far (None when it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
+        return None
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
@@ -256,24 +256,31 @@ class CpuMeter:
 
     Both cores are shared by the client, the workers and PostgreSQL; a worker serves the
     keep-alive connections it accepted, so one busy worker can bound a run before the cores do.
+    A PostgreSQL process started during the phase (a new connection) counts whole; one that
+    ended during it is left out.
     """
 
     def __init__(self, server: subprocess.Popen) -> None:
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         self.workers = [int(pid) for pid in children]
 
+    def _used(self, pids: list[int]) -> list[float]:
+        used = []
+        for pid in pids:
+            now = _cpu_seconds(pid)
+            if now is not None:
+                used.append(now - (self.before.get(pid) or 0.0))
+        return used
+
     def __enter__(self) -> CpuMeter:
-        self.postgres = _postgres_pids()
         self.started = time.perf_counter()
-        self.before = [_cpu_seconds(p) for p in self.workers + self.postgres]
+        self.before = {p: _cpu_seconds(p) for p in self.workers + _postgres_pids()}
         return self
 
     def __exit__(self, *exc: object) -> None:
         elapsed = time.perf_counter() - self.started
-        pids = self.workers + self.postgres
-        used = [_cpu_seconds(p) - b for p, b in zip(pids, self.before, strict=True)]
-        self.worker_cores = [u / elapsed for u in used[: len(self.workers)]]
-        self.postgres_cores = sum(used[len(self.workers) :]) / elapsed
+        self.worker_cores = [u / elapsed for u in self._used(self.workers)]
+        self.postgres_cores = sum(self._used(_postgres_pids())) / elapsed
 
     def summary(self, rate: float, unit: str = "request") -> str:
         """Cores each worker and PostgreSQL kept busy, and CPU per request (or event)."""
