@@ -673,27 +673,15 @@ def _fast_eligible(project: Project, events: list[EventInput]) -> bool:
     return len(ids) == len(events)
 
 
-# The columns of a new session that `_new_session_row` sets from the batch.
-_NEW_SESSION_FROM_BATCH = frozenset(
-    {
-        "project_id", "external_id", "created_at", "updated_at", "last_event_at",
-        "duration_seconds", "event_count", "last_seq", "prompt_tokens", "completion_tokens",
-        "total_tokens", "cost_usd", "error_count", "preview",
-    }
-)  # fmt: skip
-
-
 @functools.cache
 def _session_defaults() -> tuple[str, tuple[Field, ...]]:
-    """The defaults the ORM would insert for a new session, but for the columns the batch
-    sets: the constant ones as one JSON document, made once, and the fields whose default is
-    computed (a fresh dict) to call per row."""
+    """The defaults the ORM would insert for a new session: the constant ones as one JSON
+    document, made once (the statement merges the batch's row over it), and the fields whose
+    default is computed (a fresh dict, the current time) to call per row."""
     constant: dict[str, Any] = {}
     computed = []
     for model_field in AgentSession._meta.concrete_fields:
         if model_field.primary_key or not (model_field.has_default() or model_field.null):
-            continue
-        if model_field.column in _NEW_SESSION_FROM_BATCH:
             continue
         if model_field.has_default() and callable(model_field.default):
             computed.append(model_field)
@@ -706,24 +694,26 @@ def _new_session_row(project: Project, external_id: str, now: datetime, batch: d
     """The row of a session this batch creates, as JSON, but for the constant defaults (the
     statement adds `_session_defaults()`): with them, the row `session_get_or_create` plus
     `_roll_up` would have written."""
-    row = {model_field.column: model_field.get_default() for model_field in _session_defaults()[1]}
     created = min(now, batch["first_at"])
-    row.update(
-        project_id=project.pk,
-        external_id=external_id,
-        created_at=created.isoformat(),
-        updated_at=now.isoformat(),
-        last_event_at=batch["last_at"].isoformat(),
-        duration_seconds=_seconds(batch["last_at"] - created),
-        event_count=batch["n"],
-        last_seq=batch["n"],
-        prompt_tokens=batch["prompt_tokens"],
-        completion_tokens=batch["completion_tokens"],
-        total_tokens=batch["total_tokens"],
-        cost_usd=str(batch["cost_usd"]),
-        error_count=batch["errors"],
-        preview=batch["preview"],
-    )
+    row = {
+        "project_id": project.pk,
+        "external_id": external_id,
+        "created_at": created.isoformat(),
+        "updated_at": now.isoformat(),
+        "last_event_at": batch["last_at"].isoformat(),
+        "duration_seconds": _seconds(batch["last_at"] - created),
+        "event_count": batch["n"],
+        "last_seq": batch["n"],
+        "prompt_tokens": batch["prompt_tokens"],
+        "completion_tokens": batch["completion_tokens"],
+        "total_tokens": batch["total_tokens"],
+        "cost_usd": str(batch["cost_usd"]),
+        "error_count": batch["errors"],
+        "preview": batch["preview"],
+    }
+    for model_field in _session_defaults()[1]:
+        if model_field.column not in row:
+            row[model_field.column] = model_field.get_default()
     return _json_rows(row)
 
 
