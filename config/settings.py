@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Serves the interactive API docs (/api/docs) from our static files, not from a CDN: a
+    # self-hosted install may have no way out to the internet.
+    "ninja",
     # The default app config wraps the template loaders so "page.html#partial" names resolve.
     "template_partials",
     "sessions_app",

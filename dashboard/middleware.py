@@ -25,8 +25,6 @@ POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-# Ninja's interactive docs load Swagger UI from a CDN with an inline script: leave them alone.
-EXEMPT_PREFIXES = ("/api/docs",)
 
 
 class ContentSecurityPolicyMiddleware:
@@ -37,6 +35,5 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not request.path.startswith(EXEMPT_PREFIXES):
-            response.headers.setdefault("Content-Security-Policy", POLICY)
+        response.headers.setdefault("Content-Security-Policy", POLICY)
         return response
