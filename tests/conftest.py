@@ -3,8 +3,13 @@ PostgreSQL, Redis or Chromium fails the test; elsewhere it skips."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connection
@@ -110,3 +115,90 @@ def outsider(other_project):
     return MembershipFactory(
         project=other_project, role=Membership.Role.ADMIN, user=UserFactory(username="outsider")
     ).user
+
+
+@pytest.fixture
+def fake_dns(monkeypatch) -> dict[str, list[str]]:
+    """socket.getaddrinfo answering from this table (name -> addresses); IP literals resolve as
+    usual, any other name does not, so no test waits on a resolver."""
+    table: dict[str, list[str]] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in table:
+            return [
+                (
+                    socket.AF_INET6 if ":" in a else socket.AF_INET,
+                    socket.SOCK_STREAM,
+                    6,
+                    "",
+                    (a, port or 0),
+                )
+                for a in table[host]
+            ]
+        return real(host, port, flags=socket.AI_NUMERICHOST)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return table
+
+
+PUBLIC_HOOK_ADDRESS = "93.184.215.14"
+
+
+@dataclass
+class WebhookReceiver:
+    """A real HTTP server on loopback standing in for a public host: connections to
+    PUBLIC_HOOK_ADDRESS reach it, connections to any other non-loopback address fail."""
+
+    port: int = 0
+    status: int = 204
+    headers: dict[str, str] = field(default_factory=dict)
+    requests: list[dict] = field(default_factory=list)  # method, path, host, json
+    connected: list[tuple[str, int]] = field(default_factory=list)  # addresses asked for
+
+
+@pytest.fixture
+def webhook_receiver(monkeypatch):
+    receiver = WebhookReceiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            receiver.requests.append(
+                {
+                    "method": "POST",
+                    "path": self.path,
+                    "host": self.headers.get("Host"),
+                    "json": json.loads(body or b"null"),
+                }
+            )
+            self.send_response(receiver.status)
+            for name, value in receiver.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    real = socket.create_connection
+
+    def create_connection(address, *args, **kwargs):
+        # A name is looked up as the real function does, through the (fake) resolver.
+        for info in socket.getaddrinfo(address[0], address[1], proto=socket.IPPROTO_TCP):
+            ip = info[4][0]
+            receiver.connected.append((ip, address[1]))
+            if ip == PUBLIC_HOOK_ADDRESS:
+                return real(("127.0.0.1", receiver.port), *args, **kwargs)
+            if ip in ("127.0.0.1", "::1"):
+                return real((ip, address[1]), *args, **kwargs)
+        raise ConnectionRefusedError(f"no network in tests: {address[0]}")
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    yield receiver
+    server.shutdown()
+    server.server_close()

@@ -9,12 +9,13 @@ push the spend further; the webhook is POSTed by a task.
 from __future__ import annotations
 
 import functools
+import http.client
 import ipaddress
 import json
 import logging
 import socket
+import ssl
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -139,25 +140,25 @@ def _address_refused(address: str) -> bool:
     )
 
 
-def _webhook_refused_address(url: str) -> str | None:
-    """The first address the URL's host is or resolves to that a webhook may not reach, or None
-    when all are public (or ALERT_WEBHOOK_ALLOW_PRIVATE is set).
-
-    Every address counts, not just the first: the client may connect to any of them. Raises
-    WebhookHostUnresolved when the name does not resolve.
-    """
-    if getattr(settings, "ALERT_WEBHOOK_ALLOW_PRIVATE", False):
-        return None
+def _webhook_addresses(url: str) -> list[str]:
+    """The addresses the URL's host is or resolves to; WebhookHostUnresolved when it does not."""
     host = urllib.parse.urlsplit(url).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise WebhookHostUnresolved(host) from exc
-    for info in infos:
-        address = str(info[4][0])
-        if _address_refused(address):
-            return address
-    return None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _first_refused(addresses: list[str]) -> str | None:
+    """The first address a webhook may not reach, or None when all are public (or the
+    ALERT_WEBHOOK_ALLOW_PRIVATE setting is True).
+
+    Every address counts, not just the first: the sender may connect to any of them.
+    """
+    if getattr(settings, "ALERT_WEBHOOK_ALLOW_PRIVATE", False):
+        return None
+    return next((address for address in addresses if _address_refused(address)), None)
 
 
 def project_alert_webhook_set(*, project: Project, url: str) -> Project:
@@ -173,7 +174,7 @@ def project_alert_webhook_set(*, project: Project, url: str) -> Project:
             raise InvalidInput("The webhook URL is at most 200 characters.", field="url")
         host = urllib.parse.urlsplit(url).hostname
         try:
-            refused = _webhook_refused_address(url)
+            refused = _first_refused(_webhook_addresses(url))
         except WebhookHostUnresolved as exc:
             raise InvalidInput(
                 f"The webhook host {host} does not resolve: check the name.", field="url"
@@ -374,38 +375,84 @@ def alert_payload(alert: BudgetAlert) -> dict[str, Any]:
 
 
 def budget_alert_notify(*, alert: BudgetAlert) -> str:
-    """POST an alert to its project's webhook once and record the outcome on the alert."""
+    """POST an alert to its project's webhook once and record the outcome on the alert.
+
+    The host is resolved and checked again at send time (the name may resolve elsewhere now
+    than when it was saved), and the request goes to the addresses checked, not to a second
+    lookup's answer. Statuses: "sent <code>"; "failed: ..." (retried by the task); "blocked:
+    ..." (not retried: a non-public address, or a redirect, which is never followed).
+    """
     url = alert.project.alert_webhook_url
     if not url or alert.webhook_status.startswith("sent"):
         return alert.webhook_status
     try:
-        # Again at send time: the name may resolve elsewhere now than when it was saved.
-        refused = _webhook_refused_address(url)
+        addresses = _webhook_addresses(url)
     except WebhookHostUnresolved:
-        refused = None  # nothing to connect to: urlopen fails below, and the task retries
-    if refused is not None:
-        # Not "failed": that is retried, and a refusal is not transient.
-        status = f"blocked: host resolves to non-public address {refused}"[:100]
-        logger.warning("Budget alert webhook %s not sent: %s", url, status)
+        status = "failed: the host does not resolve"
     else:
-        status = _webhook_post(url, alert)
+        refused = _first_refused(addresses)
+        if refused is not None:
+            status = f"blocked: host resolves to non-public address {refused}"
+        else:
+            status = _webhook_post(url, addresses, alert)
+    status = status[:100]
+    if not status.startswith("sent"):
+        logger.warning("Budget alert webhook %s not sent: %s", url, status)
     BudgetAlert.objects.filter(pk=alert.pk).update(webhook_status=status)
     alert.webhook_status = status
     return status
 
 
-def _webhook_post(url: str, alert: BudgetAlert) -> str:
-    """POST the alert once; "sent <status>" or "failed: <error>"."""
+def _webhook_connection(url: str, addresses: list[str]) -> http.client.HTTPConnection:
+    """A connection to the URL's host that connects to `addresses` (in order), whatever the
+    name resolves to by then. HTTPS still verifies the certificate against the host name."""
+    parts = urllib.parse.urlsplit(url)
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(
+            parts.hostname or "",
+            parts.port,
+            timeout=WEBHOOK_TIMEOUT_SECONDS,
+            context=ssl.create_default_context(),
+        )
+    else:
+        connection = http.client.HTTPConnection(
+            parts.hostname or "", parts.port, timeout=WEBHOOK_TIMEOUT_SECONDS
+        )
+
+    def connect(target: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        error: OSError | None = None
+        for address in addresses:
+            try:
+                return socket.create_connection((address, target[1]), *args, **kwargs)
+            except OSError as exc:
+                error = exc
+        raise error or OSError("no address to connect to")
+
+    # http.client opens its socket through this attribute (HTTPS wraps it afterwards).
+    connection._create_connection = connect  # type: ignore[attr-defined]
+    return connection
+
+
+def _webhook_post(url: str, addresses: list[str], alert: BudgetAlert) -> str:
+    """POST the alert once; "sent <code>", "blocked: ..." for a redirect, or "failed: ..."."""
     body = json.dumps(
         {"type": "budget_alert", "project": alert.project.slug, "alert": alert_payload(alert)}
     ).encode()
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
+    parts = urllib.parse.urlsplit(url)
+    target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    connection = _webhook_connection(url, addresses)
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            return f"sent {response.status}"
+        connection.request("POST", target, body=body, headers={"Content-Type": "application/json"})
+        code = connection.getresponse().status
     except Exception as exc:
         # A failed webhook must not lose the alert: it stays visible in the dashboard and API.
-        logger.warning("Budget alert webhook %s failed: %s", url, exc)
-        return f"failed: {type(exc).__name__}"[:100]
+        return f"failed: {type(exc).__name__}"
+    finally:
+        connection.close()
+    if 200 <= code < 300:
+        return f"sent {code}"
+    if 300 <= code < 400:
+        # Following it would reach an address nobody checked (an internal one, say).
+        return f"blocked: the webhook answered {code}, a redirect, which is not followed"
+    return f"failed: the webhook answered {code}"

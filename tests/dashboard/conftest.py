@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 from decimal import Decimal
 
@@ -98,28 +97,3 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def htmx(target: str) -> dict[str, str]:
     """Headers of an htmx request aimed at the element with this id."""
     return {**HTMX, "HTTP_HX_TARGET": target}
-
-
-@pytest.fixture
-def fake_dns(monkeypatch) -> dict[str, list[str]]:
-    """socket.getaddrinfo answering from this table (name -> addresses); IP literals resolve as
-    usual, any other name does not, so no test waits on a resolver."""
-    table: dict[str, list[str]] = {}
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        if host in table:
-            return [
-                (
-                    socket.AF_INET6 if ":" in a else socket.AF_INET,
-                    socket.SOCK_STREAM,
-                    6,
-                    "",
-                    (a, port or 0),
-                )
-                for a in table[host]
-            ]
-        return real(host, port, flags=socket.AI_NUMERICHOST)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return table

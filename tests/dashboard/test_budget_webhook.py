@@ -1,8 +1,10 @@
 """The budget alert webhook refuses private, loopback and other non-public addresses: when it is
-saved on the budgets page and again when an alert is sent."""
+saved on the budgets page and again when an alert is sent, which goes only to the addresses
+checked and never follows a redirect."""
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -13,6 +15,7 @@ from django.urls import reverse
 from sessions_app.errors import InvalidInput
 from sessions_app.models import Budget, BudgetAlert
 from sessions_app.services.budgets import budget_alert_notify, project_alert_webhook_set
+from tests.conftest import PUBLIC_HOOK_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -95,37 +98,19 @@ def alert(project):
     )
 
 
-@pytest.fixture
-def sent(monkeypatch) -> list[str]:
-    """urlopen replaced by a receiver answering 204; the URLs it was asked to open."""
-    urls: list[str] = []
-
-    class Response:
-        status = 204
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-    def urlopen(request, timeout):
-        urls.append(request.full_url)
-        return Response()
-
-    monkeypatch.setattr("urllib.request.urlopen", urlopen)
-    return urls
+def notify(alert) -> str:
+    alert.project.refresh_from_db()
+    return budget_alert_notify(alert=alert)
 
 
 def test_an_alert_is_not_sent_when_the_name_now_resolves_to_a_private_address(
-    project, admin_user, alert, fake_dns, sent
+    project, admin_user, alert, fake_dns, webhook_receiver
 ):
-    fake_dns["hooks.example.com"] = ["93.184.215.14"]
-    project_alert_webhook_set(project=project, url="https://hooks.example.com/budget")
+    fake_dns["hooks.example.com"] = [PUBLIC_HOOK_ADDRESS]
+    project_alert_webhook_set(project=project, url="http://hooks.example.com/budget")
     fake_dns["hooks.example.com"] = ["192.168.1.20"]  # DNS changed after the URL was saved
-    alert.project.refresh_from_db()
-    status = budget_alert_notify(alert=alert)
-    assert sent == []
+    status = notify(alert)
+    assert webhook_receiver.connected == [] and webhook_receiver.requests == []
     assert status.startswith("blocked") and "192.168.1.20" in status
     alert.refresh_from_db()
     assert alert.webhook_status == status
@@ -135,9 +120,61 @@ def test_an_alert_is_not_sent_when_the_name_now_resolves_to_a_private_address(
     assert "blocked: host resolves to non-public address 192.168.1.20" in page
 
 
-def test_an_alert_to_a_public_address_is_sent(project, alert, fake_dns, sent):
-    fake_dns["hooks.example.com"] = ["93.184.215.14"]
-    project_alert_webhook_set(project=project, url="https://hooks.example.com/budget")
-    alert.project.refresh_from_db()
-    assert budget_alert_notify(alert=alert) == "sent 204"
-    assert sent == ["https://hooks.example.com/budget"]
+def test_an_alert_to_a_public_address_is_sent(project, alert, fake_dns, webhook_receiver):
+    fake_dns["hooks.example.com"] = [PUBLIC_HOOK_ADDRESS]
+    project_alert_webhook_set(project=project, url="http://hooks.example.com/budget?team=ops")
+    assert notify(alert) == "sent 204"
+    [request] = webhook_receiver.requests
+    assert request["path"] == "/budget?team=ops"
+    assert request["host"] == "hooks.example.com"
+    assert request["json"]["type"] == "budget_alert"
+    assert request["json"]["alert"]["level"] == "over"
+    assert request["json"]["alert"]["spent_usd"] == "1.5"
+
+
+def test_the_alert_goes_to_the_address_that_was_checked(
+    project, alert, fake_dns, webhook_receiver, monkeypatch
+):
+    """DNS rebinding: a name that answers a public address to the check and a private one to
+    the next lookup must not steer the POST to the private one."""
+    fake_dns["hooks.example.com"] = [PUBLIC_HOOK_ADDRESS]
+    project_alert_webhook_set(project=project, url="http://hooks.example.com/budget")
+    answers = iter([[PUBLIC_HOOK_ADDRESS]])
+    checked = socket.getaddrinfo
+
+    def rebinding(host, *args, **kwargs):
+        fake_dns["hooks.example.com"] = next(answers, ["127.0.0.1"])
+        return checked(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    assert notify(alert) == "sent 204"
+    assert webhook_receiver.connected == [(PUBLIC_HOOK_ADDRESS, 80)]
+    assert len(webhook_receiver.requests) == 1
+
+
+def test_a_redirect_is_not_followed(project, alert, fake_dns, webhook_receiver):
+    fake_dns["hooks.example.com"] = [PUBLIC_HOOK_ADDRESS]
+    project_alert_webhook_set(project=project, url="http://hooks.example.com/budget")
+    webhook_receiver.status = 302
+    webhook_receiver.headers["Location"] = "http://169.254.169.254/latest/meta-data/"
+    status = notify(alert)
+    assert status.startswith("blocked") and "302" in status and "redirect" in status
+    assert webhook_receiver.connected == [(PUBLIC_HOOK_ADDRESS, 80)]
+    alert.refresh_from_db()
+    assert alert.webhook_status == status
+
+
+def test_an_error_answer_or_an_unknown_host_is_a_failure_to_retry(
+    project, alert, fake_dns, webhook_receiver
+):
+    fake_dns["hooks.example.com"] = [PUBLIC_HOOK_ADDRESS]
+    project_alert_webhook_set(project=project, url="http://hooks.example.com/budget")
+    webhook_receiver.status = 503
+    assert notify(alert) == "failed: the webhook answered 503"
+    del fake_dns["hooks.example.com"]
+    assert notify(alert) == "failed: the host does not resolve"
+    webhook_receiver.status = 200
+    fake_dns["hooks.example.com"] = [PUBLIC_HOOK_ADDRESS]
+    assert notify(alert) == "sent 200"
+    assert notify(alert) == "sent 200"  # sent once: a second call does not post again
+    assert len(webhook_receiver.requests) == 2

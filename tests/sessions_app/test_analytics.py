@@ -39,6 +39,7 @@ from sessions_app.services.repricing import (
     usage_reprice_what_if_filtered,
 )
 from sessions_app.services.sessions import session_upsert
+from tests.conftest import PUBLIC_HOOK_ADDRESS
 from tests.factories import ProjectFactory
 
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -421,33 +422,19 @@ def test_a_budget_needs_a_valid_scope_target_and_amount(project):
 
 @pytest.mark.django_db
 def test_a_crossed_budget_posts_its_alert_to_the_webhook(
-    project, monkeypatch, django_capture_on_commit_callbacks
+    project, fake_dns, webhook_receiver, django_capture_on_commit_callbacks
 ):
-    sent = []
-
-    class Response:
-        status = 204
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-    def fake_urlopen(request, timeout):
-        sent.append((request.full_url, request.data))
-        return Response()
-
-    monkeypatch.setattr("urllib.request.urlopen", fake_urlopen)
-    project.alert_webhook_url = "https://hooks.example.com/budget"
+    fake_dns["hooks.example.com"] = [PUBLIC_HOOK_ADDRESS]
+    project.alert_webhook_url = "http://hooks.example.com/budget"
     project.save()
     price(project, "m", "0.001", "0")
     budget_create(project=project, scope="project", period="total", amount_usd="0.5")
     append(project, "s", llm_event(model="m", prompt=600, completion=0, at=DAY0))
     with django_capture_on_commit_callbacks(execute=True):
         [alert] = budgets_check(project=project)
-    assert sent and sent[0][0] == "https://hooks.example.com/budget"
-    assert b'"level": "over"' in sent[0][1]
+    [request] = webhook_receiver.requests
+    assert request["path"] == "/budget"
+    assert request["json"]["alert"]["level"] == "over"
     alert.refresh_from_db()
     assert alert.webhook_status == "sent 204"
 
@@ -461,15 +448,10 @@ def test_period_start_of_a_week_is_monday():
 
 @pytest.mark.django_db
 def test_a_failing_webhook_keeps_the_alert_and_records_the_failure(
-    project, monkeypatch, django_capture_on_commit_callbacks
+    project, fake_dns, webhook_receiver, django_capture_on_commit_callbacks
 ):
-    import urllib.error
-
-    def refuse(request, timeout):
-        raise urllib.error.URLError("connection refused")
-
-    monkeypatch.setattr("urllib.request.urlopen", refuse)
-    project.alert_webhook_url = "https://hooks.example.com/down"
+    fake_dns["hooks.example.com"] = ["93.184.215.15"]  # nothing listens there
+    project.alert_webhook_url = "http://hooks.example.com/down"
     project.save()
     price(project, "m", "0.001", "0")
     budget_create(project=project, scope="project", period="total", amount_usd="0.5")
@@ -477,5 +459,5 @@ def test_a_failing_webhook_keeps_the_alert_and_records_the_failure(
     with django_capture_on_commit_callbacks(execute=True):
         [alert] = budgets_check(project=project)
     alert.refresh_from_db()
-    assert alert.webhook_status == "failed: URLError"
+    assert alert.webhook_status == "failed: ConnectionRefusedError"
     assert BudgetAlert.objects.count() == 1
