@@ -117,8 +117,8 @@ def member_set(request: HttpRequest, slug: str) -> HttpResponse:
                     role=form.cleaned_data["role"],
                     acting_user=request.user,
                 )
-            except InvalidInput as exc:
-                form.add_error(exc.field, exc.detail)
+            except DomainError as exc:
+                form.add_error(exc.field or "role", exc.detail)
             else:
                 if htmx_target(request) is None:
                     return redirect("dashboard:settings", slug=project.slug)

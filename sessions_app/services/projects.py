@@ -43,16 +43,38 @@ def membership_set(
     acting_user: AbstractBaseUser | None = None,
 ) -> Membership:
     """Give a user a role in a project, replacing any role they had; an admin acting on
-    themselves cannot lower their own role."""
+    themselves cannot lower their own role, and the project's last admin keeps theirs."""
     if role not in Membership.Role.values:
         raise InvalidInput(f"Unknown role {role!r}.", field="role")
     if acting_user is not None and acting_user == user and role != Membership.Role.ADMIN:
         # An admin demoting themselves could leave a project nobody can administer.
         raise InvalidInput("You cannot lower your own role.", field="role")
-    membership, _ = Membership.objects.update_or_create(
-        user=user, project=project, defaults={"role": role}
-    )
+    with transaction.atomic():
+        if role != Membership.Role.ADMIN:
+            # As in membership_remove: the admins' rows are locked, so two admins demoting
+            # each other cannot both succeed.
+            admins = _admin_users_locked(project)
+            if admins == {user.pk}:
+                raise Conflict(
+                    "The project's last admin cannot be given another role: make someone "
+                    "else an admin first.",
+                    code="last_admin",
+                    field="role",
+                )
+        membership, _ = Membership.objects.update_or_create(
+            user=user, project=project, defaults={"role": role}
+        )
     return membership
+
+
+def _admin_users_locked(project: Project | int) -> set[int]:
+    """The ids of the project's admins, their membership rows locked until the transaction
+    ends."""
+    return set(
+        Membership.objects.select_for_update()
+        .filter(project=project, role=Membership.Role.ADMIN)
+        .values_list("user_id", flat=True)
+    )
 
 
 def membership_remove(
@@ -65,12 +87,7 @@ def membership_remove(
     with transaction.atomic():
         # Locking the admins' rows serialises two admins removing each other: the second sees
         # the first's removal and is refused instead of leaving the project with none.
-        admins = set(
-            Membership.objects.select_for_update()
-            .filter(project_id=membership.project_id, role=Membership.Role.ADMIN)
-            .values_list("pk", flat=True)
-        )
-        if admins == {membership.pk}:
+        if _admin_users_locked(membership.project_id) == {membership.user_id}:
             raise Conflict("The project's last admin cannot be removed.", code="last_admin")
         Membership.objects.filter(pk=membership.pk).delete()
 

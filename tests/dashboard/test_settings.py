@@ -228,3 +228,29 @@ def test_an_admin_removes_another_admin_while_one_remains(client, admin_user, pr
     assert list(Membership.objects.filter(project=project, role="admin")) == [
         membership_of("padmin", project)
     ]
+
+
+def test_the_last_admin_keeps_their_role_whoever_asks(admin_user, project):
+    from sessions_app.errors import Conflict
+    from sessions_app.services.projects import membership_set
+
+    # No acting user: the management command and scripts call it this way.
+    with pytest.raises(Conflict, match="last admin") as refused:
+        membership_set(user=admin_user, project=project, role="viewer")
+    assert refused.value.code == "last_admin" and refused.value.field == "role"
+    assert membership_of("padmin", project).role == "admin"
+    # With a second admin, the first can be given another role.
+    membership_set(user=UserFactory(username="second-admin"), project=project, role="admin")
+    membership_set(user=admin_user, project=project, role="editor")
+    assert membership_of("padmin", project).role == "editor"
+
+
+def test_create_user_refuses_to_demote_the_last_admin(admin_user, project):
+    from django.core.management import CommandError, call_command
+
+    password = admin_user.password
+    with pytest.raises(CommandError, match="last admin"):
+        call_command("create_user", "padmin", password="x" * 12, project="acme", role="viewer")
+    assert membership_of("padmin", project).role == "admin"
+    admin_user.refresh_from_db()
+    assert admin_user.password == password  # nothing of the refused command was kept
