@@ -407,17 +407,18 @@ def _webhook_connection(url: str, addresses: list[str]) -> http.client.HTTPConne
     """A connection to the URL's host that connects to `addresses` (in order), whatever the
     name resolves to by then. HTTPS still verifies the certificate against the host name."""
     parts = urllib.parse.urlsplit(url)
+    # The port is always given: http.client would read the end of an IPv6 address as one.
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
         connection = http.client.HTTPSConnection(
             parts.hostname or "",
-            parts.port,
+            parts.port or 443,
             timeout=WEBHOOK_TIMEOUT_SECONDS,
             context=ssl.create_default_context(),
         )
     else:
         connection = http.client.HTTPConnection(
-            parts.hostname or "", parts.port, timeout=WEBHOOK_TIMEOUT_SECONDS
+            parts.hostname or "", parts.port or 80, timeout=WEBHOOK_TIMEOUT_SECONDS
         )
 
     def connect(target: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:

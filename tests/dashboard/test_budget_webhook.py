@@ -178,3 +178,18 @@ def test_an_error_answer_or_an_unknown_host_is_a_failure_to_retry(
     assert notify(alert) == "sent 200"
     assert notify(alert) == "sent 200"  # sent once: a second call does not post again
     assert len(webhook_receiver.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port"),
+    [
+        ("http://[2606:2800:21f:cb07::1]/hook", "2606:2800:21f:cb07::1", 80),
+        ("https://[2606:2800:21f:cb07::1]:8443/hook", "2606:2800:21f:cb07::1", 8443),
+        ("https://hooks.example.com/hook", "hooks.example.com", 443),
+    ],
+)
+def test_the_connection_keeps_the_urls_host_and_port(url, host, port):
+    from sessions_app.services.budgets import _webhook_connection
+
+    connection = _webhook_connection(url, [PUBLIC_HOOK_ADDRESS])
+    assert (connection.host, connection.port) == (host, port)
