@@ -120,3 +120,24 @@ def test_api_requests_skip_the_pages_middleware(api_token, monkeypatch):
     status, _, _ = serve("GET", "/accounts/login/")
     assert status == 200
     assert {"SessionMiddleware", "MessageMiddleware", "CsrfViewMiddleware"} <= set(ran)
+
+
+def test_building_the_api_chain_leaves_the_settings_untouched(monkeypatch):
+    # The API handler builds its chain from API_MIDDLEWARE itself: settings.MIDDLEWARE is never
+    # swapped, so another thread building the pages' chain meanwhile cannot see the API's list.
+    from config.handlers import ApiWSGIHandler
+
+    seen: list[list[str]] = []
+    pages = list(settings.MIDDLEWARE)
+
+    class Watched(type(settings._wrapped)):  # type: ignore[misc]
+        def __setattr__(self, name, value):
+            seen.append(name)
+            super().__setattr__(name, value)
+
+    monkeypatch.setattr(settings._wrapped, "__class__", Watched)
+    handler = ApiWSGIHandler()
+    assert seen == []
+    assert list(settings.MIDDLEWARE) == pages
+    names = [type(getattr(m, "__self__", m)).__name__ for m in handler._view_middleware]
+    assert "CsrfViewMiddleware" not in names
