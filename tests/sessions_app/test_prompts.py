@@ -283,7 +283,7 @@ def _signature_a2a(prompt):
     sig = []
     for m in prompt:
         if m["role"] == "tool":
-            sig.append(("tool", prompts._function_name(m["name"])))
+            sig.append(("tool", prompts.function_name(m["name"])))
         elif m["role"] == "assistant":
             sig.append(("assistant", None))
         else:
