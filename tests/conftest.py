@@ -3,12 +3,14 @@ PostgreSQL, Redis or Chromium fails the test; elsewhere it skips."""
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import shutil
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -30,6 +32,52 @@ def require(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI requires this: {reason}")
     pytest.skip(reason)
+
+
+CLOCKS = ("first-of-month", "last-of-month", "leap-day")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock",
+        choices=CLOCKS,
+        help="run with the clock set (and ticking) to the next 1st of a month at 00:05 UTC, the "
+        "next last day of a month at 23:30 UTC, or the next 29 February at 12:00 UTC",
+    )
+
+
+def clock_start(name: str, today: date) -> datetime:
+    """The instant `--clock NAME` sets, the first such one after `today`.
+
+    Always in the future: the browser tests' Chromium keeps the real clock and would drop a
+    session cookie that expired before its own today.
+    """
+    first_of_next = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    if name == "first-of-month":
+        return datetime.combine(first_of_next, time(0, 5), UTC)
+    if name == "last-of-month":
+        last = (first_of_next + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        return datetime.combine(last, time(23, 30), UTC)
+    year = today.year + 1
+    while not calendar.isleap(year):
+        year += 1
+    return datetime(year, 2, 29, 12, 0, tzinfo=UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Started before test modules are imported, so module-level `NOW = datetime.now()` sees it.
+    name = config.getoption("--clock")
+    if name:
+        import time_machine
+
+        traveller = time_machine.travel(clock_start(name, date.today()), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    name = config.getoption("--clock")
+    return f"clock: {name}, starting {datetime.now(UTC).isoformat()}" if name else None
 
 
 def pytest_collection_modifyitems(config, items):

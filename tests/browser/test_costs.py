@@ -86,6 +86,21 @@ def test_costs_filter_swaps_the_report_in_place(spend, project, viewer, page, lo
 def test_an_editor_adds_a_budget_and_the_costs_page_flags_it(
     spend, project, editor, page, login, screenshot
 ):
+    # A monthly budget counts from the 1st: on the first days of a month most of `spend` lies in
+    # the month before. This spend is stamped now, so it falls in the budget's month on any day.
+    events_append(
+        project=project,
+        session_external_id="conv-3",
+        events=[
+            EventInput(
+                external_id="conv-3-this-month",
+                source="llm",
+                content="answer",
+                timestamp=datetime.now(UTC),
+                usage=UsageInput(model="m-large", prompt_tokens=60_000, completion_tokens=0),
+            )
+        ],
+    )
     login(editor)
     page.goto(f"/p/{project.slug}/budgets/")
     page.select_option("select[name=scope]", "user")
