@@ -13,8 +13,6 @@ from django.db.models.functions import TruncDate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sessions_app import analytics
-from sessions_app.analytics import UsageFilter
 from sessions_app.errors import Conflict, InvalidInput
 from sessions_app.models import (
     AgentSession,
@@ -25,19 +23,17 @@ from sessions_app.models import (
     TokenUsage,
 )
 from sessions_app.pricing import PriceBook
-from sessions_app.services.budgets import (
-    budget_create,
-    budget_levels,
-    budgets_check,
-    budgets_status,
-)
-from sessions_app.services.events import EventInput, UsageInput, event_pop_last, events_append
-from sessions_app.services.repricing import (
+from sessions_app.selectors import costs as analytics
+from sessions_app.selectors.budgets import budget_levels, budgets_status
+from sessions_app.selectors.costs import UsageFilter
+from sessions_app.selectors.whatif import (
     session_usage,
-    usage_reprice,
     usage_reprice_what_if,
     usage_reprice_what_if_filtered,
 )
+from sessions_app.services.budgets import budget_create, budgets_check
+from sessions_app.services.events import EventInput, UsageInput, event_pop_last, events_append
+from sessions_app.services.repricing import usage_reprice
 from sessions_app.services.sessions import session_upsert
 from tests.conftest import PUBLIC_HOOK_ADDRESS
 from tests.factories import ProjectFactory
@@ -440,7 +436,7 @@ def test_a_crossed_budget_posts_its_alert_to_the_webhook(
 
 
 def test_period_start_of_a_week_is_monday():
-    from sessions_app.services.budgets import period_start
+    from sessions_app.selectors.budgets import period_start
 
     assert period_start("week", datetime(2026, 3, 5, 12, tzinfo=UTC)).date() == date(2026, 3, 2)
     assert period_start("month", datetime(2026, 3, 5, 12, tzinfo=UTC)).date() == date(2026, 3, 1)
