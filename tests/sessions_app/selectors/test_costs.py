@@ -457,3 +457,32 @@ def test_a_failing_webhook_keeps_the_alert_and_records_the_failure(
     alert.refresh_from_db()
     assert alert.webhook_status == "failed: ConnectionRefusedError"
     assert BudgetAlert.objects.count() == 1
+
+
+# -- the range of days a rollup covers (the costs page and the API share it) ----------------
+
+
+def test_a_range_defaults_to_the_thirty_days_to_today():
+    today = date(2026, 3, 31)
+    assert analytics.usage_range(None, None, today=today) == (date(2026, 3, 2), today)
+    assert analytics.usage_range(None, date(2026, 1, 30), today=today) == (
+        date(2026, 1, 1),
+        date(2026, 1, 30),
+    )
+    # A range starting after today ends on its first day.
+    assert analytics.usage_range(date(2026, 4, 5), None, today=today) == (
+        date(2026, 4, 5),
+        date(2026, 4, 5),
+    )
+
+
+def test_a_reversed_or_too_long_range_is_refused():
+    with pytest.raises(analytics.UsageRangeError) as reversed_:
+        analytics.usage_range(date(2026, 3, 2), date(2026, 3, 1))
+    assert reversed_.value.reversed
+    start = date(2016, 1, 1)
+    end = start + timedelta(days=analytics.MAX_RANGE_DAYS)
+    with pytest.raises(analytics.UsageRangeError) as too_long:
+        analytics.usage_range(start, end)
+    assert not too_long.value.reversed
+    assert analytics.usage_range(start, end - timedelta(days=1)) == (start, end - timedelta(1))
