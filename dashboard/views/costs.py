@@ -35,6 +35,7 @@ NONE_LABEL = "(none)"
 MAX_CHART_DAYS = 120
 # Breakdown tables show the costliest rows; the CSV has them all.
 TABLE_ROWS = 50
+# The usage sums (sessions_app/usage_fields.py) in the order the CSV has always had its columns.
 CSV_COLUMNS = (
     "prompt_tokens",
     "completion_tokens",
