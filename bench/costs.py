@@ -235,8 +235,8 @@ def report(label: str, times: list[float]) -> None:
 def measure(project: Any, runs: int) -> None:
     from django.db.models import Count, Sum
 
-    from sessions_app import analytics
     from sessions_app.models import DailyUsage, TokenUsage
+    from sessions_app.selectors import costs as analytics
 
     end = datetime.now(UTC).date()
     f = analytics.UsageFilter(project=project, start=end - timedelta(days=89), end=end)

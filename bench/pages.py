@@ -331,7 +331,7 @@ def explain_list_queries() -> None:
     """The list's page query alone, as PostgreSQL executes it (EXPLAIN ANALYZE): the plan's
     access path and execution time, free of the Python and template time around it."""
     from sessions_app.models import Project
-    from sessions_app.selectors import SessionFilters, sessions_filtered
+    from sessions_app.selectors.session_list import SessionFilters, sessions_filtered
 
     project = Project.objects.get(slug=SLUG)
     cases = [

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
 from sessions_app.models import Membership, Project
-from sessions_app.selectors import role_of
+from sessions_app.selectors.projects import project_by_slug, role_of
 
 RANK = {Membership.Role.VIEWER: 0, Membership.Role.EDITOR: 1, Membership.Role.ADMIN: 2}
 
@@ -16,7 +16,7 @@ def project_for(
 ) -> Project:
     """The project named by `slug` if the user may see it; sets `request.project` and
     `request.role`. A project the user is not a member of does not exist for them (404)."""
-    project = Project.objects.filter(slug=slug).first()
+    project = project_by_slug(slug)
     role = role_of(request.user, project) if project and request.user.is_authenticated else None
     if project is None or role is None:
         raise Http404("No such project.")

@@ -8,11 +8,15 @@ from typing import Any
 
 from django import forms
 
-from sessions_app.analytics import UsageFilter, default_range
 from sessions_app.models import Budget, Project
+from sessions_app.selectors.costs import (
+    MAX_RANGE_DAYS,
+    UsageFilter,
+    UsageRangeError,
+    usage_range,
+)
 
 BREAKDOWNS = ("model", "agent", "user", "day", "source", "hour", "sessions", "trees", "project")
-MAX_DAYS = 3660
 MILLION = Decimal(1_000_000)
 
 
@@ -33,11 +37,15 @@ class CostFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        start, end = data.get("from"), data.get("to")
-        if start and end and start > end:
-            self.add_error("from", "The range starts after it ends.")
-        elif start and end and (end - start).days >= MAX_DAYS:
-            self.add_error("from", f"A range covers at most {MAX_DAYS} days.")
+        try:
+            usage_range(data.get("from"), data.get("to"))
+        except UsageRangeError as exc:
+            message = (
+                "The range starts after it ends."
+                if exc.reversed
+                else f"A range covers at most {MAX_RANGE_DAYS} days."
+            )
+            self.add_error("from", message)
         return data
 
     def usage_filter(self, project: Project, today: date | None = None) -> UsageFilter:
@@ -46,10 +54,10 @@ class CostFilterForm(forms.Form):
         start, end = data.get("from"), data.get("to")
         if "from" in self.errors:
             start = end = None
-        if end is None:
-            end = default_range(today)[1] if start is None else max(start, default_range(today)[1])
-        if start is None:
-            start = default_range(end)[0]
+        try:
+            start, end = usage_range(start, end, today=today)
+        except UsageRangeError:  # only when `today` is not the day clean() checked against
+            start, end = usage_range(None, None, today=today)
         return UsageFilter(
             project=project,
             start=start,

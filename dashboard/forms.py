@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from sessions_app.models import AgentSession, Membership, Project
-from sessions_app.selectors import DEFAULT_SORT, SESSION_SORTS, SessionFilters
+from sessions_app.selectors.session_list import DEFAULT_SORT, SESSION_SORTS, SessionFilters
 
 META_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 SORT_CHOICES = [(s, s) for c in SESSION_SORTS for s in (c, f"-{c}")]

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from . import llm
 from .models import ModelPrice, Project
+from .selectors.prices import price_overrides
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,7 @@ class PriceBook:
     def __init__(self, project: Project, overrides: list[ModelPrice] | None = None):
         self.project = project
         if overrides is None:
-            overrides = list(
-                ModelPrice.objects.filter(project=project).order_by("-effective_from", "-id")
-            )
+            overrides = price_overrides(project)
         self.overrides = overrides
 
     def price(self, model: str, at: datetime) -> Price:

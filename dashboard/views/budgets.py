@@ -8,15 +8,15 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from sessions_app.errors import DomainError
-from sessions_app.models import Budget, BudgetAlert, Membership, Project
+from sessions_app.models import Membership, Project
+from sessions_app.selectors.budgets import budget_alerts_recent, budgets_status, project_budget
 from sessions_app.services.budgets import (
     budget_create,
     budget_delete,
-    budgets_status,
     project_alert_webhook_set,
 )
 
@@ -34,11 +34,7 @@ def _render(
     """The budgets page, or its region for an htmx request."""
     context: dict[str, Any] = {
         "statuses": budgets_status(project),
-        "alerts": list(
-            BudgetAlert.objects.filter(project=project)
-            .select_related("budget")
-            .order_by("-created_at", "-id")[:ALERTS_SHOWN]
-        ),
+        "alerts": budget_alerts_recent(project, limit=ALERTS_SHOWN),
         "budget_form": BudgetForm(),
         "webhook_form": WebhookForm(initial={"url": project.alert_webhook_url}),
         **extra,
@@ -92,7 +88,7 @@ def budget_new(request: HttpRequest, slug: str) -> HttpResponse:
 def budget_remove(request: HttpRequest, slug: str, budget_id: int) -> HttpResponse:
     """Delete a budget and its alerts (editors)."""
     project = project_for(request, slug, min_role=Membership.Role.EDITOR)
-    budget_delete(budget=get_object_or_404(Budget, project=project, pk=budget_id))
+    budget_delete(budget=project_budget(project, budget_id))
     if htmx_target(request) is None:
         return redirect("dashboard:budgets", slug=project.slug)
     return _render(request, project)

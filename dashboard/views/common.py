@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 
 from sessions_app.models import Membership, Project
-from sessions_app.selectors import projects_for_user
+from sessions_app.selectors.projects import projects_for_switcher
 
 from ..access import can
 from ..htmx import render_htmx
@@ -22,7 +22,7 @@ def chrome(request: HttpRequest, project: Project, /, **extra: Any) -> dict[str,
         request.session[LAST_PROJECT_KEY] = project.slug
     return {
         "project": project,
-        "projects": projects_for_user(request.user).only("slug", "name"),
+        "projects": projects_for_switcher(request.user),
         **role_flags(request),
         **extra,
     }

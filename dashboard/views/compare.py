@@ -14,8 +14,9 @@ from django.urls import reverse
 
 from sessions_app import prompts
 from sessions_app.errors import InvalidInput
-from sessions_app.models import AgentSession, DailyUsage
-from sessions_app.selectors import session_for_page
+from sessions_app.models import AgentSession
+from sessions_app.selectors.costs import used_models
+from sessions_app.selectors.sessions import session_for_page
 
 from ..access import project_for
 from ..htmx import render_htmx
@@ -84,12 +85,7 @@ def _columns(slug: str, built: list[prompts.Prompt]) -> list[Column]:
 
 
 def _model_choices(project_id: int, chosen: str) -> list[str]:
-    used = (
-        DailyUsage.objects.filter(project_id=project_id)
-        .order_by()
-        .values_list("model", flat=True)
-        .distinct()[:20]
-    )
+    used = used_models(project_id, limit=20, ordered=False)
     models = [settings.SUMMARY_MODEL, *COMMON_MODELS, *used, chosen]
     return sorted({m for m in models if m})
 

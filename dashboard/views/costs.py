@@ -11,19 +11,19 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from sessions_app import analytics
-from sessions_app.analytics import UsageFilter
-from sessions_app.models import AgentSession, DailyUsage
-from sessions_app.selectors import projects_for_user
-from sessions_app.services.budgets import budgets_status
-from sessions_app.services.repricing import (
+from sessions_app.selectors import costs as analytics
+from sessions_app.selectors.budgets import budgets_status
+from sessions_app.selectors.costs import UsageFilter, used_models
+from sessions_app.selectors.projects import projects_for_user
+from sessions_app.selectors.sessions import session_heading
+from sessions_app.selectors.whatif import (
     session_usage,
     usage_reprice_what_if,
     usage_reprice_what_if_filtered,
 )
+from sessions_app.usage_fields import SUM_FIELDS
 
 from .. import charts
 from ..access import project_for
@@ -35,6 +35,7 @@ NONE_LABEL = "(none)"
 MAX_CHART_DAYS = 120
 # Breakdown tables show the costliest rows; the CSV has them all.
 TABLE_ROWS = 50
+# The usage sums (sessions_app/usage_fields.py) in the order the CSV has always had its columns.
 CSV_COLUMNS = (
     "prompt_tokens",
     "completion_tokens",
@@ -131,9 +132,7 @@ def _bucket_href(f: UsageFilter, bucket: analytics.Bucket) -> str:
 def cost_report(request: HttpRequest, f: UsageFilter) -> dict[str, Any]:
     """Everything the costs page shows for a filter."""
     by_source = analytics.usage_by_source(f)
-    totals = {
-        name: sum((row[name] for row in by_source.values()), 0) for name in analytics.SUM_FIELDS
-    }
+    totals = {name: sum((row[name] for row in by_source.values()), 0) for name in SUM_FIELDS}
     distribution = analytics.cost_distribution(f)
     for bucket in distribution:
         bucket.href = _bucket_href(f, bucket)
@@ -267,24 +266,12 @@ def reprice(request: HttpRequest, slug: str) -> HttpResponse:
     session = None
     tree = request.GET.get("tree") == "1"
     if request.GET.get("session", "").isdigit():
-        session = get_object_or_404(
-            AgentSession.objects.only(
-                "id", "external_id", "title", "preview", "root_id", "project"
-            ),
-            project=project,
-            pk=int(request.GET["session"]),
-        )
+        session = session_heading(project, int(request.GET["session"]))
         result = usage_reprice_what_if(
             project=project, usage=session_usage(session, tree=tree), target_model=target
         )
     else:
         result = usage_reprice_what_if_filtered(f, target_model=target)
-    used_models = list(
-        DailyUsage.objects.filter(project=project)
-        .values_list("model", flat=True)
-        .distinct()
-        .order_by("model")[:200]
-    )
     context: dict[str, Any] = {
         "project": project,
         "f": f,
@@ -293,7 +280,7 @@ def reprice(request: HttpRequest, slug: str) -> HttpResponse:
         "tree": tree,
         "target": target,
         "result": result,
-        "used_models": used_models,
+        "used_models": used_models(project, limit=200),
         "costs_href": costs_href(f),
     }
     if htmx_target(request) != "reprice-result":

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from sessions_app.selectors import projects_for_user
+from sessions_app.selectors.projects import project_to_open
 
 from .common import LAST_PROJECT_KEY
 
@@ -14,9 +14,7 @@ from .common import LAST_PROJECT_KEY
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Redirect to the last-used project's session list, or explain there is none."""
-    projects = projects_for_user(request.user)
-    last = request.session.get(LAST_PROJECT_KEY)
-    project = (projects.filter(slug=last).first() if last else None) or projects.first()
+    project = project_to_open(request.user, request.session.get(LAST_PROJECT_KEY))
     if project is None:
         return render(request, "dashboard/no_project.html", status=200)
     return redirect("dashboard:session_list", slug=project.slug)

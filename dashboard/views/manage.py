@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -13,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from sessions_app.errors import InvalidInput
 from sessions_app.exports import FORMATS, export_json, export_jsonl, export_markdown
 from sessions_app.models import AgentSession, Membership
-from sessions_app.selectors import session_for_page, session_subtree
+from sessions_app.selectors.sessions import session_for_page, session_subtree_size
 from sessions_app.services.reviews import session_archive_set, session_review_set
 from sessions_app.services.sessions import session_delete
 
@@ -101,7 +100,7 @@ def session_delete_view(request: HttpRequest, slug: str, pk: int) -> HttpRespons
 
 
 def _impact(session: AgentSession) -> dict:
-    return session_subtree(session).aggregate(sessions=Count("id"), events=Sum("event_count"))
+    return session_subtree_size(session)
 
 
 @login_required

@@ -10,13 +10,15 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from sessions_app import llm
 from sessions_app.errors import InvalidInput
-from sessions_app.models import DailyUsage, Membership, ModelPrice, Project
+from sessions_app.models import Membership, ModelPrice, Project
 from sessions_app.pricing import PriceBook
+from sessions_app.selectors.costs import used_models
+from sessions_app.selectors.prices import price_overrides_by_pattern, project_price_override
 from sessions_app.services.repricing import model_price_create, model_price_delete
 from sessions_app.tasks.pricing import usage_reprice_task
 
@@ -38,11 +40,7 @@ class OverrideRow:
 
 def _overrides(project: Project, now: datetime) -> list[OverrideRow]:
     """The project's overrides by pattern, newest first, each with its state now."""
-    prices = (
-        ModelPrice.objects.filter(project=project)
-        .select_related("created_by")
-        .order_by("pattern", "-effective_from", "-id")
-    )
+    prices = price_overrides_by_pattern(project)
     rows, in_force = [], set()
     for price in prices:
         if price.effective_from > now:
@@ -64,12 +62,7 @@ def _in_force(
         (r.price for r in overrides), key=lambda o: (-o.effective_from.timestamp(), -o.pk)
     )
     book = PriceBook(project, overrides=newest_first)
-    models = (
-        DailyUsage.objects.filter(project=project)
-        .values_list("model", flat=True)
-        .distinct()
-        .order_by("model")[:500]
-    )
+    models = used_models(project, limit=500)
     rows = []
     for model in models:
         price = book.price(model, now)
@@ -157,7 +150,7 @@ def reprice_stored(request: HttpRequest, slug: str) -> HttpResponse:
 def price_remove(request: HttpRequest, slug: str, price_id: int) -> HttpResponse:
     """Delete a price override (editors)."""
     project = project_for(request, slug, min_role=Membership.Role.EDITOR)
-    model_price_delete(price=get_object_or_404(ModelPrice, project=project, pk=price_id))
+    model_price_delete(price=project_price_override(project, price_id))
     if htmx_target(request) is None:
         return redirect("dashboard:prices", slug=project.slug)
     return _render(request, project)

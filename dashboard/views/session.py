@@ -12,14 +12,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from sessions_app.models import AgentSession, Event
-from sessions_app.selectors import (
+from sessions_app.selectors.events import (
     event_detail,
+    session_has_run,
+    session_runs,
+    transcript_page,
+)
+from sessions_app.selectors.sessions import (
     session_ancestors,
     session_children_page,
     session_for_page,
-    session_runs,
     session_subtree_totals,
-    transcript_page,
 )
 
 from ..access import project_for
@@ -79,7 +82,7 @@ def _int_param(request: HttpRequest, name: str) -> int | None:
 def _transcript_context(request: HttpRequest, session: AgentSession) -> dict[str, Any]:
     after_seq = _int_param(request, "after_seq") or 0
     run_pk = _int_param(request, "run")
-    if run_pk is not None and not session.runs.filter(pk=run_pk).exists():
+    if run_pk is not None and not session_has_run(session, run_pk):
         raise Http404("No such run in this session.")
     events, previous, has_more = transcript_page(
         session, after_seq=after_seq, limit=PAGE_SIZE, run_id=run_pk

@@ -6,8 +6,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from sessions_app.selectors import SESSION_SORTS, session_filter_choices, sessions_page
-from sessions_app.services.budgets import budget_flags
+from sessions_app.selectors.budgets import budget_flags
+from sessions_app.selectors.session_list import (
+    SESSION_SORTS,
+    session_filter_choices,
+    sessions_page,
+)
 
 from ..access import project_for
 from ..forms import SessionFilterForm

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from sessions_app.errors import DomainError, InvalidInput
-from sessions_app.models import ApiKey, Membership, Project, RetentionRun
+from sessions_app.models import Membership, Project
+from sessions_app.selectors.projects import (
+    project_api_key,
+    project_api_keys,
+    project_member,
+    project_members,
+    project_retention_runs,
+    user_by_username,
+)
 from sessions_app.services.projects import (
     api_key_create,
     api_key_revoke,
@@ -34,14 +41,10 @@ def _render(
     target = region_of(request, PARTIALS)
     context: dict[str, Any] = {**extra}
     if target in (None, "api-keys"):
-        context["keys"] = list(ApiKey.objects.filter(project=project).select_related("created_by"))
+        context["keys"] = project_api_keys(project)
         context.setdefault("key_form", ApiKeyForm())
     if target in (None, "members"):
-        context["members"] = list(
-            Membership.objects.filter(project=project)
-            .select_related("user")
-            .order_by("user__username")
-        )
+        context["members"] = project_members(project)
         context.setdefault("member_form", MemberForm())
         context["roles"] = Membership.Role.choices
     if target in (None, "retention"):
@@ -54,7 +57,7 @@ def _render(
                 }
             ),
         )
-        context["retention_runs"] = list(RetentionRun.objects.filter(project=project)[:10])
+        context["retention_runs"] = project_retention_runs(project, limit=10)
     return render_region_page(
         request,
         project,
@@ -92,7 +95,7 @@ def api_key_new(request: HttpRequest, slug: str) -> HttpResponse:
 def api_key_revoke_view(request: HttpRequest, slug: str, key_id: int) -> HttpResponse:
     """Revoke a key of the project."""
     project = project_for(request, slug, min_role=Membership.Role.ADMIN)
-    key = get_object_or_404(ApiKey, project=project, pk=key_id)
+    key = project_api_key(project, key_id)
     api_key_revoke(key=key)
     if htmx_target(request) is None:
         return redirect("dashboard:settings", slug=project.slug)
@@ -106,7 +109,7 @@ def member_set(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_for(request, slug, min_role=Membership.Role.ADMIN)
     form = MemberForm(request.POST)
     if form.is_valid():
-        user = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
+        user = user_by_username(form.cleaned_data["username"])
         if user is None:
             form.add_error("username", "No user with this username.")
         else:
@@ -131,9 +134,7 @@ def member_set(request: HttpRequest, slug: str) -> HttpResponse:
 def member_remove(request: HttpRequest, slug: str, member_id: int) -> HttpResponse:
     """Take a member out of the project (never yourself, never the last admin)."""
     project = project_for(request, slug, min_role=Membership.Role.ADMIN)
-    membership = get_object_or_404(
-        Membership.objects.select_related("user"), project=project, pk=member_id
-    )
+    membership = project_member(project, member_id)
     try:
         membership_remove(membership=membership, acting_user=request.user)
     except DomainError as exc:

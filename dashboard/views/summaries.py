@@ -10,10 +10,10 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from sessions_app import summaries as summaries_read
 from sessions_app.errors import InvalidInput
 from sessions_app.models import Membership, Summary
-from sessions_app.selectors import session_for_page
+from sessions_app.selectors import summaries as summaries_read
+from sessions_app.selectors.sessions import session_for_page
 from sessions_app.services.summaries import summary_request
 
 from ..access import can, project_for

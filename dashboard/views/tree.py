@@ -6,7 +6,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from sessions_app.selectors import session_children_page, session_for_page, session_subtree_totals
+from sessions_app.selectors.sessions import (
+    session_children_page,
+    session_for_page,
+    session_subtree_totals,
+)
 
 from ..access import project_for
 from .common import chrome

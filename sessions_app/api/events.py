@@ -12,8 +12,9 @@ from ninja.responses import NinjaJSONEncoder
 from pydantic import Field
 
 from ..models import Project
+from ..selectors.events import events_page, items_page
+from ..selectors.sessions import session_pk
 from ..services.events import event_pop_last, events_append, events_clear
-from . import selectors
 from .convert import check_batch_size, check_path_id, event_dict, event_inputs
 from .schemas import (
     ERRORS,
@@ -79,13 +80,13 @@ class EventsQuery(Schema):
 def get_events(request: HttpRequest, external_id: str, query: Query[EventsQuery]) -> dict[str, Any]:
     """Events in seq order after `after_seq`; pass `next_after_seq` back for the next page.
     With `format=`, the items written in that format, exactly as the agent sent them."""
-    session = selectors.session_pk(request.auth.project, check_path_id(external_id))
+    session = session_pk(request.auth.project, check_path_id(external_id))
     if query.format:
-        items, next_after = selectors.items_page(
+        items, next_after = items_page(
             session, fmt=query.format, after_seq=query.after_seq, limit=query.limit
         )
         return {"items": items, "next_after_seq": next_after}
-    rows, next_after = selectors.events_page(session, after_seq=query.after_seq, limit=query.limit)
+    rows, next_after = events_page(session, after_seq=query.after_seq, limit=query.limit)
     return {"items": [event_dict(e) for e in rows], "next_after_seq": next_after}
 
 
@@ -97,7 +98,7 @@ def get_events(request: HttpRequest, external_id: str, query: Query[EventsQuery]
 def pop_last(request: HttpRequest, external_id: str) -> dict[str, Any]:
     """Remove the latest item (with the events derived from it) and return it; `item` is null
     when the session has no events."""
-    session = selectors.session_pk(request.auth.project, check_path_id(external_id))
+    session = session_pk(request.auth.project, check_path_id(external_id))
     popped = event_pop_last(session=session)
     return {"item": event_dict(popped) if popped else None}
 
@@ -109,5 +110,5 @@ def pop_last(request: HttpRequest, external_id: str) -> dict[str, Any]:
 )
 def clear_events(request: HttpRequest, external_id: str) -> dict[str, int]:
     """Remove every event of the session; the session and its runs stay."""
-    session = selectors.session_pk(request.auth.project, check_path_id(external_id))
+    session = session_pk(request.auth.project, check_path_id(external_id))
     return {"deleted": events_clear(session=session)}

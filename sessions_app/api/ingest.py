@@ -9,8 +9,8 @@ from ninja import Router, Status
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import DomainError, InvalidInput
+from ..selectors.sessions import session_by_external_id
 from ..services.ingest import EventsOp, IngestOp, RunOp, RunUpdateOp, SessionOp, ingest_apply
-from . import selectors
 from .convert import check_batch_size, event_inputs, run_dict, session_dict
 from .schemas import (
     ERRORS,
@@ -69,7 +69,7 @@ def _to_op(index: int, raw: dict[str, Any]) -> IngestOp | DomainError:
 
 def _body(op: IngestOp, value: Any) -> Any:
     if isinstance(op, SessionOp):
-        return session_dict(selectors.session_by_external_id(value.project, value.external_id))
+        return session_dict(session_by_external_id(value.project, value.external_id))
     if isinstance(op, EventsOp):
         session, answers = value
         return {

@@ -15,8 +15,8 @@ from pydantic import ConfigDict, Field
 from .. import prompts
 from ..models import AgentSession
 from ..pricing import PriceBook
+from ..selectors.sessions import session_external_ids, session_pk
 from ..services.segments import session_current
-from . import selectors
 from .convert import check_path_id
 from .schemas import ERRORS, CleanStr, Money
 
@@ -75,7 +75,7 @@ class PromptOut(Schema):
 
 def _out(session: AgentSession, prompt: prompts.Prompt) -> dict[str, Any]:
     ids = {s.session_id for sources in prompt.sources for s in sources} - {session.pk}
-    names = dict(AgentSession.objects.filter(pk__in=ids).values_list("pk", "external_id"))
+    names = session_external_ids(ids)
     names[session.pk] = session.external_id
     return {
         "session": session.external_id,
@@ -96,7 +96,7 @@ def _out(session: AgentSession, prompt: prompts.Prompt) -> dict[str, Any]:
 
 def _session(request: HttpRequest, external_id: str) -> AgentSession:
     project = request.auth.project
-    session = session_current(selectors.session_pk(project, check_path_id(external_id)))
+    session = session_current(session_pk(project, check_path_id(external_id)))
     session.project = project
     return session
 

@@ -7,8 +7,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Status
 
+from ..selectors.events import run_by_external_id
 from ..services.runs import run_create_in_session, run_update
-from . import selectors
 from .convert import check_path_id, run_dict
 from .schemas import ERRORS, RunIn, RunOut, RunPatchIn
 
@@ -39,7 +39,7 @@ def post_run(request: HttpRequest, external_id: str, payload: RunIn) -> Status:
 def patch_run(request: HttpRequest, external_id: str, payload: RunPatchIn) -> dict[str, Any]:
     """Change status (forward only: pending → running → completed|failed|cancelled; a finished
     run cannot change status again: 409), reason, ended_at or metadata (merged)."""
-    run = selectors.run_by_external_id(request.auth.project, check_path_id(external_id))
+    run = run_by_external_id(request.auth.project, check_path_id(external_id))
     updated = run_update(
         run=run,
         status=payload.status,

@@ -8,8 +8,9 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
+from ..selectors.session_list import ApiSessionFilters, api_sessions_page
+from ..selectors.sessions import session_by_external_id, session_pk
 from ..services.sessions import UNSET, session_delete, session_upsert
-from . import selectors
 from .convert import check_path_id, session_dict
 from .schemas import (
     ERRORS,
@@ -81,7 +82,7 @@ def put_session(request: HttpRequest, external_id: str, payload: SessionIn) -> S
         parent_external_id=parent,
         kind=kind,
     )
-    session = selectors.session_by_external_id(project, external_id)
+    session = session_by_external_id(project, external_id)
     return Status(201 if created else 200, session_dict(session))
 
 
@@ -91,7 +92,7 @@ def put_session(request: HttpRequest, external_id: str, payload: SessionIn) -> S
 def get_session(request: HttpRequest, external_id: str) -> dict[str, Any]:
     """A session with its rollups (event_count, tokens, cost_usd, last_seq, error_count)."""
     check_path_id(external_id)
-    return session_dict(selectors.session_by_external_id(request.auth.project, external_id))
+    return session_dict(session_by_external_id(request.auth.project, external_id))
 
 
 @router.get("/sessions", response={200: SessionListOut, **ERRORS}, summary="List sessions")
@@ -104,9 +105,9 @@ def list_sessions(request: HttpRequest, filters: Query[SessionListQuery]) -> dic
         for key, value in request.GET.items()
         if key.startswith("metadata.")
     }
-    rows, next_cursor = selectors.sessions_page(
+    rows, next_cursor = api_sessions_page(
         request.auth.project,
-        filters=selectors.SessionFilters(
+        filters=ApiSessionFilters(
             parent=filters.parent,
             kind=filters.kind,
             agent=filters.agent,
@@ -130,5 +131,5 @@ def list_sessions(request: HttpRequest, filters: Query[SessionListQuery]) -> dic
 )
 def delete_session(request: HttpRequest, external_id: str) -> dict[str, int]:
     """Delete a session with its whole subtree (children, segments) and all their events."""
-    session = selectors.session_pk(request.auth.project, check_path_id(external_id))
+    session = session_pk(request.auth.project, check_path_id(external_id))
     return {"deleted": session_delete(session=session)}

@@ -9,11 +9,11 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field
 
-from ..errors import NotFound
 from ..models import Summary
+from ..selectors.sessions import session_pk
+from ..selectors.summaries import summary_for_api
 from ..services.segments import session_current
 from ..services.summaries import summary_request
-from . import selectors
 from .convert import check_path_id
 from .schemas import ERRORS, CleanStr, Money
 
@@ -84,18 +84,6 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
     }
 
 
-def _load(project_id: int, pk: int) -> Summary:
-    summary = (
-        Summary.objects.filter(project_id=project_id, pk=pk)
-        .select_related("session", "event", "segment")
-        .defer("session__state", "session__metadata", "event__payload", "segment__state")
-        .first()
-    )
-    if summary is None:
-        raise NotFound(f"No summary {pk}.", field="id")
-    return summary
-
-
 @router.post(
     "/sessions/{external_id}/summaries",
     response={202: SummaryOut, **ERRORS},
@@ -106,14 +94,14 @@ def create_summary(request: HttpRequest, external_id: str, payload: SummaryIn):
     has `succeeded` or `failed`. Like event posts, a summarized id addresses its newest
     segment."""
     project = request.auth.project
-    session = session_current(selectors.session_pk(project, check_path_id(external_id)))
+    session = session_current(session_pk(project, check_path_id(external_id)))
     summary = summary_request(
         session=session, strategy=payload.strategy, model=payload.model, query=payload.query
     )
-    return Status(202, summary_dict(_load(project.pk, summary.pk)))
+    return Status(202, summary_dict(summary_for_api(project.pk, summary.pk)))
 
 
 @router.get("/summaries/{summary_id}", response={200: SummaryOut, **ERRORS}, summary="A summary")
 def get_summary(request: HttpRequest, summary_id: int):
     """A summary's status and, once succeeded, its text, usage and the event it wrote."""
-    return summary_dict(_load(request.auth.project.pk, summary_id))
+    return summary_dict(summary_for_api(request.auth.project.pk, summary_id))

@@ -10,20 +10,19 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import ConfigDict, Field, PlainSerializer
 
-from .. import analytics
 from ..errors import InvalidInput, NotFound
-from ..models import AgentSession, BudgetAlert
-from ..services.budgets import alert_payload
-from ..services.repricing import (
+from ..selectors import costs
+from ..selectors.budgets import budget_alerts_page
+from ..selectors.sessions import session_or_none
+from ..selectors.whatif import (
     session_usage,
     usage_reprice_what_if,
     usage_reprice_what_if_filtered,
 )
+from ..services.budgets import alert_payload
+from ..usage_fields import SUM_FIELDS
 
 router = Router(tags=["usage"])
-
-# A year of days is what the dashboard offers; longer ranges are still one aggregate query.
-MAX_RANGE_DAYS = 3660
 
 
 def _money_text(value: Decimal) -> str:
@@ -140,18 +139,16 @@ class AlertsOut(Schema):
     next_before_id: int | None
 
 
-def _usage_filter(request: HttpRequest, params: UsageQuery | WhatIfQuery) -> analytics.UsageFilter:
-    start, end = params.from_, params.to
-    if end is None:
-        today = analytics.default_range()[1]
-        end = today if start is None else max(start, today)
-    if start is None:
-        start = analytics.default_range(end)[0]
-    if start > end:
-        raise InvalidInput("`from` must not be after `to`.", field="from")
-    if (end - start).days >= MAX_RANGE_DAYS:
-        raise InvalidInput(f"A range covers at most {MAX_RANGE_DAYS} days.", field="from")
-    return analytics.UsageFilter(
+def _usage_filter(request: HttpRequest, params: UsageQuery | WhatIfQuery) -> costs.UsageFilter:
+    try:
+        start, end = costs.usage_range(params.from_, params.to)
+    except costs.UsageRangeError as exc:
+        if exc.reversed:
+            raise InvalidInput("`from` must not be after `to`.", field="from") from exc
+        raise InvalidInput(
+            f"A range covers at most {costs.MAX_RANGE_DAYS} days.", field="from"
+        ) from exc
+    return costs.UsageFilter(
         project=request.auth.project,
         start=start,
         end=end,
@@ -163,7 +160,7 @@ def _usage_filter(request: HttpRequest, params: UsageQuery | WhatIfQuery) -> ana
 
 def _item(row: dict[str, Any], group_by: str) -> dict[str, Any]:
     keys = {group_by: row[group_by]} if group_by in row else {}
-    return {**keys, **{name: row[name] for name in analytics.SUM_FIELDS}}
+    return {**keys, **{name: row[name] for name in SUM_FIELDS}}
 
 
 @router.get(
@@ -178,13 +175,13 @@ def usage(request: HttpRequest, params: Query[UsageQuery]):
     range of days, read from the daily aggregate; `total` sums every group."""
     f = _usage_filter(request, params)
     start, end = f.start, f.end
-    rows = analytics.usage_rollup(f, group_by=(params.group_by,))
+    rows = costs.usage_rollup(f, group_by=(params.group_by,))
     return {
         "group_by": params.group_by,
         "from_": start,
         "to": end,
         "items": [_item(r, params.group_by) for r in rows],
-        "total": _item(analytics.usage_totals(f), params.group_by),
+        "total": _item(costs.usage_totals(f), params.group_by),
     }
 
 
@@ -198,16 +195,10 @@ def alerts(
 ):
     """Budget alerts of the key's project, newest first; pass `next_before_id` back as
     `before_id` for older ones."""
-    qs = BudgetAlert.objects.filter(project=request.auth.project).select_related("budget")
-    if before_id is not None:
-        qs = qs.filter(pk__lt=before_id)
-    rows = list(qs.order_by("-pk")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [alert_payload(a) for a in rows],
-        "next_before_id": rows[-1].pk if more else None,
-    }
+    rows, next_before_id = budget_alerts_page(
+        request.auth.project, before_id=before_id, limit=limit
+    )
+    return {"items": [alert_payload(a) for a in rows], "next_before_id": next_before_id}
 
 
 @router.get(
@@ -221,7 +212,7 @@ def what_if(request: HttpRequest, params: Query[WhatIfQuery]):
     model's tokenizer where it differs). Nothing stored changes."""
     project = request.auth.project
     if params.session:
-        session = AgentSession.objects.filter(project=project, external_id=params.session).first()
+        session = session_or_none(project, params.session)
         if session is None:
             raise NotFound("No such session.", field="session")
         result = usage_reprice_what_if(

@@ -1,7 +1,7 @@
 """Full-text search over event content for the sessions list (PostgreSQL only).
 
 A GIN index on to_tsvector('simple', content): the list's `q` filter uses exactly this
-expression (sessions_app/selectors.py, _fts_session_ids), so the planner can use the index.
+expression (now sessions_app/selectors/search.py), so the planner can use the index.
 The 'simple' configuration does not stem, so identifiers, order numbers and tool names match
 as typed, in any language. Other databases fall back to a substring match and get no index.
 

@@ -3,8 +3,8 @@
 A tsvector holds at most 1 MB: `to_tsvector` over a large tool output with many distinct words
 (a 1.3 MB log of hashes is within the 5 MB body limit) raised "string is too long for tsvector",
 so the insert failed and the batch was refused with a server error. Its cost also grows with the
-text (6 µs for a 50-character message). The list's `q` filter (sessions_app/selectors.py,
-FTS_DOCUMENT) uses exactly this expression, so the planner can use the index.
+text (6 µs for a 50-character message). The list's `q` filter (sessions_app/selectors/search.py,
+ContentMatches) uses exactly this expression, so the planner can use the index.
 
 Built CONCURRENTLY under a new name and swapped in, so a large events table stays writable.
 """

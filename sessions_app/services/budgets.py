@@ -16,8 +16,7 @@ import logging
 import socket
 import ssl
 import urllib.parse
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,29 +24,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from ..errors import Conflict, InvalidInput
-from ..models import AgentSession, Budget, BudgetAlert, DailyUsage, Project, TokenUsage
+from ..models import AgentSession, Budget, BudgetAlert, Project
+from ..selectors.budgets import BudgetStatus, budget_spent, period_start, project_has_budgets
 
 logger = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT_SECONDS = 5
-
-
-def period_start(period: str, now: datetime | None = None) -> datetime:
-    """The UTC start of the period containing `now` (weeks start on Monday)."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    today = now.date()
-    if period == Budget.Period.DAY:
-        start = today
-    elif period == Budget.Period.WEEK:
-        start = today - timedelta(days=today.weekday())
-    elif period == Budget.Period.MONTH:
-        start = today.replace(day=1)
-    else:
-        start = date(1970, 1, 1)
-    return datetime.combine(start, time.min, tzinfo=UTC)
 
 
 def _decimal(value: Any, field: str) -> Decimal:
@@ -196,80 +181,6 @@ def budget_delete(*, budget: Budget) -> None:
     budget.delete()
 
 
-def budget_spent(budget: Budget, *, now: datetime | None = None) -> Decimal:
-    """What the budget's scope spent in the current period (day-granular for project and
-    user budgets, read from the daily aggregate)."""
-    start = period_start(budget.period, now)
-    if budget.scope == Budget.Scope.SESSION:
-        usage = TokenUsage.objects.filter(
-            project_id=budget.project_id, session__external_id=budget.target
-        )
-        if budget.period != Budget.Period.TOTAL:
-            usage = usage.filter(timestamp__gte=start)
-        spent = usage.aggregate(s=Sum("cost_usd"))["s"]
-    else:
-        daily = DailyUsage.objects.filter(project_id=budget.project_id, day__gte=start.date())
-        if budget.scope == Budget.Scope.USER:
-            daily = daily.filter(user_ref=budget.target)
-        spent = daily.aggregate(s=Sum("cost_usd"))["s"]
-    return Decimal(spent or 0)
-
-
-@dataclass(frozen=True)
-class BudgetStatus:
-    """A budget with its spend in the current period and where that stands."""
-
-    budget: Budget
-    spent_usd: Decimal
-    period_start: datetime
-
-    @property
-    def ratio(self) -> Decimal:
-        return self.spent_usd / self.budget.amount_usd
-
-    @property
-    def percent(self) -> int:
-        return int(self.ratio * 100)
-
-    @property
-    def level(self) -> str:
-        """ "over", "near" or "" (under the warning ratio)."""
-        if self.spent_usd >= self.budget.amount_usd:
-            return BudgetAlert.Level.OVER
-        if self.ratio >= self.budget.warn_ratio:
-            return BudgetAlert.Level.NEAR
-        return ""
-
-
-def budgets_status(project: Project, *, now: datetime | None = None) -> list[BudgetStatus]:
-    """Every budget of a project with its current spend, the most used first."""
-    statuses = [
-        BudgetStatus(b, budget_spent(b, now=now), period_start(b.period, now))
-        for b in Budget.objects.filter(project=project).order_by("scope", "target", "period")
-    ]
-    return sorted(statuses, key=lambda s: -s.ratio)
-
-
-def budget_levels(project: Project, *, now: datetime | None = None) -> dict[tuple[str, str], str]:
-    """{(scope, target): "near" | "over"} for the budgets near or over now, so a list can flag
-    an end user ("user", user_ref) or a session ("session", external_id) in one lookup."""
-    return {
-        (s.budget.scope, s.budget.target): s.level
-        for s in budgets_status(project, now=now)
-        if s.level
-    }
-
-
-def budget_flags(project: Project, sessions: list[AgentSession]) -> str | None:
-    """Mark each session with the level of its own budget (`budget_session`) and of its end
-    user's (`budget_user`), for a list; returns the project's own level, or None."""
-    levels = budget_levels(project)
-    for row in sessions:
-        row.budget_user = levels.get(("user", row.user_ref)) if row.user_ref else None
-        row.budget_session = levels.get(("session", row.external_id))
-    return levels.get(("project", ""))
-
-
 def _record(status: BudgetStatus) -> BudgetAlert | None:
     """Record the alert for the level reached, once per budget, period and level."""
     level = status.level
@@ -335,7 +246,7 @@ def budgets_check_queue(*, project_id: int, session_id: int) -> None:
 def budgets_check_after(*, project_id: int, session_id: int) -> None:
     """After an ingest commits: check budgets if the project has any (one indexed query when
     it has none, so ingest stays cheap), in a task."""
-    if Budget.objects.filter(project_id=project_id).exists():
+    if project_has_budgets(project_id):
         budgets_check_queue(project_id=project_id, session_id=session_id)
 
 

@@ -62,7 +62,7 @@ def chain_base(session: AgentSession) -> AgentSession:
     not a segment (one query: the ancestors' ids are in the materialised path)."""
     if session.kind != AgentSession.Kind.SEGMENT:
         return session
-    from ..selectors import session_ancestors
+    from ..selectors.sessions import session_ancestors
 
     for ancestor in reversed(session_ancestors(session)):
         if ancestor.kind != AgentSession.Kind.SEGMENT:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Sum, Value
+from django.db.models import F, Max, Value
 from django.db.models.functions import Concat, Substr, TruncDate
 from django.utils import timezone
 
 from ..errors import InvalidInput
 from ..models import AgentSession, Event, Project, Run, Summary, TokenUsage
+from ..usage_fields import usage_sums
 from .usage import daily_usage_apply
 
 # Fields a client may set on a session through the API (everything else is server-owned).
@@ -229,15 +230,7 @@ def usage_totals_by_day_key(usage: Any) -> list[dict[str, Any]]:
             agent_name=F("session__agent_name"),
             user_ref=F("session__user_ref"),
         )
-        .annotate(
-            events=Count("id"),
-            prompt_tokens=Sum("prompt_tokens"),
-            completion_tokens=Sum("completion_tokens"),
-            total_tokens=Sum("total_tokens"),
-            cached_tokens=Sum("cached_tokens"),
-            reasoning_tokens=Sum("reasoning_tokens"),
-            cost_usd=Sum("cost_usd"),
-        )
+        .annotate(**usage_sums(of_rows=True))
         .order_by()
     )
 

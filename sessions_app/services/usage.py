@@ -9,17 +9,9 @@ from typing import Any
 from django.db import connection
 
 from ..models import DailyUsage
+from ..usage_fields import SUM_FIELDS as _SUMS
 
 _KEY = ("day", "model", "agent_name", "user_ref", "cost_source")
-_SUMS = (
-    "events",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "cached_tokens",
-    "reasoning_tokens",
-    "cost_usd",
-)
 
 
 def daily_usage_apply(*, project_id: int, rows: Iterable[dict[str, Any]], sign: int = 1) -> None:

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from dashboard.forms import SessionFilterForm
 from sessions_app.models import AgentSession, Budget, ModelPrice, TokenUsage
-from sessions_app.selectors import sessions_filtered
+from sessions_app.selectors.session_list import sessions_filtered
 from sessions_app.services.budgets import budget_create
 from sessions_app.services.events import EventInput, UsageInput, events_append
 from sessions_app.services.sessions import session_upsert
@@ -530,3 +530,10 @@ def test_the_overrides_region_keeps_its_delete_buttons_after_an_htmx_change(proj
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
     assert "house-*" in html and ">Delete</button>" in html
+
+
+def test_the_csv_has_a_column_for_every_usage_sum():
+    from dashboard.views.costs import CSV_COLUMNS
+    from sessions_app.usage_fields import SUM_FIELDS
+
+    assert sorted(CSV_COLUMNS) == sorted(SUM_FIELDS)

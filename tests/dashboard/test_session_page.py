@@ -298,7 +298,7 @@ def test_children_and_payload_query_counts(client, viewer, project, django_asser
 
 
 def test_children_page_by_keyset_then_more_link(client, viewer, project):
-    from sessions_app.selectors import session_children_page
+    from sessions_app.selectors.sessions import session_children_page
 
     make_session(project, "many", turns=0)
     for i in range(5):

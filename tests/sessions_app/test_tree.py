@@ -4,7 +4,7 @@ import pytest
 
 from sessions_app.errors import InvalidInput
 from sessions_app.models import AgentSession
-from sessions_app.selectors import session_ancestors, session_subtree
+from sessions_app.selectors.sessions import session_ancestors, session_subtree
 from sessions_app.services.sessions import session_upsert
 
 pytestmark = pytest.mark.django_db

@@ -478,7 +478,7 @@ def test_a_large_tool_output_with_many_distinct_words_is_stored_and_searchable(a
     """A tsvector holds at most 1 MB; the search index covers the first 65,536 characters."""
     import hashlib
 
-    from sessions_app.selectors import _fts_session_ids
+    from sessions_app.selectors.search import session_ids_matching
 
     words = [hashlib.md5(str(i).encode()).hexdigest() for i in range(40_000)]
     output = "needle " + " ".join(words)  # 1.3 MB of distinct words
@@ -486,5 +486,5 @@ def test_a_large_tool_output_with_many_distinct_words_is_stored_and_searchable(a
     assert response.status_code == 201
     assert Event.objects.get(external_id="out").content == output
     session = AgentSession.objects.get(external_id="big")
-    assert list(_fts_session_ids(project, "needle")) == [{"session_id": session.pk}]
-    assert list(_fts_session_ids(project, words[-1])) == []  # past the indexed prefix
+    assert list(session_ids_matching(project, "needle")) == [{"session_id": session.pk}]
+    assert list(session_ids_matching(project, words[-1])) == []  # past the indexed prefix

@@ -13,8 +13,6 @@ from django.db.models.functions import TruncDate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sessions_app import analytics
-from sessions_app.analytics import UsageFilter
 from sessions_app.errors import Conflict, InvalidInput
 from sessions_app.models import (
     AgentSession,
@@ -25,19 +23,17 @@ from sessions_app.models import (
     TokenUsage,
 )
 from sessions_app.pricing import PriceBook
-from sessions_app.services.budgets import (
-    budget_create,
-    budget_levels,
-    budgets_check,
-    budgets_status,
-)
-from sessions_app.services.events import EventInput, UsageInput, event_pop_last, events_append
-from sessions_app.services.repricing import (
+from sessions_app.selectors import costs as analytics
+from sessions_app.selectors.budgets import budget_levels, budgets_status
+from sessions_app.selectors.costs import UsageFilter
+from sessions_app.selectors.whatif import (
     session_usage,
-    usage_reprice,
     usage_reprice_what_if,
     usage_reprice_what_if_filtered,
 )
+from sessions_app.services.budgets import budget_create, budgets_check
+from sessions_app.services.events import EventInput, UsageInput, event_pop_last, events_append
+from sessions_app.services.repricing import usage_reprice
 from sessions_app.services.sessions import session_upsert
 from tests.conftest import PUBLIC_HOOK_ADDRESS
 from tests.factories import ProjectFactory
@@ -440,7 +436,7 @@ def test_a_crossed_budget_posts_its_alert_to_the_webhook(
 
 
 def test_period_start_of_a_week_is_monday():
-    from sessions_app.services.budgets import period_start
+    from sessions_app.selectors.budgets import period_start
 
     assert period_start("week", datetime(2026, 3, 5, 12, tzinfo=UTC)).date() == date(2026, 3, 2)
     assert period_start("month", datetime(2026, 3, 5, 12, tzinfo=UTC)).date() == date(2026, 3, 1)
@@ -461,3 +457,32 @@ def test_a_failing_webhook_keeps_the_alert_and_records_the_failure(
     alert.refresh_from_db()
     assert alert.webhook_status == "failed: ConnectionRefusedError"
     assert BudgetAlert.objects.count() == 1
+
+
+# -- the range of days a rollup covers (the costs page and the API share it) ----------------
+
+
+def test_a_range_defaults_to_the_thirty_days_to_today():
+    today = date(2026, 3, 31)
+    assert analytics.usage_range(None, None, today=today) == (date(2026, 3, 2), today)
+    assert analytics.usage_range(None, date(2026, 1, 30), today=today) == (
+        date(2026, 1, 1),
+        date(2026, 1, 30),
+    )
+    # A range starting after today ends on its first day.
+    assert analytics.usage_range(date(2026, 4, 5), None, today=today) == (
+        date(2026, 4, 5),
+        date(2026, 4, 5),
+    )
+
+
+def test_a_reversed_or_too_long_range_is_refused():
+    with pytest.raises(analytics.UsageRangeError) as reversed_:
+        analytics.usage_range(date(2026, 3, 2), date(2026, 3, 1))
+    assert reversed_.value.reversed
+    start = date(2016, 1, 1)
+    end = start + timedelta(days=analytics.MAX_RANGE_DAYS)
+    with pytest.raises(analytics.UsageRangeError) as too_long:
+        analytics.usage_range(start, end)
+    assert not too_long.value.reversed
+    assert analytics.usage_range(start, end - timedelta(days=1)) == (start, end - timedelta(1))

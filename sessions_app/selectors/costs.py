@@ -1,4 +1,4 @@
-"""Cost analytics selectors: rollups of tokens and cost for the costs page, CSV and the API.
+"""Cost analytics: rollups of tokens and cost for the costs page, CSV and the API.
 
 Breakdowns by day, model, agent, end user and cost source read the DailyUsage aggregate (a few
 rows per day, kept current by ingest), never the token usage rows, so a 90-day rollup stays
@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncHour
 
-from .models import AgentSession, DailyUsage, Project, TokenUsage
+from ..models import AgentSession, DailyUsage, Project, TokenUsage
+from ..usage_fields import SUM_FIELDS, usage_sums
 
 # Group keys a breakdown may use, mapped to the DailyUsage column they read.
 GROUP_COLUMNS = {
@@ -27,15 +28,9 @@ GROUP_COLUMNS = {
     "day": "day",
     "source": "cost_source",
 }
-SUM_FIELDS = (
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "cached_tokens",
-    "reasoning_tokens",
-    "cost_usd",
-    "events",
-)
+# The longest range of days a rollup covers (the pages and the API): ten years of days, still
+# one aggregate query.
+MAX_RANGE_DAYS = 3660
 # Ranges up to this many days also get an hourly breakdown (read from TokenUsage).
 HOURLY_MAX_DAYS = 2
 # Upper bounds of the cost-per-session histogram buckets (USD); the last bucket is open.
@@ -94,6 +89,32 @@ def default_range(today: date | None = None, days: int = 30) -> tuple[date, date
     return today - timedelta(days=days - 1), today
 
 
+class UsageRangeError(ValueError):
+    """A range of days a rollup refuses: it starts after it ends, or it is too long."""
+
+    def __init__(self, *, reversed_: bool) -> None:
+        super().__init__("reversed" if reversed_ else "too long")
+        self.reversed = reversed_
+
+
+def usage_range(
+    start: date | None, end: date | None, *, today: date | None = None
+) -> tuple[date, date]:
+    """The range a rollup covers, the same for the costs page and the API: `to` defaults to
+    today (or `from` when that is later), `from` to 29 days before `to`; UsageRangeError when
+    `from` is after `to` or the range has MAX_RANGE_DAYS days or more."""
+    if end is None:
+        latest = default_range(today)[1]
+        end = latest if start is None else max(start, latest)
+    if start is None:
+        start = default_range(end)[0]
+    if start > end:
+        raise UsageRangeError(reversed_=True)
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise UsageRangeError(reversed_=False)
+    return start, end
+
+
 def _daily(f: UsageFilter) -> QuerySet[DailyUsage]:
     qs = DailyUsage.objects.filter(project=f.project, day__gte=f.start, day__lte=f.end)
     if f.model:
@@ -103,10 +124,6 @@ def _daily(f: UsageFilter) -> QuerySet[DailyUsage]:
     if f.user:
         qs = qs.filter(user_ref=f.user)
     return qs
-
-
-def _sums() -> dict[str, Sum]:
-    return {name: Sum(name) for name in SUM_FIELDS}
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +146,7 @@ def money(value: Any) -> Decimal:
 
 def usage_totals(f: UsageFilter) -> dict[str, Any]:
     """Tokens (prompt, completion, cached, reasoning), cost and usage events over the filter."""
-    return _clean(_daily(f).aggregate(**_sums()))
+    return _clean(_daily(f).aggregate(**usage_sums()))
 
 
 def usage_by_source(f: UsageFilter) -> dict[str, dict[str, Any]]:
@@ -168,7 +185,7 @@ def usage_rollup(
         .values(*plain, **renamed)
         .alias(n=Sum("events"))
         .filter(n__gt=0)
-        .annotate(**_sums())
+        .annotate(**usage_sums())
     )
     ordering = ["day"] if group_by == ("day",) else [order, *group_by]
     qs = qs.order_by(*ordering)
@@ -186,11 +203,10 @@ def usage_hourly(f: UsageFilter) -> list[dict[str, Any]]:
         qs = qs.filter(session__agent_name=f.agent)
     if f.user:
         qs = qs.filter(session__user_ref=f.user)
-    sums = {name: Sum(name) for name in SUM_FIELDS if name != "events"}
     rows = (
         qs.annotate(hour=TruncHour("timestamp"))
         .values("hour")
-        .annotate(events=Count("id"), **sums)
+        .annotate(**usage_sums(of_rows=True))
         .order_by("hour")
     )
     return [_clean(row) for row in rows]
@@ -203,7 +219,7 @@ def usage_by_project(projects: QuerySet[Project], start: date, end: date) -> lis
         .values("project_id", slug=F("project__slug"), name=F("project__name"))
         .alias(n=Sum("events"))
         .filter(n__gt=0)
-        .annotate(**_sums())
+        .annotate(**usage_sums())
         .order_by("-cost_usd", "project_id")
     )
     return [_clean(row) for row in rows]
@@ -336,3 +352,12 @@ def pivot(
         key = (r[x], name)
         values[key] = values.get(key, Decimal(0)) + Decimal(r[value])
     return xs, names, values
+
+
+def used_models(project: Project | int, *, limit: int, ordered: bool = True) -> list[str]:
+    """Names of the models the project has used, from the daily aggregate: the first `limit`
+    by name, or (`ordered=False`) any `limit` of them, which spares the sort."""
+    project_id = project if isinstance(project, int) else project.pk
+    qs = DailyUsage.objects.filter(project_id=project_id)
+    qs = qs.order_by("model") if ordered else qs.order_by()
+    return list(qs.values_list("model", flat=True).distinct()[:limit])

@@ -1,0 +1,102 @@
+"""Reads of a session's events and runs: the transcript's pages, one event's payload, the API's
+event and item pages (keyset by seq), runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F
+from django.db.models.fields.json import KeyTextTransform
+from django.shortcuts import get_object_or_404
+
+from ..errors import NotFound
+from ..models import AgentSession, Event, Project, Run
+
+
+def transcript_page(
+    session: AgentSession, *, after_seq: int = 0, limit: int = 50, run_id: int | None = None
+) -> tuple[list[Event], Event | None, bool]:
+    """A keyset page of the transcript: events after `after_seq` (the payload and metadata
+    deferred until someone clicks), the event just before the page (for the idle-gap marker),
+    and whether more follow. Each event comes with its usage and summary record (one join)."""
+    qs = (
+        Event.objects.filter(session=session)
+        .defer("payload", "metadata", "body_hash")
+        .select_related("usage", "summary_record")
+        # The branch an imported message belongs to (Agents SDK branches), read in SQL so the
+        # metadata itself stays unloaded.
+        .annotate(branch=KeyTextTransform("branch_id", "metadata"))
+    )
+    if run_id is not None:
+        qs = qs.filter(run_id=run_id)
+    # Fetch the previous event too (seq >= after_seq) so the first row can show an idle gap.
+    rows = list(qs.filter(seq__gte=max(after_seq, 1)).order_by("seq")[: limit + 2])
+    previous = None
+    if rows and after_seq and rows[0].seq == after_seq:
+        previous = rows.pop(0)
+    has_more = len(rows) > limit
+    return rows[:limit], previous, has_more
+
+
+def event_detail(session: AgentSession, seq: int) -> Event:
+    """One event with its payload and metadata (loaded only when someone opens it), or 404."""
+    return get_object_or_404(Event.objects.select_related("usage"), session=session, seq=seq)
+
+
+def events_page(
+    session: AgentSession, *, after_seq: int, limit: int
+) -> tuple[list[Event], int | None]:
+    """A page of events in seq order with usage, parent and run ids, in one query."""
+    rows = list(
+        Event.objects.filter(session=session, seq__gt=after_seq)
+        .select_related("usage")
+        .annotate(
+            parent_external_id=F("parent_event__external_id"),
+            run_external_id=F("run__external_id"),
+        )
+        .order_by("seq")[: limit + 1]
+    )
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1].seq
+    return rows, None
+
+
+def items_page(
+    session: AgentSession, *, fmt: str, after_seq: int, limit: int
+) -> tuple[list[Any], int | None]:
+    """The stored items written in a format, exactly as sent, in seq order (an SDK session's
+    `get_items`); events derived from an item have no payload and are not repeated."""
+    rows = list(
+        Event.objects.filter(
+            session=session, seq__gt=after_seq, payload_format=fmt, payload__isnull=False
+        )
+        .order_by("seq")
+        .values_list("seq", "payload")[: limit + 1]
+    )
+    next_after = rows[limit - 1][0] if len(rows) > limit else None
+    return [payload for _, payload in rows[:limit]], next_after
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+
+def session_runs(session: AgentSession, *, limit: int = 200) -> list[Run]:
+    """The session's runs, oldest first (a session has a handful; capped for safety)."""
+    return list(Run.objects.filter(session=session).order_by("created_at", "pk")[:limit])
+
+
+def session_has_run(session: AgentSession, run_pk: int) -> bool:
+    """Whether the run belongs to the session."""
+    return Run.objects.filter(session=session, pk=run_pk).exists()
+
+
+def run_by_external_id(project: Project, external_id: str) -> Run:
+    """A run of the project with its session's external id, or 404."""
+    run = (
+        Run.objects.filter(project=project, external_id=external_id)
+        .annotate(session_external_id=F("session__external_id"))
+        .first()
+    )
+    if run is None:
+        raise NotFound(f"No run {external_id!r}.", field="external_id")
+    return run

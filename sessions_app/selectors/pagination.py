@@ -1,0 +1,92 @@
+"""Keyset pagination, one implementation for every list (sessions on the pages and in the API,
+a session's children): opaque cursors holding the sort key and id of the last row shown."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from django.db.models import Model, Q, QuerySet
+
+M = TypeVar("M", bound=Model)
+
+# Columns whose cursor value is a moment or an amount; every other sort column is an integer.
+DATETIME_COLUMNS = frozenset({"last_event_at", "created_at"})
+DECIMAL_COLUMNS = frozenset({"cost_usd"})
+MAX_BIGINT = 2**63
+
+
+@dataclass
+class KeysetPage(Generic[M]):
+    """One page of rows and the cursor of the next page, if any."""
+
+    items: list[M]
+    next_cursor: str | None
+
+
+def encode_cursor(value: Any, pk: int) -> str:
+    """An opaque cursor for the row after (value, pk) in the current sort."""
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([str(value) if value is not None else None, pk])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, column: str) -> tuple[Any, int] | None:
+    """(value, pk) from a cursor, or None when it is malformed or forged."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if column in DATETIME_COLUMNS:
+            value: Any = datetime.fromisoformat(raw)
+            if value.tzinfo is None:
+                return None
+        elif column in DECIMAL_COLUMNS:
+            value = Decimal(raw)
+            if not value.is_finite():
+                return None
+        else:
+            value = int(raw)
+        pk = int(pk)
+        # A forged cursor must not reach the database with a value its columns cannot hold.
+        if (isinstance(value, int) and not 0 <= value < MAX_BIGINT) or not 0 <= pk < MAX_BIGINT:
+            return None
+        return value, pk
+    except (
+        ValueError,
+        TypeError,
+        ArithmeticError,
+        binascii.Error,
+        UnicodeDecodeError,
+        json.JSONDecodeError,
+    ):
+        return None
+
+
+def keyset_page(
+    qs: QuerySet[M],
+    *,
+    column: str,
+    descending: bool,
+    after: tuple[Any, int] | None,
+    limit: int,
+) -> KeysetPage[M]:
+    """The `limit` rows of `qs` after the position `after` in (column, pk) order: one indexed
+    range scan (never OFFSET), one row more than shown to know whether a next page exists."""
+    if after is not None:
+        value, pk = after
+        op = "lt" if descending else "gt"
+        qs = qs.filter(Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk}))
+    order = [f"-{column}", "-pk"] if descending else [column, "pk"]
+    items = list(qs.order_by(*order)[: limit + 1])
+    next_cursor = None
+    if len(items) > limit:
+        items = items[:limit]
+        last = items[-1]
+        next_cursor = encode_cursor(getattr(last, column), last.pk)
+    return KeysetPage(items=items, next_cursor=next_cursor)

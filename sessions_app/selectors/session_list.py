@@ -1,0 +1,217 @@
+"""The sessions list: the dashboard's filters and sorts, and the API's `GET /sessions`, both
+paged by keyset (never OFFSET)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from ..errors import InvalidInput
+from ..models import AgentSession, DailyUsage, Project, TokenUsage
+from .pagination import KeysetPage, decode_cursor, keyset_page
+from .search import session_ids_matching
+from .sessions import LIST_COLUMNS, sessions_annotated
+
+# Sorts of the sessions list: each is backed by an index on (project, <column>, id) in the model,
+# so a page is an index range scan whatever the table size. Ascending sorts scan those indexes
+# backwards.
+SESSION_SORTS = {
+    "last_event_at": "Last activity",
+    "created_at": "Started",
+    "cost_usd": "Cost",
+    "total_tokens": "Tokens",
+    "event_count": "Events",
+    "duration_seconds": "Duration",
+    "children_count": "Children",
+    "error_count": "Errors",
+}
+DEFAULT_SORT = "-last_event_at"
+
+
+@dataclass(frozen=True)
+class SessionFilters:
+    """The sessions list's filters, as parsed from the query string (see docs/dashboard.md)."""
+
+    agent: str = ""
+    user: str = ""
+    status: str = ""
+    kind: str = ""
+    model: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    min_cost: Decimal | None = None
+    has_errors: bool = False
+    meta_key: str = ""
+    meta_value: str = ""
+    q: str = ""
+    review: str = ""
+    sort: str = DEFAULT_SORT
+
+
+def sessions_filtered(project: Project, filters: SessionFilters) -> QuerySet[AgentSession]:
+    """The project's sessions matching the list's filters (unordered, all columns deferred
+    except those the list shows)."""
+    qs = AgentSession.objects.filter(project=project).only(*LIST_COLUMNS)
+    f = filters
+    if f.agent:
+        qs = qs.filter(agent_name=f.agent)
+    if f.user:
+        qs = qs.filter(user_ref=f.user)
+    if f.status == "all":
+        pass
+    elif f.status:
+        qs = qs.filter(status=f.status)
+    else:
+        # Archiving is how reviewers put sessions out of sight; they come back with a filter.
+        qs = qs.exclude(status=AgentSession.Status.ARCHIVED)
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.model:
+        qs = qs.filter(Exists(TokenUsage.objects.filter(session_id=OuterRef("pk"), model=f.model)))
+    if f.date_from:
+        qs = qs.filter(last_event_at__gte=_day_start(f.date_from))
+    if f.date_to:
+        qs = qs.filter(last_event_at__lt=_day_start(f.date_to + timedelta(days=1)))
+    if f.min_cost is not None:
+        qs = qs.filter(cost_usd__gte=f.min_cost)
+    if f.has_errors:
+        qs = qs.filter(error_count__gt=0)
+    if f.meta_key:
+        qs = qs.filter(**{f"metadata__{f.meta_key}": f.meta_value})
+    if f.review == "none":
+        qs = qs.filter(review_status="")
+    elif f.review:
+        qs = qs.filter(review_status=f.review)
+    if f.q:
+        # Only the transcript: OR-ing a title match in would turn the semi-join on the GIN
+        # index's hits into a scan of every session of the project.
+        qs = qs.filter(pk__in=session_ids_matching(project, f.q))
+    return qs
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def sessions_page(
+    project: Project, filters: SessionFilters, *, cursor: str = "", limit: int = 50
+) -> KeysetPage[AgentSession]:
+    """A keyset page of the sessions list in the filters' sort order (a malformed cursor
+    restarts the list)."""
+    descending = filters.sort.startswith("-")
+    column = filters.sort.lstrip("-")
+    if column not in SESSION_SORTS:
+        column, descending = DEFAULT_SORT.lstrip("-"), True
+    page = keyset_page(
+        sessions_filtered(project, filters),
+        column=column,
+        descending=descending,
+        after=decode_cursor(cursor, column) if cursor else None,
+        limit=limit,
+    )
+    _attach_unpriced(page.items)
+    return page
+
+
+def _attach_unpriced(sessions: list[AgentSession]) -> None:
+    """Set `unpriced` on each session: "all" when every usage row has an unknown price (its
+    cost_usd of 0 means nothing), "some" when only part of it has, "" otherwise.
+
+    One query for the page. It is not folded into the list's own query: there the subqueries
+    would run for every matching session before the sort and LIMIT, here for at most a page.
+    """
+    for s in sessions:
+        s.unpriced = ""
+    if not sessions:
+        return
+    unknown = TokenUsage.CostSource.UNKNOWN
+    rows = (
+        AgentSession.objects.filter(pk__in=[s.pk for s in sessions])
+        .filter(Exists(TokenUsage.objects.filter(session_id=OuterRef("pk"), cost_source=unknown)))
+        .annotate(
+            priced=Exists(
+                TokenUsage.objects.filter(session_id=OuterRef("pk")).exclude(cost_source=unknown)
+            )
+        )
+        .values_list("pk", "priced")
+    )
+    coverage = {pk: "some" if priced else "all" for pk, priced in rows}
+    for s in sessions:
+        s.unpriced = coverage.get(s.pk, "")
+
+
+def session_filter_choices(project: Project) -> dict[str, list[str]]:
+    """Values offered by the list's filter dropdowns, read from the daily usage aggregate (a few
+    rows per day) rather than from the sessions table."""
+    rows = DailyUsage.objects.filter(project=project)
+    return {
+        "agents": sorted(set(rows.values_list("agent_name", flat=True).distinct()) - {""}),
+        "models": sorted(set(rows.values_list("model", flat=True).distinct()) - {""}),
+    }
+
+
+# -- the API's list ------------------------------------------------------------------------
+
+# Metadata keys usable in `metadata.<key>=value` filters: plain names, so a key can never turn
+# into a Django lookup (`__contains`) or a nested path.
+METADATA_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
+API_SORTS = {"last_activity": "last_event_at", "created": "created_at"}
+
+
+@dataclass(frozen=True)
+class ApiSessionFilters:
+    """`GET /api/v1/sessions`'s filters (None: not filtered)."""
+
+    parent: str | None = None
+    kind: str | None = None
+    agent: str | None = None
+    user_ref: str | None = None
+    status: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    active_after: datetime | None = None
+    active_before: datetime | None = None
+
+
+def api_sessions_page(
+    project: Project,
+    *,
+    filters: ApiSessionFilters,
+    metadata: dict[str, str],
+    sort: str = "last_activity",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[AgentSession], str | None]:
+    """A page of sessions, newest first by last activity (or creation); a cursor this API did
+    not give out is a 422 naming `cursor`."""
+    column = API_SORTS[sort]
+    qs = sessions_annotated(project)
+    simple = {
+        "parent__external_id": filters.parent,
+        "kind": filters.kind,
+        "agent_name": filters.agent,
+        "user_ref": filters.user_ref,
+        "status": filters.status,
+        "created_at__gte": filters.created_after,
+        "created_at__lt": filters.created_before,
+        "last_event_at__gte": filters.active_after,
+        "last_event_at__lt": filters.active_before,
+    }
+    qs = qs.filter(**{k: v for k, v in simple.items() if v is not None})
+    for key, value in metadata.items():
+        if not METADATA_KEY.match(key) or "__" in key:
+            raise InvalidInput(
+                "Metadata filter keys are letters, digits, '_' and '-'.", field=f"metadata.{key}"
+            )
+        qs = qs.filter(**{f"metadata__{key}": value})
+    after = None
+    if cursor:
+        after = decode_cursor(cursor, column)
+        if after is None:
+            raise InvalidInput("The cursor is not one this API gave out.", field="cursor")
+    page = keyset_page(qs, column=column, descending=True, after=after, limit=limit)
+    return page.items, page.next_cursor

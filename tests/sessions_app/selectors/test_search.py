@@ -1,0 +1,52 @@
+"""Full-text search as an ORM expression: words on PostgreSQL (through the GIN index), a
+case-insensitive substring elsewhere; always within one project."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from sessions_app.models import AgentSession, Event
+from sessions_app.selectors.search import events_matching, session_ids_matching
+from sessions_app.services.events import EventInput, events_append
+
+pytestmark = pytest.mark.django_db
+
+
+def _say(project, external_id: str, text: str) -> AgentSession:
+    events_append(
+        project=project,
+        session_external_id=external_id,
+        events=[EventInput(external_id=f"{external_id}-1", source="user", content=text)],
+    )
+    return AgentSession.objects.get(project=project, external_id=external_id)
+
+
+def test_sessions_with_a_matching_event_are_found(project):
+    hit = _say(project, "hit", "The invoice for March is attached")
+    _say(project, "miss", "Nothing to see here")
+    assert [r["session_id"] for r in session_ids_matching(project, "invoice")] == [hit.pk]
+
+
+def test_another_projects_events_are_never_found(project, other_project):
+    _say(other_project, "theirs", "The invoice for March is attached")
+    assert list(session_ids_matching(project, "invoice")) == []
+
+
+def test_the_search_is_case_insensitive(project):
+    hit = _say(project, "hit", "The Invoice for March")
+    assert [r["session_id"] for r in session_ids_matching(project, "INVOICE")] == [hit.pk]
+
+
+@pytest.mark.postgres
+def test_postgres_matches_words_through_the_content_index(project):
+    hit = _say(project, "hit", "The invoice for March is attached")
+    assert [r["session_id"] for r in session_ids_matching(project, "march invoice")] == [hit.pk]
+    assert list(session_ids_matching(project, "invo")) == []  # words, not substrings
+    query = events_matching(Event.objects.all(), "invoice").values("id")
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "event_content_fts" in plan
