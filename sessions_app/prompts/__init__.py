@@ -7,11 +7,12 @@ that follow it, and each tool message carries its `tool_call_id`. HIERARCHICAL w
 ancestor's latest summary (oldest first). Truncation never returns a prompt over the limit,
 counted with litellm for the chosen model, and reports what it dropped or clipped.
 
-Modules: `base` (names, records, an event's text), `loader` (the reads: only the events a
-strategy needs), `strategies` (a2a's selection), `truncation` (fitting a token limit), `build`
-(counting, pricing, several strategies at once, segment context).
+Modules: `base` (names, records, an event's text), `strategies` (a2a's selection), `truncation`
+(fitting a token limit), `build` (counting, pricing, several strategies at once, segment
+context). The reads, only the events a strategy needs, are `selectors.prompt_events`.
 """
 
+from ..selectors.prompt_events import SessionLoader
 from .base import (
     ALIASES,
     CONTEXT_PREFIX,
@@ -33,7 +34,6 @@ from .base import (
     resolve_strategy,
 )
 from .build import build_all, build_context, build_prompt
-from .loader import SessionLoader
 from .strategies import select
 from .truncation import count, truncate
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from ..errors import InvalidInput
 from ..models import AgentSession
 from ..pricing import PriceBook, cost_of
+from ..selectors.prompt_events import SessionLoader
 from .base import (
     CONTEXT_PREFIX,
     DEFAULT_HISTORY,
@@ -20,7 +21,6 @@ from .base import (
     Prompt,
     resolve_strategy,
 )
-from .loader import SessionLoader
 from .strategies import conversation_messages, select, source_of
 from .truncation import count, truncate
 

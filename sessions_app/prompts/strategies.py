@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..models import Event
+from ..selectors.prompt_events import SessionLoader
 from .base import (
     CONTEXT_PREFIX,
     CONVERSATION,
@@ -19,7 +20,6 @@ from .base import (
     Tool,
     resolve_strategy,
 )
-from .loader import SessionLoader
 
 
 def _role_of(event: Event) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Max
 
 from ..models import AgentSession, Event
-from .base import (
+from ..prompts.base import (
     CHILD_TYPES,
     COLUMNS,
     NO_RESULT,
