@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import ConfigDict, Field, PlainSerializer
+from pydantic import ConfigDict, Field
 
 from .. import analytics
 from ..errors import InvalidInput, NotFound
@@ -19,25 +18,12 @@ from ..services.repricing import (
     usage_reprice_what_if,
     usage_reprice_what_if_filtered,
 )
+from .schemas import ErrorOut, Money
 
 router = Router(tags=["usage"])
 
 # A year of days is what the dashboard offers; longer ranges are still one aggregate query.
 MAX_RANGE_DAYS = 3660
-
-
-def _money_text(value: Decimal) -> str:
-    # Plain notation without trailing zeros, as the sessions API writes money: "0.00125".
-    return format(value.normalize(), "f") if value else "0"
-
-
-Money = Annotated[Decimal, PlainSerializer(_money_text, return_type=str)]
-
-
-class ErrorOut(Schema):
-    detail: Any
-    code: str
-    field: str | None = None
 
 
 class UsageQuery(Schema):
