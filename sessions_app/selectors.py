@@ -60,8 +60,9 @@ def session_subtree(session: AgentSession) -> QuerySet[AgentSession]:
 
 
 def session_subtree_totals(session: AgentSession) -> dict:
-    """Rollups summed over a session's subtree: sessions, events, tokens, cost, last activity."""
-    return session_subtree(session).aggregate(
+    """Rollups summed over a session's subtree: sessions, events, tokens, cost, last activity,
+    and `unpriced` ("all", "some" or "") for how much of its usage has no known price."""
+    totals = session_subtree(session).aggregate(
         sessions=Count("id"),
         events=Sum("event_count"),
         prompt_tokens=Sum("prompt_tokens"),
@@ -70,7 +71,11 @@ def session_subtree_totals(session: AgentSession) -> dict:
         cost_usd=Sum("cost_usd"),
         errors=Sum("error_count"),
         last_event_at=Max("last_event_at"),
+        sessions_unpriced=Count("id", filter=Q(_has_usage(unknown=True))),
+        sessions_priced=Count("id", filter=Q(_has_usage(unknown=False))),
     )
+    totals["unpriced"] = _coverage(totals.pop("sessions_unpriced"), totals.pop("sessions_priced"))
+    return totals
 
 
 def session_ancestors(session: AgentSession) -> list[AgentSession]:
@@ -307,9 +312,39 @@ def session_filter_choices(project: Project) -> dict[str, list[str]]:
     }
 
 
+def _has_usage(*, unknown: bool) -> Exists:
+    usage = TokenUsage.objects.filter(session_id=OuterRef("pk"))
+    if unknown:
+        return Exists(usage.filter(cost_source=TokenUsage.CostSource.UNKNOWN))
+    return Exists(usage.exclude(cost_source=TokenUsage.CostSource.UNKNOWN))
+
+
+def unpriced_expression() -> Case:
+    """A session's `unpriced` ("all", "some" or ""), as `_attach_unpriced` sets it."""
+    # For reads of one session or a keyset page of children: two index probes a row, in the
+    # row's own query (the list keeps its separate query, see `_attach_unpriced`).
+    return Case(
+        When(_has_usage(unknown=True) & ~_has_usage(unknown=False), then=Value("all")),
+        When(_has_usage(unknown=True), then=Value("some")),
+        default=Value(""),
+    )
+
+
+def _coverage(sessions_unpriced: int | None, sessions_priced: int | None) -> str:
+    """A subtree's `unpriced` from how many of its sessions have usage without and with a price."""
+    if not sessions_unpriced:
+        return ""
+    return "some" if sessions_priced else "all"
+
+
 def session_for_page(project: Project, pk: int) -> AgentSession:
-    """A session of the project, or 404; deferring the JSON state, which can be large."""
-    return get_object_or_404(AgentSession.objects.defer("state"), project=project, pk=pk)
+    """A session of the project, or 404; deferring the JSON state, which can be large. Its
+    `unpriced` says whether its cost is known, as on the list."""
+    return get_object_or_404(
+        AgentSession.objects.defer("state").annotate(unpriced=unpriced_expression()),
+        project=project,
+        pk=pk,
+    )
 
 
 def session_children_page(
@@ -317,7 +352,11 @@ def session_children_page(
 ) -> tuple[list[AgentSession], str | None]:
     """A keyset page of a session's direct children in creation order, each annotated with the
     totals of its own subtree (sessions, events, tokens, cost) when asked."""
-    qs = AgentSession.objects.filter(parent=session).only(*LIST_COLUMNS, "path")
+    qs = (
+        AgentSession.objects.filter(parent=session)
+        .only(*LIST_COLUMNS, "path")
+        .annotate(unpriced=unpriced_expression())
+    )
     position = decode_cursor(after, "created_at") if after else None
     if position is not None:
         created_at, last_pk = position
@@ -358,6 +397,8 @@ def _attach_subtree_totals(nodes: list[AgentSession]) -> None:
                 events=Sum("event_count"),
                 tokens=Sum("total_tokens"),
                 cost=Sum("cost_usd"),
+                unpriced=Count("id", filter=Q(_has_usage(unknown=True))),
+                priced=Count("id", filter=Q(_has_usage(unknown=False))),
             )
             .order_by()
         )
@@ -371,9 +412,11 @@ def _attach_subtree_totals(nodes: list[AgentSession]) -> None:
                 n.total_tokens,
                 n.cost_usd,
             )
+            n.sub_unpriced = getattr(n, "unpriced", "")
         else:
             n.sub_sessions, n.sub_events = row["sessions"], row["events"]
             n.sub_tokens, n.sub_cost = row["tokens"], row["cost"]
+            n.sub_unpriced = _coverage(row["unpriced"], row["priced"])
 
 
 def session_runs(session: AgentSession, *, limit: int = 200) -> list[Run]:
