@@ -286,18 +286,13 @@ def _attach_unpriced(sessions: list[AgentSession]) -> None:
         s.unpriced = ""
     if not sessions:
         return
-    unknown = TokenUsage.CostSource.UNKNOWN
     rows = (
         AgentSession.objects.filter(pk__in=[s.pk for s in sessions])
-        .filter(Exists(TokenUsage.objects.filter(session_id=OuterRef("pk"), cost_source=unknown)))
-        .annotate(
-            priced=Exists(
-                TokenUsage.objects.filter(session_id=OuterRef("pk")).exclude(cost_source=unknown)
-            )
-        )
-        .values_list("pk", "priced")
+        .annotate(coverage=unpriced_expression())
+        .exclude(coverage="")
+        .values_list("pk", "coverage")
     )
-    coverage = {pk: "some" if priced else "all" for pk, priced in rows}
+    coverage = dict(rows)
     for s in sessions:
         s.unpriced = coverage.get(s.pk, "")
 
