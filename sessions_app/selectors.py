@@ -71,10 +71,10 @@ def session_subtree_totals(session: AgentSession) -> dict:
         cost_usd=Sum("cost_usd"),
         errors=Sum("error_count"),
         last_event_at=Max("last_event_at"),
-        sessions_unpriced=Count("id", filter=Q(_has_usage(unknown=True))),
-        sessions_priced=Count("id", filter=Q(_has_usage(unknown=False))),
     )
-    totals["unpriced"] = _coverage(totals.pop("sessions_unpriced"), totals.pop("sessions_priced"))
+    totals["unpriced"] = ""
+    if not totals["cost_usd"] and totals["total_tokens"]:
+        totals["unpriced"] = _subtree_coverage([session]).get(session.pk, "")
     return totals
 
 
@@ -318,18 +318,41 @@ def unpriced_expression() -> Case:
     """A session's `unpriced` ("all", "some" or ""), as `_attach_unpriced` sets it."""
     # For reads of one session or a keyset page of children: two index probes a row, in the
     # row's own query (the list keeps its separate query, see `_attach_unpriced`).
+    # CASE stops at the first match: a session without unpriced usage costs one probe.
     return Case(
-        When(_has_usage(unknown=True) & ~_has_usage(unknown=False), then=Value("all")),
-        When(_has_usage(unknown=True), then=Value("some")),
-        default=Value(""),
+        When(~_has_usage(unknown=True), then=Value("")),
+        When(_has_usage(unknown=False), then=Value("some")),
+        default=Value("all"),
     )
 
 
-def _coverage(sessions_unpriced: int | None, sessions_priced: int | None) -> str:
-    """A subtree's `unpriced` from how many of its sessions have usage without and with a price."""
-    if not sessions_unpriced:
-        return ""
-    return "some" if sessions_priced else "all"
+def _subtree_coverage(nodes: list[AgentSession]) -> dict[int, str]:
+    """`unpriced` of each node's whole subtree, by node pk, in one grouped query.
+
+    It probes the usage of every session of the subtrees (two index probes each: ~85 ms for a
+    tree of 9,001 sessions), so it is asked only for subtrees whose cost is 0 although they
+    used tokens, the one case where the figure alone would mislead: $0 that is not free.
+    """
+    owner = Case(
+        *[When(path__startswith=n.path, then=Value(n.pk)) for n in nodes], default=Value(0)
+    )
+    under_any = Q()
+    for n in nodes:
+        under_any |= Q(path__startswith=n.path)
+    rows = (
+        AgentSession.objects.filter(under_any, project_id=nodes[0].project_id)
+        .annotate(owner=owner)
+        .values("owner")
+        .annotate(
+            unpriced=Count("id", filter=Q(_has_usage(unknown=True))),
+            priced=Count("id", filter=Q(_has_usage(unknown=False))),
+        )
+        .order_by()
+    )
+    return {
+        row["owner"]: ("some" if row["priced"] else "all") if row["unpriced"] else ""
+        for row in rows
+    }
 
 
 def session_for_page(project: Project, pk: int) -> AgentSession:
@@ -392,12 +415,12 @@ def _attach_subtree_totals(nodes: list[AgentSession]) -> None:
                 events=Sum("event_count"),
                 tokens=Sum("total_tokens"),
                 cost=Sum("cost_usd"),
-                unpriced=Count("id", filter=Q(_has_usage(unknown=True))),
-                priced=Count("id", filter=Q(_has_usage(unknown=False))),
             )
             .order_by()
         )
         totals = {row["owner"]: row for row in rows}
+    free = [n for n in branches if not totals[n.pk]["cost"] and totals[n.pk]["tokens"]]
+    coverage = _subtree_coverage(free) if free else {}
     for n in nodes:
         row = totals.get(n.pk)
         if row is None:
@@ -411,7 +434,7 @@ def _attach_subtree_totals(nodes: list[AgentSession]) -> None:
         else:
             n.sub_sessions, n.sub_events = row["sessions"], row["events"]
             n.sub_tokens, n.sub_cost = row["tokens"], row["cost"]
-            n.sub_unpriced = _coverage(row["unpriced"], row["priced"])
+            n.sub_unpriced = coverage.get(n.pk, "")
 
 
 def session_runs(session: AgentSession, *, limit: int = 200) -> list[Run]:

@@ -387,8 +387,9 @@ def test_the_tree_page_says_price_unknown_for_unpriced_nodes(client, viewer, pro
     root = AgentSession.objects.get(external_id="u-root")
     html = client.get(page_url(root, "dashboard:session_tree")).content.decode()
     root_row = html.split('class="node-row"')[1]
-    assert root_row.count("price unknown") == 1  # the root's own cost; its tree is partly priced
-    assert "+ unpriced" in root_row and "$0.0100" in root_row
+    # The root's own cost is unknown; its tree's is partly priced, shown as a figure (a subtree
+    # is only checked for unpriced usage when its cost is $0, see _subtree_coverage).
+    assert root_row.count("price unknown") == 1 and "$0.0100" in root_row
     kid_row = next(r for r in html.split('class="node-row"') if "u-kid" in r)
     assert "price unknown" not in kid_row and "$0.0100" in kid_row
     leaf_row = next(r for r in html.split('class="node-row"')[2:] if "u-leaf" in r)
@@ -399,3 +400,17 @@ def test_a_session_with_priced_usage_keeps_its_figure(client, viewer, session):
     client.force_login(viewer)
     html = client.get(page_url(session)).content.decode()
     assert "<dt>Cost</dt><dd>$0.0200</dd>" in html and "price unknown" not in html
+
+
+def test_a_child_whose_whole_subtree_is_unpriced_says_so_in_the_tree(client, viewer, project):
+    make_session(project, "p-root", turns=1)
+    make_session(project, "p-kid", parent="p-root", turns=0)
+    append_unpriced_answer(project, "p-kid")
+    make_session(project, "p-grandkid", parent="p-kid", turns=0)
+    append_unpriced_answer(project, "p-grandkid")
+    client.force_login(viewer)
+    root = AgentSession.objects.get(external_id="p-root")
+    html = client.get(page_url(root, "dashboard:session_tree")).content.decode()
+    kid_row = next(r for r in html.split('class="node-row"')[2:] if "p-kid" in r)
+    assert kid_row.count("price unknown") == 2  # its own cost and its subtree's
+    assert "$0<" not in kid_row
