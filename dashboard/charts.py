@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from sessions_app.money import money_display
+
 # Colour-blind-friendly (Okabe-Ito order, then greys) series colours.
 PALETTE = (
     "#0072b2",
@@ -90,7 +92,7 @@ def _nice_max(value: Decimal) -> Decimal:
 
 
 def money(value: Decimal) -> str:
-    """A short dollar figure for axes and tooltips."""
+    """A short dollar figure for an axis tick (a figure shown for itself uses money_display)."""
     if value == 0:
         return "$0"
     if abs(value) >= 100:
@@ -144,7 +146,7 @@ def stacked_bars(
                     width=round(bar_w, 2),
                     height=round(max(h, 0.5), 2),
                     fill=colours[s],
-                    title=f"{x_label(x)} · {series_label(s)}: {money(value)}",
+                    title=f"{x_label(x)} · {series_label(s)}: {money_display(value)}",
                     href=href(x, s),
                 )
             )

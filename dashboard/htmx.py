@@ -12,6 +12,14 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 
+def htmx_target(request: HttpRequest) -> str | None:
+    """The id of the element an htmx request targets (None for whole-page requests)."""
+    htmx = getattr(request, "htmx", None)
+    if not htmx or htmx.boosted or htmx.history_restore_request:
+        return None
+    return htmx.target
+
+
 def render_htmx(
     request: HttpRequest,
     template: str,
@@ -21,12 +29,7 @@ def render_htmx(
     status: int = 200,
 ) -> HttpResponse:
     """Render `template`, or `template#<target>` when htmx targets one of `partials`."""
-    target = request.htmx.target if getattr(request, "htmx", None) else None
-    if (
-        request.htmx
-        and not request.htmx.boosted
-        and not request.htmx.history_restore_request
-        and (target in partials)
-    ):
+    target = htmx_target(request)
+    if target is not None and target in partials:
         template = f"{template}#{target}"
     return TemplateResponse(request, template, context, status=status)

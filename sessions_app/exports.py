@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import F
 
 from .models import AgentSession, Event, Run
+from .money import money_display, money_number
+from .records import event_record
+from .selectors.sessions import unpriced_expression
 
 CHUNK = 1000
 FORMATS = {
@@ -22,8 +27,18 @@ FORMATS = {
 }
 
 
+class _ExportEncoder(DjangoJSONEncoder):
+    """Dates as DjangoJSONEncoder writes them; money (the only Decimals in a record) as JSON
+    numbers, which spreadsheets and notebooks read as numbers, not text."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, Decimal):
+            return money_number(o)
+        return super().default(o)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
+    return json.dumps(value, cls=_ExportEncoder, ensure_ascii=False)
 
 
 def session_as_dict(session: AgentSession) -> dict[str, Any]:
@@ -44,7 +59,7 @@ def session_as_dict(session: AgentSession) -> dict[str, Any]:
         "prompt_tokens": session.prompt_tokens,
         "completion_tokens": session.completion_tokens,
         "total_tokens": session.total_tokens,
-        "cost_usd": str(session.cost_usd),
+        "cost_usd": session.cost_usd,
         "error_count": session.error_count,
         "review_status": session.review_status,
         "review_note": session.review_note,
@@ -65,35 +80,8 @@ def run_as_dict(run: Run) -> dict[str, Any]:
 
 
 def event_as_dict(event: Event) -> dict[str, Any]:
-    """One event with its usage and the item exactly as the client sent it."""
-    usage = getattr(event, "usage", None)
-    return {
-        "seq": event.seq,
-        "id": event.external_id,
-        "timestamp": event.timestamp,
-        "source": event.source,
-        "type": event.type,
-        "role": event.role,
-        "name": event.name,
-        "content": event.content,
-        "tool_call_id": event.tool_call_id,
-        "is_error": event.is_error,
-        "run_id": event.run.external_id if event.run_id else None,
-        "parent_event_id": event.parent_event.external_id if event.parent_event_id else None,
-        "metadata": event.metadata,
-        "payload_format": event.payload_format,
-        "payload": event.payload,
-        "token_usage": None
-        if usage is None
-        else {
-            "model": usage.model,
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-            "cost_usd": str(usage.cost_usd),
-            "cost_source": usage.cost_source,
-        },
-    }
+    """One event as the API shows it (`EventOut`): its usage and the item exactly as sent."""
+    return event_record(event)
 
 
 def iter_events(session: AgentSession, *, chunk: int = CHUNK) -> Iterator[Event]:
@@ -102,7 +90,12 @@ def iter_events(session: AgentSession, *, chunk: int = CHUNK) -> Iterator[Event]
     while True:
         rows = list(
             Event.objects.filter(session=session, seq__gt=after)
-            .select_related("usage", "run", "parent_event")
+            .select_related("usage")
+            # The names event_record reads, as the API's reader annotates them.
+            .annotate(
+                parent_external_id=F("parent_event__external_id"),
+                run_external_id=F("run__external_id"),
+            )
             .order_by("seq")[:chunk]
         )
         yield from rows
@@ -139,6 +132,18 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
+def _unpriced(session: AgentSession) -> str:
+    """How much of the session's usage has no known price ("all", "some" or ""), as the pages
+    show it next to the cost."""
+    row = (
+        AgentSession.objects.filter(pk=session.pk)
+        .annotate(unpriced=unpriced_expression())
+        .values_list("unpriced", flat=True)
+        .first()
+    )
+    return row or ""
+
+
 def export_markdown(session: AgentSession) -> Iterator[str]:
     """A readable transcript: a header with the rollups, then each event as a section whose
     content sits in a code fence (agent text is never interpreted as Markdown)."""
@@ -153,7 +158,7 @@ def export_markdown(session: AgentSession) -> Iterator[str]:
         ("Last activity", session.last_event_at.isoformat()),
         ("Events", session.event_count),
         ("Tokens", session.total_tokens),
-        ("Cost (USD)", session.cost_usd),
+        ("Cost", money_display(session.cost_usd, unpriced=_unpriced(session))),
     ):
         yield f"- **{label}:** `{value}`\n"
     yield "\n"
@@ -164,7 +169,8 @@ def export_markdown(session: AgentSession) -> Iterator[str]:
         yield f"## #{event.seq} {who} · {kind}{error}\n\n_{event.timestamp.isoformat()}_\n\n"
         usage = getattr(event, "usage", None)
         if usage is not None:
-            yield f"_{usage.model}: {usage.total_tokens} tokens, ${usage.cost_usd}_\n\n"
+            cost = money_display(usage.cost_usd, unpriced=usage.cost_source == "unknown")
+            yield f"_{usage.model}: {usage.total_tokens} tokens, {cost}_\n\n"
         if event.content:
             fence = _fence(event.content)
             yield f"{fence}text\n{event.content}\n{fence}\n\n"

@@ -1,4 +1,4 @@
-"""Formatting helpers for the dashboard templates: durations, money, token counts, query strings."""
+"""Formatting helpers for the dashboard templates: durations, money, token counts, sort headers."""
 
 from __future__ import annotations
 
@@ -8,12 +8,19 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.http import HttpRequest
+from django.template import Context
 from django.utils import timezone
+from django.utils.html import format_html
+
+from sessions_app.money import PRICE_UNKNOWN, money_display
 
 register = template.Library()
 # Shown for a missing value (an en dash).
 NONE = "\u2013"
+_ALL_UNPRICED = (
+    "None of this usage has a known price: add an override on the price table, then re-price."
+)
+_SOME_UNPRICED = "Part of this usage has no known price: the cost leaves it out."
 
 
 @register.filter
@@ -37,18 +44,20 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
-def usd(value: Decimal | float | None) -> str:
-    """Money with precision that suits its size: $12.40, $0.0312, $0.000041."""
+def usd(value: Decimal | float | None, unpriced: str | bool = "") -> str:
+    """Money as shown everywhere on the pages: $12.40, $0.0312, $0.000041. With how much of
+    the usage has no known price ("all", or a usage row's cost_source "unknown"; "some"), "price
+    unknown" or the figure marked as leaving part out: a stored 0 there is not a true $0."""
     if value is None:
         return NONE
-    amount = Decimal(value)
-    if amount == 0:
-        return "$0"
-    if abs(amount) >= 1:
-        return f"${amount:,.2f}"
-    if abs(amount) >= Decimal("0.01"):
-        return f"${amount:.4f}"
-    return f"${amount:.6f}"
+    if unpriced is True or unpriced in ("all", "unknown"):
+        return format_html('<span class="muted" title="{}">{}</span>', _ALL_UNPRICED, PRICE_UNKNOWN)
+    text = money_display(value)
+    if unpriced == "some":
+        return format_html(
+            '{} <span class="muted" title="{}">+ unpriced</span>', text, _SOME_UNPRICED
+        )
+    return text
 
 
 @register.filter
@@ -64,31 +73,22 @@ def compact(value: int | None) -> str:
     return f"{value / 1_000_000:.1f}M"
 
 
-@register.simple_tag(takes_context=True)
-def query(context: dict[str, Any], **changes: Any) -> str:
-    """The current query string with some parameters replaced (None or "" removes them)."""
-    request: HttpRequest = context["request"]
-    params = request.GET.copy()
-    for name, value in changes.items():
-        name = {"from_": "from", "to_": "to"}.get(name, name)
-        if value is None or value == "":
-            params.pop(name, None)
-        else:
-            params[name] = value
-    encoded = params.urlencode()
-    return f"?{encoded}" if encoded else "?"
-
-
 @register.filter
 def is_long(text: str | None, limit: int = 600) -> bool:
     """Whether text is long enough to start collapsed (characters or lines)."""
     return bool(text) and (len(text) > limit or text.count("\n") > 12)
 
 
-@register.simple_tag
-def sort_link(current: str, column: str) -> str:
-    """The sort value a column header links to: descending first, then toggled."""
-    return column if current == f"-{column}" else f"-{column}"
+@register.inclusion_tag("dashboard/_sort_header.html", takes_context=True)
+def sort_header(context: Context, column: str, label: str) -> dict[str, Any]:
+    """A sortable column header of the sessions list: descending first, then toggled."""
+    current = context["filters"].sort
+    return {
+        "label": label,
+        "sort": column if current == f"-{column}" else f"-{column}",
+        "active": current in (column, f"-{column}"),
+        "arrow": {f"-{column}": "↓", column: "↑"}.get(current, ""),
+    }
 
 
 @register.filter

@@ -11,7 +11,7 @@ from sessions_app.models import Membership, Project
 from sessions_app.selectors.projects import projects_for_switcher
 
 from ..access import can
-from ..htmx import render_htmx
+from ..htmx import htmx_target, render_htmx
 
 LAST_PROJECT_KEY = "dashboard_last_project"
 
@@ -68,11 +68,3 @@ def optional_url(name: str, *args: Any) -> str | None:
         return reverse(name, args=args)
     except NoReverseMatch:
         return None
-
-
-def htmx_target(request: HttpRequest) -> str | None:
-    """The id of the element an htmx request targets (None for whole-page requests)."""
-    htmx = getattr(request, "htmx", None)
-    if not htmx or htmx.boosted or htmx.history_restore_request:
-        return None
-    return htmx.target

@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from sessions_app.errors import InvalidInput
 from sessions_app.exports import FORMATS, export_json, export_jsonl, export_markdown
@@ -91,9 +92,7 @@ def session_delete_view(request: HttpRequest, slug: str, pk: int) -> HttpRespons
             else reverse("dashboard:session_list", args=[project.slug])
         )
         if request.htmx:
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = target
-            return response
+            return HttpResponseClientRedirect(target, status=204)
         return redirect(target)
     context = chrome(request, project, session=session, impact=_impact(session))
     return TemplateResponse(request, "dashboard/delete.html", context)

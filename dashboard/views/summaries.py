@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import reswap, retarget
 
 from sessions_app.errors import InvalidInput
 from sessions_app.models import Membership, Summary
@@ -89,9 +90,7 @@ def session_summaries(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             request, "dashboard/summaries.html#summary-form", context, status=422
         )
         # htmx swaps error answers only when told where: the form replaces itself.
-        response["HX-Retarget"] = "#summary-form"
-        response["HX-Reswap"] = "outerHTML"
-        return response
+        return reswap(retarget(response, "#summary-form"), "outerHTML")
     return render_htmx(request, "dashboard/summaries.html", context, status=422)
 
 

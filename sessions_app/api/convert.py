@@ -11,6 +11,7 @@ from .. import normalize
 from ..errors import InvalidInput, PayloadTooLarge
 from ..jsontext import body_hash
 from ..models import AgentSession, Event, Run
+from ..records import event_record
 from ..services.events import EventInput, UsageInput
 from .schemas import EventIn
 
@@ -132,45 +133,8 @@ def session_dict(session: AgentSession) -> dict[str, Any]:
 
 
 def event_dict(event: Event) -> dict[str, Any]:
-    """An event as the API shows it; `usage`, `parent_external_id` and `run_external_id` come
-    from the selector's select_related/annotations."""
-    try:
-        usage = event.usage
-    except Event.usage.RelatedObjectDoesNotExist:
-        usage = None
-    return {
-        "id": event.external_id,
-        "seq": event.seq,
-        "timestamp": event.timestamp,
-        "received_at": event.received_at,
-        "source": event.source,
-        "type": event.type,
-        "role": event.role,
-        "name": event.name,
-        "content": event.content,
-        "tool_call_id": event.tool_call_id,
-        "is_error": event.is_error,
-        "parent_event_id": getattr(event, "parent_external_id", None),
-        "run_id": getattr(event, "run_external_id", None),
-        "metadata": event.metadata,
-        "payload": event.payload,
-        "payload_format": event.payload_format,
-        "token_usage": None
-        if usage is None
-        else {
-            "model": usage.model,
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-            "cached_tokens": usage.cached_tokens,
-            "reasoning_tokens": usage.reasoning_tokens,
-            "cost_usd": usage.cost_usd,
-            "cost_source": usage.cost_source,
-            "tokens_estimated": usage.tokens_estimated,
-            "input_cost_per_token": usage.input_cost_per_token,
-            "output_cost_per_token": usage.output_cost_per_token,
-        },
-    }
+    """An event as the API shows it (the record the exports write too)."""
+    return event_record(event)
 
 
 def run_dict(run: Run, session_external_id: str) -> dict[str, Any]:

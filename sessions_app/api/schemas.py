@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from ..money import money_text
+
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
@@ -60,12 +62,8 @@ EventRole = Literal["user", "assistant", "system", "tool", "developer"]
 ItemFormat = Literal["openai_chat", "responses", "agent_framework"]
 
 
-def _money_text(value: Decimal) -> str:
-    # Plain notation without trailing zeros: "0.00125", never "1.25E-3" or "0E-10".
-    return format(value.normalize(), "f") if value else "0"
-
-
-Money = Annotated[Decimal, PlainSerializer(_money_text, return_type=str)]
+# Money in every response: a decimal string without trailing zeros ("0.00125").
+Money = Annotated[Decimal, PlainSerializer(money_text, return_type=str)]
 
 
 class StrictIn(BaseModel):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import ConfigDict, Field, PlainSerializer
+from pydantic import ConfigDict, Field
 
 from ..errors import InvalidInput, NotFound
 from ..selectors import costs
@@ -21,22 +20,9 @@ from ..selectors.whatif import (
 )
 from ..services.budgets import alert_payload
 from ..usage_fields import SUM_FIELDS
+from .schemas import ErrorOut, Money
 
 router = Router(tags=["usage"])
-
-
-def _money_text(value: Decimal) -> str:
-    # Plain notation without trailing zeros, as the sessions API writes money: "0.00125".
-    return format(value.normalize(), "f") if value else "0"
-
-
-Money = Annotated[Decimal, PlainSerializer(_money_text, return_type=str)]
-
-
-class ErrorOut(Schema):
-    detail: Any
-    code: str
-    field: str | None = None
 
 
 class UsageQuery(Schema):

@@ -14,7 +14,7 @@ from ..errors import InvalidInput
 from ..models import AgentSession, DailyUsage, Project, TokenUsage
 from .pagination import KeysetPage, decode_cursor, keyset_page
 from .search import session_ids_matching
-from .sessions import LIST_COLUMNS, sessions_annotated
+from .sessions import LIST_COLUMNS, sessions_annotated, unpriced_expression
 
 # Sorts of the sessions list: each is backed by an index on (project, <column>, id) in the model,
 # so a page is an index range scan whatever the table size. Ascending sorts scan those indexes
@@ -128,18 +128,13 @@ def _attach_unpriced(sessions: list[AgentSession]) -> None:
         s.unpriced = ""
     if not sessions:
         return
-    unknown = TokenUsage.CostSource.UNKNOWN
     rows = (
         AgentSession.objects.filter(pk__in=[s.pk for s in sessions])
-        .filter(Exists(TokenUsage.objects.filter(session_id=OuterRef("pk"), cost_source=unknown)))
-        .annotate(
-            priced=Exists(
-                TokenUsage.objects.filter(session_id=OuterRef("pk")).exclude(cost_source=unknown)
-            )
-        )
-        .values_list("pk", "priced")
+        .annotate(coverage=unpriced_expression())
+        .exclude(coverage="")
+        .values_list("pk", "coverage")
     )
-    coverage = {pk: "some" if priced else "all" for pk, priced in rows}
+    coverage = dict(rows)
     for s in sessions:
         s.unpriced = coverage.get(s.pk, "")
 

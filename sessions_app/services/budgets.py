@@ -28,6 +28,7 @@ from django.db.models import Q
 
 from ..errors import Conflict, InvalidInput
 from ..models import AgentSession, Budget, BudgetAlert, Project
+from ..money import money_text
 from ..selectors.budgets import BudgetStatus, budget_spent, period_start, project_has_budgets
 
 logger = logging.getLogger(__name__)
@@ -261,18 +262,13 @@ def budgets_check_on_commit(
     )
 
 
-def _money_text(value: Decimal) -> str:
-    # As the API writes money: "1.2", never "1.2000000000" or "1.2E+1".
-    return format(value.normalize(), "f") if value else "0"
-
-
 def alert_payload(alert: BudgetAlert) -> dict[str, Any]:
     """The JSON an alert is shown as in the API and POSTed to the project's webhook."""
     budget = alert.budget
     return {
         "id": alert.pk,
         "level": alert.level,
-        "spent_usd": _money_text(alert.spent_usd),
+        "spent_usd": money_text(alert.spent_usd),
         "period_start": alert.period_start.isoformat(),
         "created_at": alert.created_at.isoformat(),
         "budget": {
@@ -280,7 +276,7 @@ def alert_payload(alert: BudgetAlert) -> dict[str, Any]:
             "scope": budget.scope,
             "target": budget.target,
             "period": budget.period,
-            "amount_usd": _money_text(budget.amount_usd),
+            "amount_usd": money_text(budget.amount_usd),
         },
     }
 

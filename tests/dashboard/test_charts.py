@@ -53,3 +53,19 @@ def test_histogram_bars_count_sessions_and_skip_empty_buckets():
     assert [b.href for b in chart.bars] == ["/a", "/c"]
     assert abs(chart.bars[1].height * 2 - chart.bars[0].height) < 0.01
     assert [t.label for t in chart.x_ticks] == ["< $1", "$1 to $10", "≥ $10"]
+
+
+def test_a_bar_tooltip_shows_money_as_the_pages_do_never_in_scientific_notation():
+    day = date(2026, 3, 1)
+    chart = charts.stacked_bars(
+        label="Cost",
+        xs=[day],
+        series=["big", "tiny"],
+        values={(day, "big"): Decimal("1234.5"), (day, "tiny"): Decimal("0.0000410000")},
+        x_label=lambda d: d.isoformat(),
+        href=lambda d, s: "",
+    )
+    assert [bar.title for bar in chart.bars] == [
+        "2026-03-01 · big: $1,234.50",
+        "2026-03-01 · tiny: $0.000041",
+    ]

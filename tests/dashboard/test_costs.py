@@ -83,7 +83,7 @@ def test_costs_page_shows_totals_breakdowns_and_charts(spend, project, viewer):
     # (5000 + 3000 + 200) prompt * $0.00001 + 30 completion * $0.00002
     assert response.context["totals"]["cost_usd"] == Decimal("0.0826")
     assert response.context["by_source"]["unknown"]["events"] == 1
-    assert "not priced" in html
+    assert "price unknown" in html
     mystery = next(r for r in response.context["by_model"] if r["model"] == "mystery")
     assert mystery["unpriced_events"] == 1
 

@@ -343,3 +343,74 @@ def test_imported_branches_are_labelled_in_the_transcript(client, viewer, projec
     html = client.get(page_url(session)).content.decode()
     assert html.count('class="tag branch"') == 2
     assert "branch retry-1" in html and "branch main" in html
+
+
+def append_unpriced_answer(project, external_id: str) -> None:
+    """An assistant message whose model has no price anywhere: cost 0, source unknown."""
+    from sessions_app.services.events import UsageInput
+
+    events_append(
+        project=project,
+        session_external_id=external_id,
+        events=[
+            EventInput(
+                external_id=f"{external_id}-mystery",
+                source="llm",
+                role="assistant",
+                content="an answer from an unknown model",
+                usage=UsageInput(model="mystery-model", prompt_tokens=40, completion_tokens=10),
+            )
+        ],
+    )
+
+
+def test_an_unpriced_session_page_says_price_unknown_as_the_list_does(client, viewer, project):
+    make_session(project, "u-root", turns=0)
+    append_unpriced_answer(project, "u-root")
+    make_session(project, "u-kid", parent="u-root", turns=0)
+    append_unpriced_answer(project, "u-kid")
+    client.force_login(viewer)
+    root = AgentSession.objects.get(external_id="u-root")
+    html = client.get(page_url(root)).content.decode()
+    cost = html.split("<dt>Cost</dt>")
+    assert len(cost) == 3  # this session and its subtree
+    assert all("price unknown" in c[:200] and "$0" not in c[:60] for c in cost[1:])
+
+
+def test_the_tree_page_says_price_unknown_for_unpriced_nodes(client, viewer, project):
+    make_session(project, "u-root", turns=0)
+    append_unpriced_answer(project, "u-root")
+    make_session(project, "u-kid", parent="u-root", turns=1)
+    make_session(project, "u-leaf", parent="u-root", turns=0)
+    append_unpriced_answer(project, "u-leaf")
+    client.force_login(viewer)
+    root = AgentSession.objects.get(external_id="u-root")
+    html = client.get(page_url(root, "dashboard:session_tree")).content.decode()
+    root_row = html.split('class="node-row"')[1]
+    # The root's own cost is unknown; its tree's is partly priced, shown as a figure (a subtree
+    # is only checked for unpriced usage when its cost is $0, see _subtree_coverage).
+    assert root_row.count("price unknown") == 1 and "$0.0100" in root_row
+    kid_row = next(r for r in html.split('class="node-row"') if "u-kid" in r)
+    assert "price unknown" not in kid_row and "$0.0100" in kid_row
+    leaf_row = next(r for r in html.split('class="node-row"')[2:] if "u-leaf" in r)
+    assert leaf_row.count("price unknown") == 2  # its cost and its subtree's
+
+
+def test_a_session_with_priced_usage_keeps_its_figure(client, viewer, session):
+    client.force_login(viewer)
+    html = client.get(page_url(session)).content.decode()
+    assert "<dt>Cost</dt><dd>$0.0200</dd>" in html and "price unknown" not in html
+
+
+def test_a_child_whose_whole_subtree_is_unpriced_says_so_in_the_tree(client, viewer, project):
+    make_session(project, "p-root", turns=1)
+    make_session(project, "p-kid", parent="p-root", turns=0)
+    append_unpriced_answer(project, "p-kid")
+    make_session(project, "p-grandkid", parent="p-kid", turns=0)
+    append_unpriced_answer(project, "p-grandkid")
+    client.force_login(viewer)
+    root = AgentSession.objects.get(external_id="p-root")
+    html = client.get(page_url(root, "dashboard:session_tree")).content.decode()
+    kid_row = next(r for r in html.split('class="node-row"')[2:] if "p-kid" in r)
+    assert kid_row.count("price unknown") == 2  # its own cost and its subtree's
+    assert "$0<" not in kid_row

@@ -1,0 +1,126 @@
+"""Session exports: every event written from the record the API shows, money as JSON numbers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from sessions_app.exports import export_json, export_jsonl, export_markdown
+from sessions_app.models import AgentSession
+from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.sessions import session_upsert
+from tests.sessions_app.api.conftest import ApiClient
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _append(project, external_id: str, *events: EventInput) -> AgentSession:
+    session_upsert(project=project, external_id=external_id, fields={})
+    events_append(project=project, session_external_id=external_id, events=list(events))
+    return AgentSession.objects.get(project=project, external_id=external_id)
+
+
+def _priced(project) -> AgentSession:
+    return _append(
+        project,
+        "priced",
+        EventInput(external_id="q", source="user", role="user", content="hi", timestamp=T0),
+        EventInput(
+            external_id="a",
+            source="llm",
+            role="assistant",
+            content="hello",
+            timestamp=T0,
+            parent_external_id="q",
+            usage=UsageInput(
+                model="gpt-4o-mini",
+                prompt_tokens=1000,
+                completion_tokens=200,
+                cached_tokens=300,
+                reasoning_tokens=50,
+                cost_usd=Decimal("0.0123"),
+            ),
+        ),
+    )
+
+
+def _unpriced(project) -> AgentSession:
+    return _append(
+        project,
+        "unpriced",
+        EventInput(
+            external_id="m",
+            source="llm",
+            role="assistant",
+            content="from a model without a price",
+            timestamp=T0,
+            usage=UsageInput(model="mystery-model", prompt_tokens=40, completion_tokens=10),
+        ),
+    )
+
+
+def _json_export(session: AgentSession) -> dict:
+    return json.loads("".join(export_json(session)))
+
+
+def test_exported_events_are_the_api_events_with_money_as_numbers(project, api_token):
+    session = _priced(project)
+    api_events = ApiClient(api_token).get("/sessions/priced/events").json()["items"]
+    exported = _json_export(session)["events"]
+    for api_event, export_event in zip(api_events, exported, strict=True):
+        assert export_event.keys() == api_event.keys()
+        usage, api_usage = export_event.pop("token_usage"), api_event.pop("token_usage")
+        assert export_event == api_event
+        if api_usage is None:
+            assert usage is None
+            continue
+        for money in ("cost_usd", "input_cost_per_token", "output_cost_per_token"):
+            text, number = api_usage.pop(money), usage.pop(money)
+            assert isinstance(text, str) or text is None  # the API keeps its decimal strings
+            assert number == (None if text is None else float(text))
+        assert usage == api_usage
+
+
+def test_exports_carry_cached_and_reasoning_tokens_and_cost_as_a_number(project):
+    session = _priced(project)
+    usage = _json_export(session)["events"][1]["token_usage"]
+    assert (usage["cached_tokens"], usage["reasoning_tokens"]) == (300, 50)
+    assert usage["cost_usd"] == 0.0123 and usage["cost_source"] == "reported"
+    assert _json_export(session)["session"]["cost_usd"] == 0.0123
+    assert _json_export(session)["events"][1]["parent_event_id"] == "q"
+
+
+def test_jsonl_events_are_the_same_records_as_the_json_export(project):
+    session = _priced(project)
+    lines = [json.loads(line) for line in "".join(export_jsonl(session)).splitlines()]
+    events = [
+        {k: v for k, v in r.items() if k != "record"} for r in lines if r["record"] == "event"
+    ]
+    assert events == _json_export(session)["events"]
+    assert lines[0]["cost_usd"] == 0.0123
+
+
+def test_markdown_shows_money_as_the_pages_do(project):
+    text = "".join(export_markdown(_priced(project)))
+    assert "- **Cost:** `$0.0123`" in text
+    assert "_gpt-4o-mini: 1200 tokens, $0.0123_" in text
+    assert "E-" not in text and "0.0123000000" not in text
+
+
+def test_markdown_says_price_unknown_for_an_unpriced_session_not_zero(project):
+    text = "".join(export_markdown(_unpriced(project)))
+    assert "- **Cost:** `price unknown`" in text
+    assert "_mystery-model: 50 tokens, price unknown_" in text
+    assert "0E-10" not in text and "$0" not in text
+
+
+def test_markdown_of_a_session_without_usage_shows_a_true_zero(project):
+    session = _append(
+        project, "quiet", EventInput(external_id="u", source="user", content="hi", timestamp=T0)
+    )
+    assert "- **Cost:** `$0`" in "".join(export_markdown(session))
