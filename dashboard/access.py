@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import Http404
 
 from sessions_app.models import Membership, Project
 from sessions_app.selectors.projects import project_by_slug, role_of
 
-RANK = {Membership.Role.VIEWER: 0, Membership.Role.EDITOR: 1, Membership.Role.ADMIN: 2}
+from .http import DashboardRequest
+
+RANK: dict[str, int] = {
+    Membership.Role.VIEWER: 0,
+    Membership.Role.EDITOR: 1,
+    Membership.Role.ADMIN: 2,
+}
 
 
 def project_for(
-    request: HttpRequest, slug: str, *, min_role: str = Membership.Role.VIEWER
+    request: DashboardRequest, slug: str, *, min_role: str = Membership.Role.VIEWER
 ) -> Project:
     """The project named by `slug` if the user may see it; sets `request.project` and
     `request.role`. A project the user is not a member of does not exist for them (404)."""
@@ -26,6 +32,6 @@ def project_for(
     return project
 
 
-def can(request: HttpRequest, role: str) -> bool:
+def can(request: DashboardRequest, role: str) -> bool:
     """Whether the current user's role in `request.project` is at least `role`."""
-    return RANK.get(getattr(request, "role", None), -1) >= RANK[role]
+    return RANK.get(getattr(request, "role", ""), -1) >= RANK[role]

@@ -36,7 +36,7 @@ class CostFilterForm(forms.Form):
         self.fields["to"] = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         try:
             usage_range(data.get("from"), data.get("to"))
         except UsageRangeError as exc:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from .http import DashboardRequest
 
-def htmx_target(request: HttpRequest) -> str | None:
+
+def htmx_target(request: DashboardRequest) -> str | None:
     """The id of the element an htmx request targets (None for whole-page requests)."""
     htmx = getattr(request, "htmx", None)
     if not htmx or htmx.boosted or htmx.history_restore_request:
@@ -21,13 +22,13 @@ def htmx_target(request: HttpRequest) -> str | None:
 
 
 def render_htmx(
-    request: HttpRequest,
+    request: DashboardRequest,
     template: str,
     context: dict[str, Any],
     *,
     partials: tuple[str, ...] = (),
     status: int = 200,
-) -> HttpResponse:
+) -> TemplateResponse:
     """Render `template`, or `template#<target>` when htmx targets one of `partials`."""
     target = htmx_target(request)
     if target is not None and target in partials:

@@ -17,8 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-MONEY = {"max_digits": 20, "decimal_places": 10, "default": Decimal("0")}
-UNIT_PRICE = {"max_digits": 20, "decimal_places": 14, "null": True, "blank": True}
+# Money columns: dollars to 10 places; unit prices (per token) to 14. Written out at each field
+# (not as shared **kwargs) so the type checker sees which are nullable.
 
 
 class Project(models.Model):
@@ -165,7 +165,7 @@ class AgentSession(models.Model):
     prompt_tokens = models.BigIntegerField(default=0)
     completion_tokens = models.BigIntegerField(default=0)
     total_tokens = models.BigIntegerField(default=0)
-    cost_usd = models.DecimalField(**MONEY)
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal("0"))
     error_count = models.PositiveIntegerField(default=0)
     children_count = models.PositiveIntegerField(default=0)
     # last_event_at - created_at, stored so the list can sort by it through an index.
@@ -402,10 +402,10 @@ class TokenUsage(models.Model):
     total_tokens = models.PositiveIntegerField(default=0)
     cached_tokens = models.PositiveIntegerField(default=0)
     reasoning_tokens = models.PositiveIntegerField(default=0)
-    cost_usd = models.DecimalField(**MONEY)
-    input_cost_per_token = models.DecimalField(**UNIT_PRICE)
-    output_cost_per_token = models.DecimalField(**UNIT_PRICE)
-    cached_cost_per_token = models.DecimalField(**UNIT_PRICE)
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal("0"))
+    input_cost_per_token = models.DecimalField(max_digits=20, decimal_places=14, null=True, blank=True)
+    output_cost_per_token = models.DecimalField(max_digits=20, decimal_places=14, null=True, blank=True)
+    cached_cost_per_token = models.DecimalField(max_digits=20, decimal_places=14, null=True, blank=True)
     cost_source = models.CharField(max_length=10, choices=CostSource.choices)
     tokens_estimated = models.BooleanField(default=False)
 
@@ -476,7 +476,7 @@ class Summary(models.Model):
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     total_tokens = models.PositiveIntegerField(default=0)
-    cost_usd = models.DecimalField(**MONEY)
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal("0"))
     error = models.TextField(blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     # The `summary` event written into the session, and the segment it opened, if any.
@@ -523,7 +523,7 @@ class DailyUsage(models.Model):
     total_tokens = models.BigIntegerField(default=0)
     cached_tokens = models.BigIntegerField(default=0)
     reasoning_tokens = models.BigIntegerField(default=0)
-    cost_usd = models.DecimalField(**MONEY)
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal("0"))
 
     class Meta:
         constraints = [
@@ -585,7 +585,7 @@ class BudgetAlert(models.Model):
     budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
     period_start = models.DateTimeField()
     level = models.CharField(max_length=10, choices=Level.choices)
-    spent_usd = models.DecimalField(**MONEY)
+    spent_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal("0"))
     created_at = models.DateTimeField(default=timezone.now)
     webhook_status = models.CharField(max_length=100, blank=True, default="")
 

@@ -76,7 +76,9 @@ def compact(value: int | None) -> str:
 @register.filter
 def is_long(text: str | None, limit: int = 600) -> bool:
     """Whether text is long enough to start collapsed (characters or lines)."""
-    return bool(text) and (len(text) > limit or text.count("\n") > 12)
+    if not text:
+        return False
+    return len(text) > limit or text.count("\n") > 12
 
 
 @register.inclusion_tag("dashboard/_sort_header.html", takes_context=True)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
@@ -22,6 +22,7 @@ from sessions_app.services.budgets import (
 
 from ..access import project_for
 from ..cost_forms import BudgetForm, WebhookForm
+from ..http import DashboardRequest
 from .common import htmx_target, render_region_page
 
 ALERTS_SHOWN = 50
@@ -29,7 +30,7 @@ PARTIALS = ("budgets-region",)
 
 
 def _render(
-    request: HttpRequest, project: Project, status: int = 200, **extra: Any
+    request: DashboardRequest, project: Project, status: int = 200, **extra: Any
 ) -> HttpResponse:
     """The budgets page, or its region for an htmx request."""
     context: dict[str, Any] = {
@@ -51,7 +52,7 @@ def _render(
 
 
 @login_required
-def budgets(request: HttpRequest, slug: str) -> HttpResponse:
+def budgets(request: DashboardRequest, slug: str) -> HttpResponse:
     """Budgets with their current spend and level, and the alerts recorded."""
     project = project_for(request, slug)
     return _render(request, project)
@@ -59,7 +60,7 @@ def budgets(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def budget_new(request: HttpRequest, slug: str) -> HttpResponse:
+def budget_new(request: DashboardRequest, slug: str) -> HttpResponse:
     """Add a budget (editors)."""
     project = project_for(request, slug, min_role=Membership.Role.EDITOR)
     form = BudgetForm(request.POST)
@@ -85,7 +86,7 @@ def budget_new(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def budget_remove(request: HttpRequest, slug: str, budget_id: int) -> HttpResponse:
+def budget_remove(request: DashboardRequest, slug: str, budget_id: int) -> HttpResponse:
     """Delete a budget and its alerts (editors)."""
     project = project_for(request, slug, min_role=Membership.Role.EDITOR)
     budget_delete(budget=project_budget(project, budget_id))
@@ -96,7 +97,7 @@ def budget_remove(request: HttpRequest, slug: str, budget_id: int) -> HttpRespon
 
 @login_required
 @require_POST
-def alert_webhook_set(request: HttpRequest, slug: str) -> HttpResponse:
+def alert_webhook_set(request: DashboardRequest, slug: str) -> HttpResponse:
     """Set or clear the project's budget alert webhook (admins: it sends data out)."""
     project = project_for(request, slug, min_role=Membership.Role.ADMIN)
     form = WebhookForm(request.POST)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 
 from sessions_app.models import Membership, Project
@@ -12,11 +12,12 @@ from sessions_app.selectors.projects import projects_for_switcher
 
 from ..access import can
 from ..htmx import htmx_target, render_htmx
+from ..http import DashboardRequest
 
 LAST_PROJECT_KEY = "dashboard_last_project"
 
 
-def chrome(request: HttpRequest, project: Project, /, **extra: Any) -> dict[str, Any]:
+def chrome(request: DashboardRequest, project: Project, /, **extra: Any) -> dict[str, Any]:
     """Context for base.html: the project, the switcher's projects and what the role allows."""
     if request.session.get(LAST_PROJECT_KEY) != project.slug:
         request.session[LAST_PROJECT_KEY] = project.slug
@@ -28,7 +29,7 @@ def chrome(request: HttpRequest, project: Project, /, **extra: Any) -> dict[str,
     }
 
 
-def role_flags(request: HttpRequest) -> dict[str, Any]:
+def role_flags(request: DashboardRequest) -> dict[str, Any]:
     """What the user's role allows, for templates (no query: project_for has set the role)."""
     return {
         "role": request.role,
@@ -37,14 +38,14 @@ def role_flags(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def region_of(request: HttpRequest, partials: tuple[str, ...]) -> str | None:
+def region_of(request: DashboardRequest, partials: tuple[str, ...]) -> str | None:
     """The region of this page an htmx request targets, or None when it wants the whole page."""
     target = htmx_target(request)
     return target if target in partials else None
 
 
 def render_region_page(
-    request: HttpRequest,
+    request: DashboardRequest,
     project: Project,
     template: str,
     context: dict[str, Any],

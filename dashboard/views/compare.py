@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 
 from sessions_app import prompts
@@ -20,6 +20,7 @@ from sessions_app.selectors.sessions import session_for_page
 
 from ..access import project_for
 from ..htmx import render_htmx
+from ..http import DashboardRequest
 from .common import chrome
 
 COMMON_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "claude-3-5-haiku-latest")
@@ -91,7 +92,7 @@ def _model_choices(project_id: int, chosen: str) -> list[str]:
 
 
 @login_required
-def session_compare(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def session_compare(request: DashboardRequest, slug: str, pk: int) -> HttpResponse:
     """Strategies side by side (default all five), counted and priced for one model."""
     project = project_for(request, slug)
     session: AgentSession = session_for_page(project, pk)

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 
 from sessions_app.selectors import costs as analytics
@@ -29,6 +29,7 @@ from .. import charts
 from ..access import project_for
 from ..cost_forms import CostFilterForm
 from ..htmx import render_htmx
+from ..http import DashboardRequest
 from .common import chrome, htmx_target
 
 NONE_LABEL = "(none)"
@@ -129,7 +130,7 @@ def _bucket_href(f: UsageFilter, bucket: analytics.Bucket) -> str:
     return sessions_href(f, **narrow)
 
 
-def cost_report(request: HttpRequest, f: UsageFilter) -> dict[str, Any]:
+def cost_report(request: DashboardRequest, f: UsageFilter) -> dict[str, Any]:
     """Everything the costs page shows for a filter."""
     by_source = analytics.usage_by_source(f)
     totals = {name: sum((row[name] for row in by_source.values()), 0) for name in SUM_FIELDS}
@@ -183,7 +184,7 @@ def cost_report(request: HttpRequest, f: UsageFilter) -> dict[str, Any]:
     }
 
 
-def _csv_rows(request: HttpRequest, f: UsageFilter, breakdown: str) -> tuple[list, list]:
+def _csv_rows(request: DashboardRequest, f: UsageFilter, breakdown: str) -> tuple[list, list]:
     """(header, rows) of one breakdown, with the same figures as the page's table."""
     if breakdown in ("model", "agent", "user", "day", "source"):
         rows = analytics.usage_rollup(f, group_by=(breakdown,))
@@ -223,7 +224,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _csv_response(request: HttpRequest, f: UsageFilter, breakdown: str) -> HttpResponse:
+def _csv_response(request: DashboardRequest, f: UsageFilter, breakdown: str) -> HttpResponse:
     header, rows = _csv_rows(request, f, breakdown)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"{f.project.slug}-costs-{breakdown}-{f.start}-{f.end}.csv"
@@ -236,7 +237,7 @@ def _csv_response(request: HttpRequest, f: UsageFilter, breakdown: str) -> HttpR
 
 
 @login_required
-def costs(request: HttpRequest, slug: str) -> HttpResponse:
+def costs(request: DashboardRequest, slug: str) -> HttpResponse:
     """Totals and breakdowns of tokens and cost for a range; ?format=csv&breakdown=<name>
     downloads one breakdown; an htmx request targeting #cost-report gets only the report."""
     project = project_for(request, slug)
@@ -254,7 +255,7 @@ def costs(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def reprice(request: HttpRequest, slug: str) -> HttpResponse:
+def reprice(request: DashboardRequest, slug: str) -> HttpResponse:
     """What a session, its tree, or the costs page's filtered set would cost at today's prices
     or on another model. Nothing stored changes."""
     project = project_for(request, slug)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -19,18 +20,19 @@ from sessions_app.services.sessions import session_delete
 
 from ..access import project_for
 from ..forms import ReviewForm
+from ..http import DashboardRequest
 from .common import chrome, htmx_target
 
 EXPORTERS = {"json": export_json, "jsonl": export_jsonl, "md": export_markdown}
 
 
-def _back_to_session(request: HttpRequest, session: AgentSession) -> HttpResponse:
+def _back_to_session(request: DashboardRequest, session: AgentSession) -> HttpResponse:
     return redirect("dashboard:session_detail", slug=request.project.slug, pk=session.pk)
 
 
 @login_required
 @require_POST
-def session_review(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def session_review(request: DashboardRequest, slug: str, pk: int) -> HttpResponse:
     """Set the review mark and note; htmx gets the #review region back."""
     project = project_for(request, slug, min_role=Membership.Role.EDITOR)
     session = session_for_page(project, pk)
@@ -63,7 +65,7 @@ def session_review(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def session_archive(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def session_archive(request: DashboardRequest, slug: str, pk: int) -> HttpResponse:
     """Archive the session, or restore it with archive=0; htmx gets #session-actions back."""
     project = project_for(request, slug, min_role=Membership.Role.EDITOR)
     session = session_for_page(project, pk)
@@ -76,7 +78,7 @@ def session_archive(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def session_delete_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def session_delete_view(request: DashboardRequest, slug: str, pk: int) -> HttpResponse:
     """GET: what would be deleted, and a confirmation form. POST: delete the subtree."""
     project = project_for(request, slug, min_role=Membership.Role.EDITOR)
     session = session_for_page(project, pk)
@@ -103,7 +105,7 @@ def _impact(session: AgentSession) -> dict:
 
 
 @login_required
-def session_export(request: HttpRequest, slug: str, pk: int, fmt: str) -> HttpResponse:
+def session_export(request: DashboardRequest, slug: str, pk: int, fmt: str) -> HttpResponseBase:
     """Download the session as JSON, JSON Lines or Markdown (streamed)."""
     project = project_for(request, slug)
     session = session_for_page(project, pk)

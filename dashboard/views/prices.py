@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
@@ -24,6 +24,7 @@ from sessions_app.tasks.pricing import usage_reprice_task
 
 from ..access import project_for
 from ..cost_forms import ModelPriceForm, RepriceForm
+from ..http import DashboardRequest
 from .common import htmx_target, region_of, render_region_page
 
 PARTIALS = ("price-overrides", "litellm-table", "reprice-stored")
@@ -71,7 +72,7 @@ def _in_force(
 
 
 def _render(
-    request: HttpRequest, project: Project, status: int = 200, **extra: Any
+    request: DashboardRequest, project: Project, status: int = 200, **extra: Any
 ) -> HttpResponse:
     """The price page, or the region an htmx request targets (only that region is built)."""
     now = datetime.now(UTC)
@@ -103,7 +104,7 @@ def _render(
 
 
 @login_required
-def prices(request: HttpRequest, slug: str) -> HttpResponse:
+def prices(request: DashboardRequest, slug: str) -> HttpResponse:
     """The price table page; ?q= searches litellm's table."""
     project = project_for(request, slug)
     return _render(request, project)
@@ -111,7 +112,7 @@ def prices(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def price_new(request: HttpRequest, slug: str) -> HttpResponse:
+def price_new(request: DashboardRequest, slug: str) -> HttpResponse:
     """Add a price override (editors)."""
     project = project_for(request, slug, min_role=Membership.Role.EDITOR)
     form = ModelPriceForm(request.POST)
@@ -129,7 +130,7 @@ def price_new(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def reprice_stored(request: HttpRequest, slug: str) -> HttpResponse:
+def reprice_stored(request: DashboardRequest, slug: str) -> HttpResponse:
     """Queue the re-pricing of stored usage with the prices now on record (editors)."""
     project = project_for(request, slug, min_role=Membership.Role.EDITOR)
     form = RepriceForm(request.POST)
@@ -147,7 +148,7 @@ def reprice_stored(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def price_remove(request: HttpRequest, slug: str, price_id: int) -> HttpResponse:
+def price_remove(request: DashboardRequest, slug: str, price_id: int) -> HttpResponse:
     """Delete a price override (editors)."""
     project = project_for(request, slug, min_role=Membership.Role.EDITOR)
     model_price_delete(price=project_price_override(project, price_id))

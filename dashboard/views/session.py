@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from sessions_app.models import AgentSession, Event
@@ -27,6 +27,7 @@ from sessions_app.selectors.sessions import (
 
 from ..access import project_for
 from ..htmx import render_htmx
+from ..http import DashboardRequest
 from .common import chrome, htmx_target, optional_url
 
 PAGE_SIZE = 50
@@ -69,7 +70,7 @@ def build_transcript(events: list[Event], previous: Event | None) -> list[Item]:
     return items
 
 
-def _int_param(request: HttpRequest, name: str) -> int | None:
+def _int_param(request: DashboardRequest, name: str) -> int | None:
     raw = request.GET.get(name, "")
     if not raw:
         return None
@@ -79,7 +80,7 @@ def _int_param(request: HttpRequest, name: str) -> int | None:
     return int(raw)
 
 
-def _transcript_context(request: HttpRequest, session: AgentSession) -> dict[str, Any]:
+def _transcript_context(request: DashboardRequest, session: AgentSession) -> dict[str, Any]:
     after_seq = _int_param(request, "after_seq") or 0
     run_pk = _int_param(request, "run")
     if run_pk is not None and not session_has_run(session, run_pk):
@@ -100,7 +101,7 @@ def _transcript_context(request: HttpRequest, session: AgentSession) -> dict[str
 
 
 @login_required
-def session_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def session_detail(request: DashboardRequest, slug: str, pk: int) -> HttpResponse:
     """The session page, or one of its regions (#transcript, #transcript-more) for htmx."""
     project = project_for(request, slug)
     session = session_for_page(project, pk)
@@ -125,7 +126,7 @@ def session_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @login_required
-def event_payload(request: HttpRequest, slug: str, pk: int, seq: int) -> HttpResponse:
+def event_payload(request: DashboardRequest, slug: str, pk: int, seq: int) -> HttpResponse:
     """One event's stored payload and metadata, loaded when someone opens it."""
     project = project_for(request, slug)
     session = session_for_page(project, pk)
@@ -134,7 +135,7 @@ def event_payload(request: HttpRequest, slug: str, pk: int, seq: int) -> HttpRes
 
 
 @login_required
-def session_children(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def session_children(request: DashboardRequest, slug: str, pk: int) -> HttpResponse:
     """A page of a session's children as tree nodes (each expands lazily in turn)."""
     project = project_for(request, slug)
     session = session_for_page(project, pk)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 
 from sessions_app.selectors.budgets import budget_flags
@@ -16,11 +18,12 @@ from sessions_app.selectors.session_list import (
 from ..access import project_for
 from ..forms import SessionFilterForm
 from ..htmx import render_htmx
+from ..http import DashboardRequest
 from .common import chrome, htmx_target
 
 
 @login_required
-def session_list(request: HttpRequest, slug: str) -> HttpResponse:
+def session_list(request: DashboardRequest, slug: str) -> HttpResponse:
     """The project's sessions; an htmx request targeting #session-rows gets only the table."""
     project = project_for(request, slug)
     form = SessionFilterForm(request.GET or None)
@@ -29,7 +32,7 @@ def session_list(request: HttpRequest, slug: str) -> HttpResponse:
     filters = form.filters()
     cursor = form.cleaned_data.get("cursor", "") if form.is_bound else ""
     page = sessions_page(project, filters, cursor=cursor)
-    context = {
+    context: dict[str, Any] = {
         # Who is over or near a budget right now: the project, each row's end user and session.
         "project_budget": budget_flags(project, page.items),
         "form": form,

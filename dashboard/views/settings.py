@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
@@ -29,13 +29,14 @@ from sessions_app.services.retention import project_retention_set
 
 from ..access import project_for
 from ..forms import ApiKeyForm, MemberForm, RetentionForm
+from ..http import DashboardRequest
 from .common import htmx_target, region_of, render_region_page
 
 PARTIALS = ("api-keys", "members", "retention")
 
 
 def _render(
-    request: HttpRequest, project: Project, status: int = 200, **extra: Any
+    request: DashboardRequest, project: Project, status: int = 200, **extra: Any
 ) -> HttpResponse:
     """The settings page, or the region an htmx request targets (only that region is built)."""
     target = region_of(request, PARTIALS)
@@ -70,7 +71,7 @@ def _render(
 
 
 @login_required
-def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
+def settings_page(request: DashboardRequest, slug: str) -> HttpResponse:
     """The settings page (admins only)."""
     project = project_for(request, slug, min_role=Membership.Role.ADMIN)
     return _render(request, project)
@@ -78,7 +79,7 @@ def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_key_new(request: HttpRequest, slug: str) -> HttpResponse:
+def api_key_new(request: DashboardRequest, slug: str) -> HttpResponse:
     """Create a key and show its token once, in the #api-keys region."""
     project = project_for(request, slug, min_role=Membership.Role.ADMIN)
     form = ApiKeyForm(request.POST)
@@ -92,7 +93,7 @@ def api_key_new(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_key_revoke_view(request: HttpRequest, slug: str, key_id: int) -> HttpResponse:
+def api_key_revoke_view(request: DashboardRequest, slug: str, key_id: int) -> HttpResponse:
     """Revoke a key of the project."""
     project = project_for(request, slug, min_role=Membership.Role.ADMIN)
     key = project_api_key(project, key_id)
@@ -104,7 +105,7 @@ def api_key_revoke_view(request: HttpRequest, slug: str, key_id: int) -> HttpRes
 
 @login_required
 @require_POST
-def member_set(request: HttpRequest, slug: str) -> HttpResponse:
+def member_set(request: DashboardRequest, slug: str) -> HttpResponse:
     """Add a user to the project or change their role."""
     project = project_for(request, slug, min_role=Membership.Role.ADMIN)
     form = MemberForm(request.POST)
@@ -131,7 +132,7 @@ def member_set(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def member_remove(request: HttpRequest, slug: str, member_id: int) -> HttpResponse:
+def member_remove(request: DashboardRequest, slug: str, member_id: int) -> HttpResponse:
     """Take a member out of the project (never yourself, never the last admin)."""
     project = project_for(request, slug, min_role=Membership.Role.ADMIN)
     membership = project_member(project, member_id)
@@ -146,7 +147,7 @@ def member_remove(request: HttpRequest, slug: str, member_id: int) -> HttpRespon
 
 @login_required
 @require_POST
-def retention_set(request: HttpRequest, slug: str) -> HttpResponse:
+def retention_set(request: DashboardRequest, slug: str) -> HttpResponse:
     """Set the project's retention policy."""
     project = project_for(request, slug, min_role=Membership.Role.ADMIN)
     form = RetentionForm(request.POST)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -19,6 +19,7 @@ from sessions_app.services.summaries import summary_request
 
 from ..access import can, project_for
 from ..htmx import render_htmx
+from ..http import DashboardRequest
 from .common import chrome
 
 PARTIALS = ("session-summaries",)
@@ -34,7 +35,7 @@ class SummaryForm(forms.Form):
     query = forms.CharField(max_length=2000, required=False)
 
 
-def _context(request: HttpRequest, project, session, form: SummaryForm) -> dict:
+def _context(request: DashboardRequest, project, session, form: SummaryForm) -> dict:
     return chrome(
         request,
         project,
@@ -50,7 +51,7 @@ def _context(request: HttpRequest, project, session, form: SummaryForm) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def session_summaries(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def session_summaries(request: DashboardRequest, slug: str, pk: int) -> HttpResponse:
     """GET: past summaries and the form (page, or the #session-summaries region). POST
     (editors): queue a summary and answer with its pending row, which polls until done."""
     min_role = Membership.Role.EDITOR if request.method == "POST" else Membership.Role.VIEWER
@@ -74,11 +75,15 @@ def session_summaries(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         else:
             if not request.htmx:
                 return redirect("dashboard:session_summaries", slug=slug, pk=pk)
-            summary = summaries_read.summary_of_project(project.pk, summary.pk)
             response = render_htmx(
                 request,
                 "dashboard/summaries.html#summary-item",
-                {"s": summary, "project": project, "session": session, "poll": POLL},
+                {
+                    "s": summaries_read.summary_of_project(project.pk, summary.pk),
+                    "project": project,
+                    "session": session,
+                    "poll": POLL,
+                },
             )
             response.render()
             # The "No summaries yet." row goes once the first one is listed.
@@ -95,7 +100,7 @@ def session_summaries(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @login_required
-def summary_status(request: HttpRequest, slug: str, summary_id: int) -> HttpResponse:
+def summary_status(request: DashboardRequest, slug: str, summary_id: int) -> HttpResponse:
     """One summary's row; while queued or running it keeps polling itself."""
     project = project_for(request, slug)
     summary = summaries_read.summary_of_project(project.pk, summary_id)
