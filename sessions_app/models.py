@@ -102,6 +102,17 @@ class ApiKey(models.Model):
 class AgentSession(models.Model):
     """One conversation of an agent, a node of a tree of sub-agents and segments."""
 
+    # Not columns: what selectors attach to the rows they return for a page (declared so the
+    # type checker knows them). `sub_*` are the totals of a tree node's subtree, `budget_*` the
+    # level of the session's and its user's budgets. (`unpriced` is annotated by the query.)
+    sub_sessions: int
+    sub_events: int
+    sub_tokens: int
+    sub_cost: Decimal
+    sub_unpriced: str
+    budget_user: str | None
+    budget_session: str | None
+
     class Kind(models.TextChoices):
         ROOT = "root", "Root"
         CHILD = "child", "Child (sub-agent or handoff)"
@@ -403,9 +414,15 @@ class TokenUsage(models.Model):
     cached_tokens = models.PositiveIntegerField(default=0)
     reasoning_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal("0"))
-    input_cost_per_token = models.DecimalField(max_digits=20, decimal_places=14, null=True, blank=True)
-    output_cost_per_token = models.DecimalField(max_digits=20, decimal_places=14, null=True, blank=True)
-    cached_cost_per_token = models.DecimalField(max_digits=20, decimal_places=14, null=True, blank=True)
+    input_cost_per_token = models.DecimalField(
+        max_digits=20, decimal_places=14, null=True, blank=True
+    )
+    output_cost_per_token = models.DecimalField(
+        max_digits=20, decimal_places=14, null=True, blank=True
+    )
+    cached_cost_per_token = models.DecimalField(
+        max_digits=20, decimal_places=14, null=True, blank=True
+    )
     cost_source = models.CharField(max_length=10, choices=CostSource.choices)
     tokens_estimated = models.BooleanField(default=False)
 

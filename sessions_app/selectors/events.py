@@ -30,7 +30,7 @@ def transcript_page(
     if run_id is not None:
         qs = qs.filter(run_id=run_id)
     # Fetch the previous event too (seq >= after_seq) so the first row can show an idle gap.
-    rows = list(qs.filter(seq__gte=max(after_seq, 1)).order_by("seq")[: limit + 2])
+    rows: list[Event] = list(qs.filter(seq__gte=max(after_seq, 1)).order_by("seq")[: limit + 2])
     previous = None
     if rows and after_seq and rows[0].seq == after_seq:
         previous = rows.pop(0)
@@ -47,7 +47,7 @@ def events_page(
     session: AgentSession, *, after_seq: int, limit: int
 ) -> tuple[list[Event], int | None]:
     """A page of events in seq order with usage, parent and run ids, in one query."""
-    rows = list(
+    rows: list[Event] = list(
         Event.objects.filter(session=session, seq__gt=after_seq)
         .select_related("usage")
         .annotate(

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from ..models import ApiKey, Membership, Project, RetentionRun
 
 
-def projects_for_user(user: AbstractBaseUser) -> QuerySet[Project]:
+def projects_for_user(user: User) -> QuerySet[Project]:
     """Projects a user may see: all for a superuser, else those they are a member of."""
     if user.is_superuser:
         return Project.objects.all()
     return Project.objects.filter(memberships__user=user)
 
 
-def projects_for_switcher(user: AbstractBaseUser) -> QuerySet[Project]:
+def projects_for_switcher(user: User) -> QuerySet[Project]:
     """The user's projects with the names the project switcher shows (read when rendered)."""
     return projects_for_user(user).only("slug", "name")
 
 
-def project_to_open(user: AbstractBaseUser, last_slug: str | None) -> Project | None:
+def project_to_open(user: User, last_slug: str | None) -> Project | None:
     """The project the front door opens: the one used last if the user still sees it, else
     their first, else None."""
     projects = projects_for_user(user)
@@ -34,7 +34,7 @@ def project_by_slug(slug: str) -> Project | None:
     return Project.objects.filter(slug=slug).first()
 
 
-def role_of(user: AbstractBaseUser, project: Project) -> str | None:
+def role_of(user: User, project: Project) -> str | None:
     """The user's role in a project (superusers are admins everywhere), or None."""
     if user.is_superuser:
         return Membership.Role.ADMIN
@@ -55,7 +55,7 @@ def project_member(project: Project, pk: int) -> Membership:
     return get_object_or_404(Membership.objects.select_related("user"), project=project, pk=pk)
 
 
-def user_by_username(username: str) -> AbstractBaseUser | None:
+def user_by_username(username: str) -> User | None:
     """The user with this username, or None."""
     return get_user_model().objects.filter(username=username).first()
 

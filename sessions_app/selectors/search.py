@@ -32,7 +32,13 @@ class ContentMatches(Func):
         super().__init__(document, Value(words))
 
     def as_sql(
-        self, compiler: SQLCompiler, connection: Any, **extra_context: Any
+        self,
+        compiler: SQLCompiler,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
     ) -> tuple[str, list[Any]]:
         """The match as SQL, each operand compiled by Django (no string formatting of input)."""
         document_sql, document_params = compiler.compile(self.source_expressions[0])

@@ -124,8 +124,6 @@ def _attach_unpriced(sessions: list[AgentSession]) -> None:
     One query for the page. It is not folded into the list's own query: there the subqueries
     would run for every matching session before the sort and LIMIT, here for at most a page.
     """
-    for s in sessions:
-        s.unpriced = ""
     if not sessions:
         return
     rows = (
@@ -136,7 +134,8 @@ def _attach_unpriced(sessions: list[AgentSession]) -> None:
     )
     coverage = dict(rows)
     for s in sessions:
-        s.unpriced = coverage.get(s.pk, "")
+        # The attribute the children page and the session page get from `unpriced_expression`.
+        s.unpriced = coverage.get(s.pk, "")  # type: ignore[attr-defined]
 
 
 def session_filter_choices(project: Project) -> dict[str, list[str]]:

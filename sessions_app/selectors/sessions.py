@@ -201,9 +201,10 @@ def session_children_page(
         after=decode_cursor(after, "created_at") if after else None,
         limit=limit,
     )
+    children: list[AgentSession] = list(page.items)
     if subtree_totals:
-        _attach_subtree_totals(page.items)
-    return page.items, page.next_cursor
+        _attach_subtree_totals(children)
+    return children, page.next_cursor
 
 
 def _attach_subtree_totals(nodes: list[AgentSession]) -> None:
@@ -229,7 +230,7 @@ def _attach_subtree_totals(nodes: list[AgentSession]) -> None:
             .values("owner")
             .annotate(
                 sessions=Count("id"),
-                events=Sum("event_count"),
+                event_sum=Sum("event_count"),
                 tokens=Sum("total_tokens"),
                 cost=Sum("cost_usd"),
             )
@@ -249,6 +250,6 @@ def _attach_subtree_totals(nodes: list[AgentSession]) -> None:
             )
             n.sub_unpriced = getattr(n, "unpriced", "")
         else:
-            n.sub_sessions, n.sub_events = row["sessions"], row["events"]
+            n.sub_sessions, n.sub_events = row["sessions"], row["event_sum"]
             n.sub_tokens, n.sub_cost = row["tokens"], row["cost"]
             n.sub_unpriced = coverage.get(n.pk, "")

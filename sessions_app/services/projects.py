@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -37,10 +37,10 @@ def project_create(*, slug: str, name: str = "") -> Project:
 
 def membership_set(
     *,
-    user: AbstractBaseUser,
+    user: User,
     project: Project,
     role: str,
-    acting_user: AbstractBaseUser | None = None,
+    acting_user: User | None = None,
 ) -> Membership:
     """Give a user a role in a project, replacing any role they had; an admin acting on
     themselves cannot lower their own role, and the project's last admin keeps theirs."""
@@ -77,9 +77,7 @@ def _admin_users_locked(project: Project | int) -> set[int]:
     )
 
 
-def membership_remove(
-    *, membership: Membership, acting_user: AbstractBaseUser | None = None
-) -> None:
+def membership_remove(*, membership: Membership, acting_user: User | None = None) -> None:
     """Take a user out of a project; an admin cannot remove themselves (as they cannot lower
     their own role), and the project's last admin is never removed."""
     if acting_user is not None and acting_user.pk == membership.user_id:
@@ -98,7 +96,7 @@ def _hash_secret(secret: str) -> str:
 
 
 def api_key_create(
-    *, project: Project, name: str, created_by: AbstractBaseUser | None = None, secret: str = ""
+    *, project: Project, name: str, created_by: User | None = None, secret: str = ""
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its full token, which is never shown again."""
     secret = secret or secrets.token_urlsafe(32)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,7 +14,7 @@ MAX_NOTE_LENGTH = 5000
 
 @transaction.atomic
 def session_review_set(
-    *, session: AgentSession, status: str, note: str, user: AbstractBaseUser
+    *, session: AgentSession, status: str, note: str, user: User
 ) -> AgentSession:
     """Mark a session reviewed or flagged (or clear the mark) with an optional note."""
     if status not in AgentSession.Review.values:

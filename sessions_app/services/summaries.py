@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -62,7 +62,7 @@ def summary_create(
     strategy: str = Summary.Strategy.BASIC,
     model: str | None = None,
     query: str = "",
-    requested_by: AbstractBaseUser | None = None,
+    requested_by: User | None = None,
 ) -> Summary:
     """Store a queued summary of the session's events so far (no task is enqueued)."""
     strategy, model, query = _validated(strategy, model, query)
@@ -87,7 +87,7 @@ def summary_request(
     strategy: str = Summary.Strategy.BASIC,
     model: str | None = None,
     query: str = "",
-    requested_by: AbstractBaseUser | None = None,
+    requested_by: User | None = None,
 ) -> Summary:
     """Queue a summary of the session and enqueue its task once the row is committed."""
     from ..tasks.summaries import summary_run_task
