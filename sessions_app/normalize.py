@@ -19,9 +19,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import InvalidInput
+from .inputs import EventInput, UsageInput
 from .jsontext import body_hash
 from .models import Event
-from .services.events import EventInput, UsageInput
 
 S = Event.Source
 T = Event.Type

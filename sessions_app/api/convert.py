@@ -9,9 +9,9 @@ from django.conf import settings
 
 from .. import normalize
 from ..errors import InvalidInput, PayloadTooLarge
+from ..inputs import EventInput, UsageInput
 from ..jsontext import body_hash
 from ..models import AgentSession, Event, Run
-from ..services.events import EventInput, UsageInput
 from .schemas import EventIn
 
 

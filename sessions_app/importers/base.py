@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import DomainError
+from ..inputs import EventInput
 from ..models import AgentSession, Project
-from ..services.events import EventInput, events_append
+from ..services.events import events_append
 from ..services.sessions import UNSET, session_upsert
 
 MAX_ID = 255

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sessions_app import analytics
 from sessions_app.analytics import UsageFilter
 from sessions_app.errors import Conflict, InvalidInput
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import (
     AgentSession,
     Budget,
@@ -31,7 +32,7 @@ from sessions_app.services.budgets import (
     budgets_check,
     budgets_status,
 )
-from sessions_app.services.events import EventInput, UsageInput, event_pop_last, events_append
+from sessions_app.services.events import event_pop_last, events_append
 from sessions_app.services.repricing import (
     session_usage,
     usage_reprice,

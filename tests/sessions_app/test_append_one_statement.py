@@ -15,9 +15,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession, DailyUsage, Event, TokenUsage
-from sessions_app.services import events as events_service
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append, statement
 from sessions_app.services.sessions import session_upsert
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -170,7 +170,7 @@ def append_all(project, sid: str, monkeypatch, *, one_statement: bool) -> tuple[
     """Append the batches; returns the session and how many took the one statement."""
     session_upsert(project=project, external_id=sid, fields={"agent_name": sid, "user_ref": "u"})
     taken = 0
-    real = events_service._fast_append
+    real = statement.statement_append
 
     def counting(*args):
         nonlocal taken
@@ -178,12 +178,12 @@ def append_all(project, sid: str, monkeypatch, *, one_statement: bool) -> tuple[
         taken += result is not None
         return result
 
-    monkeypatch.setattr(events_service, "_fast_append", counting)
+    monkeypatch.setattr(statement, "statement_append", counting)
     session = None
     for batch in batches(sid):
         session, results = events_append(project=project, session_external_id=sid, events=batch)
         assert {r.status for r in results} == {"created"}
-    monkeypatch.setattr(events_service, "_fast_append", real)
+    monkeypatch.setattr(statement, "statement_append", real)
     return session, taken
 
 
@@ -234,7 +234,7 @@ def test_a_new_session_created_by_the_statement_is_the_row_the_general_path_writ
     # One statement, besides reading the project's price overrides for the priced event.
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == 2 and "sessions_app_modelprice" in statements[0]
-    monkeypatch.setattr(events_service, "_fast_append", lambda *args: None)
+    monkeypatch.setattr(statement, "statement_append", lambda *args: None)
     general, _ = events_append(project=project, session_external_id="b", events=first_batch("b"))
     fast.refresh_from_db()
     general.refresh_from_db()
