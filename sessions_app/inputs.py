@@ -7,12 +7,25 @@ services so the purest modules depend on nothing that writes.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from .models import Event
+
+# An event id's longest length (Event.external_id).
+MAX_ID = 255
+
+
+def bounded_id(text: str, *, keep: str) -> str:
+    """An id derived from `text` (an item's origin), or, when that would pass 255 characters,
+    `keep` (a prefix of it) and the SHA-256 of the whole text. Stored ids depend on the exact
+    form: the normalizers and the importers each keep their own `text` and `keep`."""
+    if len(text) <= MAX_ID:
+        return text
+    return f"{keep}#{hashlib.sha256(text.encode()).hexdigest()}"
 
 
 @dataclass
