@@ -26,6 +26,7 @@ from typing import Any
 
 from ... import jsontext
 from ...models import Event
+from .. import usage
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,8 @@ DAILY_KEY: tuple[Column, ...] = (
     Column("model", "text"),
     Column("cost_source", "text"),
 )
-DAILY_SUMS: tuple[Column, ...] = (
-    Column("events", "bigint"),
-    Column("prompt_tokens", "bigint"),
-    Column("completion_tokens", "bigint"),
-    Column("total_tokens", "bigint"),
-    Column("cached_tokens", "bigint"),
-    Column("reasoning_tokens", "bigint"),
-    Column("cost_usd", "numeric"),
+DAILY_SUMS: tuple[Column, ...] = tuple(
+    Column(name, "numeric" if name == "cost_usd" else "bigint") for name in usage.SUMS
 )
 
 
@@ -142,6 +137,8 @@ class InputValues:
 
 EVENT_VALUES = InputValues(EVENT_COLUMNS)
 USAGE_VALUES = InputValues(USAGE_COLUMNS)
+if DAILY_SUMS[0].name != "events":
+    raise LookupError("daily_sums counts events in the first sum.")
 _DAILY_SUM_VALUES = attrgetter(*(c.name for c in DAILY_SUMS[1:]))
 
 
@@ -192,8 +189,8 @@ def daily_sums(usages: Iterable[Any]) -> list[tuple[tuple[date, str, str], list[
         key = (u.timestamp.astimezone(UTC).date(), u.model, u.cost_source)
         sums = daily.get(key)
         if sums is None:
-            sums = daily[key] = [0] * (len(DAILY_SUMS) - 1) + [Decimal(0)]
-        sums[0] += 1
+            sums = daily[key] = [Decimal(0) if c.pg_type == "numeric" else 0 for c in DAILY_SUMS]
+        sums[0] += 1  # events: one per usage row
         for i, value in enumerate(_DAILY_SUM_VALUES(u), start=1):
             sums[i] += value
     return sorted(daily.items(), key=lambda item: daily_order(item[0]))
