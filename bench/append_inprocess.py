@@ -99,7 +99,7 @@ def measure(tree: Path) -> dict[str, float]:
     run("warm-single", 200, 1, False)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    result = {}
+    result: dict[str, float] = {}
     for phase, (batches, size, usage) in {
         "batch50_plain": (200, 50, False),
         "batch50_usage": (200, 50, True),
@@ -108,7 +108,7 @@ def measure(tree: Path) -> dict[str, float]:
         result[phase], result[f"{phase}_cpu"], result[f"{phase}_pg"] = run(
             phase, batches, size, usage
         )
-    project.delete()
+    # The project stays: deleting its rows would leave the next run a vacuum to wait for.
     return result
 
 
@@ -152,7 +152,9 @@ def main() -> None:
     figures: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     log("µs per event, in-process events_append on PostgreSQL")
     for n in range(args.rounds):
-        for name, tree in trees.items():
+        # ABBA: which tree runs first alternates, so neither always follows the other's writes.
+        order = list(trees.items()) if n % 2 == 0 else list(reversed(trees.items()))
+        for name, tree in order:
             result = _subprocess(tree)
             figures[name].append(result)
             log(f"round {n + 1} {name:5}", "  ".join(f"{p} {result[p]:.1f}" for p in FIGURES))
@@ -160,10 +162,11 @@ def main() -> None:
         medians = {p: statistics.median(r[p] for r in figures[name]) for p in FIGURES}
         log(f"median  {name:5}", "  ".join(f"{p} {medians[p]:.1f}" for p in FIGURES))
     if args.compare:
+        # Each round's two runs shared the machine's state: the median of their ratios is
+        # steadier than the ratio of medians.
         for p in FIGURES:
-            this = statistics.median(r[p] for r in figures["this"])
-            other = statistics.median(r[p] for r in figures["other"])
-            log(f"{p}: this/other = {this / other:.3f}")
+            ratios = [t[p] / o[p] for t, o in zip(figures["this"], figures["other"], strict=True)]
+            log(f"{p}: this/other median of paired ratios {statistics.median(ratios):.3f}")
 
 
 if __name__ == "__main__":
