@@ -117,7 +117,8 @@ def build_session(project, external_id: str, events: int, parent: str | None = N
 
 
 def add_summary(project, external_id: str, text: str) -> None:
-    from sessions_app.services.events import EventInput, events_append
+    from sessions_app.inputs import EventInput
+    from sessions_app.services.events import events_append
 
     events_append(
         project=project,

@@ -10,7 +10,10 @@ is used only where its output is byte-for-byte the same. The two differ only on
 - floats below 1e-4, written `0.00001`/`2.5e-7` by orjson and `1e-05`/`2.5e-07` by `repr`: every
   such float leaves `0.0000` or `e-` in orjson's text, and a text with either (a float, or a
   string that happens to hold one) is rewritten by the standard library;
-- integers beyond 64 bits, non-string keys and other types orjson refuses (TypeError).
+- integers beyond 64 bits, non-string keys and other types orjson refuses (TypeError);
+- values that need `default` (the importers hash Decimals and datetimes with `default=str`):
+  orjson writes datetimes, enums and dataclasses itself, so with a `default` the standard
+  library writes the whole text.
 
 tests/sessions_app/test_jsontext.py checks the equality on generated JSON values.
 """
@@ -28,21 +31,26 @@ import orjson
 _MAY_DIFFER = re.compile(rb"0\.0000|e-")
 
 
-def canonical(value: Any) -> bytes:
-    """The canonical JSON of a value as UTF-8: keys sorted, no spaces, non-ASCII kept."""
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        text = None
+def canonical(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """The canonical JSON of a value as UTF-8: keys sorted, no spaces, non-ASCII kept; `default`
+    writes what JSON lacks, as in `json.dumps`."""
+    text = None
+    if default is None:
+        try:
+            text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            text = None
     if text is None or _MAY_DIFFER.search(text):
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        text = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default
+        ).encode()
     return text
 
 
-def body_hash(value: Any) -> str:
+def body_hash(value: Any, default: Callable[[Any], Any] | None = None) -> str:
     """SHA-256 of a value's canonical JSON: what makes a retried event with the same id and the
-    same body a duplicate rather than a conflict."""
-    return hashlib.sha256(canonical(value)).hexdigest()
+    same body a duplicate rather than a conflict (and a re-import a duplicate)."""
+    return hashlib.sha256(canonical(value, default)).hexdigest()
 
 
 def document(value: Any, default: Callable[[Any], Any]) -> str:

@@ -13,15 +13,14 @@ Agent Framework `Message` dicts (`agent_framework`), and our own/a2a `SessionEve
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import InvalidInput
+from .inputs import MAX_ID, EventInput, UsageInput, bounded_id
 from .jsontext import body_hash
 from .models import Event
-from .services.events import EventInput, UsageInput
 
 S = Event.Source
 T = Event.Type
@@ -39,7 +38,6 @@ _ROLE_SOURCE = {
 }
 _SOURCE_ROLE = {S.USER: R.USER, S.LLM: R.ASSISTANT, S.SYSTEM: R.SYSTEM, S.TOOL: R.TOOL}
 RESPONSES_MESSAGE_TYPES = {"message"}
-MAX_ID = 255
 
 
 def _s(value: Any) -> str:
@@ -54,10 +52,7 @@ def _m(value: Any) -> Mapping[str, Any]:
 
 def derived_id(parent_id: str, kind: str, key: str | int) -> str:
     """A deterministic id for an event derived from an item (hashed when it would be too long)."""
-    candidate = f"{parent_id}#{kind}:{key}"
-    if len(candidate) <= MAX_ID:
-        return candidate
-    return f"{parent_id[:180]}#{hashlib.sha256(candidate.encode()).hexdigest()[:64]}"
+    return bounded_id(f"{parent_id}#{kind}:{key}", keep=parent_id[:180])
 
 
 def _to_text(value: Any) -> str:

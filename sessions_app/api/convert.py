@@ -9,10 +9,10 @@ from django.conf import settings
 
 from .. import normalize
 from ..errors import InvalidInput, PayloadTooLarge
+from ..inputs import EventInput, UsageInput
 from ..jsontext import body_hash
 from ..models import AgentSession, Event, Run
 from ..records import event_record
-from ..services.events import EventInput, UsageInput
 from .schemas import EventIn
 
 

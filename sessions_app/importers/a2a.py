@@ -14,8 +14,8 @@ from typing import Any
 
 from .. import normalize
 from ..errors import DomainError
+from ..inputs import EventInput, UsageInput
 from ..models import AgentSession, Project, Run
-from ..services.events import EventInput, UsageInput
 from ..services.runs import run_create, run_update
 from .base import ImportReport, append, body_hash, parse_time, upsert_if_changed
 

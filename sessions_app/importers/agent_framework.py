@@ -16,8 +16,8 @@ from typing import Any
 
 from .. import normalize
 from ..errors import DomainError
+from ..inputs import EventInput
 from ..models import Event, Project
-from ..services.events import EventInput
 from .base import ImportReport, append, stable_id, upsert_if_changed, with_origin
 
 ENCODED_PREFIX = "~session-"

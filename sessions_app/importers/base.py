@@ -7,33 +7,29 @@ already stored (`duplicate`) and changes nothing, not even a session's `updated_
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import jsontext
 from ..errors import DomainError
+from ..inputs import EventInput, bounded_id
 from ..models import AgentSession, Project
-from ..services.events import EventInput, events_append
+from ..services.events import events_append
 from ..services.sessions import UNSET, session_upsert
-
-MAX_ID = 255
 
 
 def stable_id(*parts: Any) -> str:
     """A deterministic event id from its origin, hashed when it would pass 255 characters."""
     text = ":".join(str(p) for p in parts)
-    if len(text) <= MAX_ID:
-        return text
-    return f"{text[:150]}#{hashlib.sha256(text.encode()).hexdigest()}"
+    return bounded_id(text, keep=text[:150])
 
 
 def body_hash(value: Any) -> str:
-    """SHA-256 of a value's canonical JSON: what makes a re-import a duplicate, not a conflict."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """SHA-256 of a value's canonical JSON: what makes a re-import a duplicate, not a conflict.
+    Decimals and datetimes are written as their `str`, as when the importers were written."""
+    return jsontext.body_hash(value, default=str)
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -20,8 +20,8 @@ from typing import Any
 
 from .. import normalize
 from ..errors import DomainError
+from ..inputs import EventInput, UsageInput
 from ..models import Event, Project
-from ..services.events import EventInput, UsageInput
 from .base import ImportReport, append, parse_time, stable_id, upsert_if_changed, with_origin
 
 SESSIONS_TABLE = "agent_sessions"

@@ -11,8 +11,9 @@ from typing import Any
 from django.db import transaction
 
 from ..errors import DomainError, NotFound
+from ..inputs import EventInput
 from ..models import Project, Run
-from .events import EventInput, events_append
+from .events import events_append
 from .runs import run_create_in_session, run_update
 from .sessions import UNSET, session_upsert
 

@@ -2,7 +2,7 @@
 summarized and continues in a `segment` child; the agent keeps posting to the old id.
 
 `segments_after_append` runs at the end of every ingest transaction (one hook line in
-services/events.py). It costs no query unless the project has thresholds, and queues at most
+services/events/append.py). It costs no query unless the project has thresholds, and queues at most
 one segmentation at a time per session: the summary row is created in the ingest transaction
 and its task is enqueued on commit.
 """

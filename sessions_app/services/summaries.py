@@ -22,8 +22,9 @@ from django.utils import timezone
 from .. import llm
 from .. import summaries as text
 from ..errors import InvalidInput
+from ..inputs import EventInput, UsageInput
 from ..models import AgentSession, Event, Summary
-from .events import EventInput, UsageInput, events_append
+from .events import events_append
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import ModelPrice
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.services.sessions import session_upsert
 
 pytestmark = pytest.mark.browser

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from sessions_app.inputs import EventInput
 from sessions_app.models import AgentSession, Membership
-from sessions_app.services.events import EventInput, events_append
+from sessions_app.services.events import events_append
 from tests.dashboard.conftest import make_session
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 

@@ -2,8 +2,9 @@
 
 import pytest
 
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.tasks import session_recompute_rollups_task
 
 from .conftest import wait_for

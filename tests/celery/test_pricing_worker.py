@@ -5,9 +5,10 @@ from decimal import Decimal
 
 import pytest
 
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession, BudgetAlert, ModelPrice, TokenUsage
 from sessions_app.services.budgets import budget_create
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.tasks import usage_reprice_task
 
 from .conftest import wait_for

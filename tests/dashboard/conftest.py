@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.services.sessions import session_upsert
 
 

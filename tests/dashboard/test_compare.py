@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from sessions_app.services.events import EventInput, events_append
+from sessions_app.inputs import EventInput
+from sessions_app.services.events import events_append
 
 from .conftest import htmx, make_session
 

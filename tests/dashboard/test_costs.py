@@ -15,10 +15,11 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboard.forms import SessionFilterForm
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession, Budget, ModelPrice, TokenUsage
 from sessions_app.selectors.session_list import sessions_filtered
 from sessions_app.services.budgets import budget_create
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.services.sessions import session_upsert
 
 pytestmark = pytest.mark.django_db

@@ -142,7 +142,8 @@ def test_export_jsonl(client, viewer, session):
 
 def test_export_markdown_fences_agent_text(client, viewer, project):
     make_session(project, "md", turns=0)
-    from sessions_app.services.events import EventInput, events_append
+    from sessions_app.inputs import EventInput
+    from sessions_app.services.events import events_append
 
     events_append(
         project=project,

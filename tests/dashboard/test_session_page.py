@@ -7,8 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from sessions_app.inputs import EventInput
 from sessions_app.models import AgentSession
-from sessions_app.services.events import EventInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.services.runs import run_create
 
 from .conftest import htmx, make_session
@@ -84,7 +85,8 @@ def test_the_transcript_without_htmx_is_the_whole_page_from_that_seq(client, vie
 
 
 def test_transcript_partial_filters_by_run(client, viewer, project):
-    from sessions_app.services.events import EventInput, events_append
+    from sessions_app.inputs import EventInput
+    from sessions_app.services.events import events_append
 
     s = make_session(project, "runs", turns=0)
     run = run_create(session=s, external_id="r-a")[0]
@@ -130,7 +132,8 @@ def test_active_session_polls_for_new_events_and_a_completed_one_does_not(client
 
 
 def test_polling_returns_only_new_events(client, viewer, session):
-    from sessions_app.services.events import EventInput, events_append
+    from sessions_app.inputs import EventInput
+    from sessions_app.services.events import events_append
 
     client.force_login(viewer)
     events_append(
@@ -212,7 +215,8 @@ def test_a_session_of_another_project_under_my_slug_is_404(
 
 
 def test_agent_text_is_escaped(client, viewer, project):
-    from sessions_app.services.events import EventInput, events_append
+    from sessions_app.inputs import EventInput
+    from sessions_app.services.events import events_append
 
     make_session(
         project,

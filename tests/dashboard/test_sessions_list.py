@@ -288,7 +288,8 @@ def test_rows_and_project_over_or_near_a_budget_are_flagged(client, viewer, proj
 
 def append_unpriced_answer(project, external_id: str) -> None:
     """An assistant message whose model has no price anywhere: cost 0, source unknown."""
-    from sessions_app.services.events import EventInput, UsageInput, events_append
+    from sessions_app.inputs import EventInput, UsageInput
+    from sessions_app.services.events import events_append
 
     events_append(
         project=project,

@@ -7,7 +7,8 @@ import json
 import re
 from typing import Any
 
-from sessions_app.services.events import EventInput, events_append
+from sessions_app.inputs import EventInput
+from sessions_app.services.events import events_append
 
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 KEYS = {

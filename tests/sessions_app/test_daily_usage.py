@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from django.db.models import Sum
 
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession, DailyUsage, TokenUsage
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.services.sessions import session_delete, session_upsert
 
 pytestmark = pytest.mark.django_db

@@ -65,3 +65,16 @@ def test_document_writes_dates_and_decimals_for_postgresql(n):
     assert json.loads(text) == [
         {"at": "2026-11-21T09:30:00.125000+00:00", "cost": "0.00125", "n": n}
     ]
+
+
+def test_a_body_hash_with_a_default_is_the_importers_standard_library_hash():
+    # What importers/base.py computed before it used this module: imported events stay
+    # duplicates when imported again.
+    value = {
+        "usage": {"model": "m", "cost_usd": Decimal("0.125")},
+        "at": datetime(2024, 5, 1, 12, 30, tzinfo=UTC),
+        "text": "héllo",
+        "n": [1, 2.5, 1e-05],
+    }
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    assert jsontext.body_hash(value, default=str) == hashlib.sha256(text.encode()).hexdigest()

@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession, DailyUsage, Event, Run, Summary, TokenUsage
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.services.runs import run_create
 from sessions_app.services.sessions import session_delete, session_upsert
 

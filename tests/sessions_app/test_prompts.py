@@ -158,7 +158,8 @@ def test_a2a_tool_events_keep_their_result_and_error_in_the_payload(project):
         user("native-u", "weather?"),
         assistant("native-a", ""),
     )
-    from sessions_app.services.events import EventInput, events_append
+    from sessions_app.inputs import EventInput
+    from sessions_app.services.events import events_append
 
     events_append(
         project=project,

@@ -7,8 +7,9 @@ import pytest
 
 from sessions_app import prompts
 from sessions_app import summaries as text
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession, Event, Summary
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.services.segments import segment_open, session_current
 
 from .chat_format import assistant, user, validate_chat

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from sessions_app import llm
 from sessions_app.errors import Conflict
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession, DailyUsage, Event, ModelPrice, TokenUsage
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from sessions_app.inputs import EventInput
 from sessions_app.models import AgentSession
-from sessions_app.services.events import EventInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.services.sessions import session_upsert
 
 pytestmark = pytest.mark.django_db

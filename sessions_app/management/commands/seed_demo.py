@@ -19,8 +19,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession, ApiKey, Membership, ModelPrice, Project, Run, Summary
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.services.projects import api_key_create, membership_set, project_create
 from sessions_app.services.runs import run_create, run_update
 from sessions_app.services.sessions import session_continue_in, session_upsert

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import BudgetAlert, ModelPrice
 from sessions_app.services.budgets import budget_create, budgets_check
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.services.sessions import session_upsert
 from tests.http import SplitClient as Client
 

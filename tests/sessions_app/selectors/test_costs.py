@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sessions_app.errors import Conflict, InvalidInput
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import (
     AgentSession,
     Budget,
@@ -32,7 +33,7 @@ from sessions_app.selectors.whatif import (
     usage_reprice_what_if_filtered,
 )
 from sessions_app.services.budgets import budget_create, budgets_check
-from sessions_app.services.events import EventInput, UsageInput, event_pop_last, events_append
+from sessions_app.services.events import event_pop_last, events_append
 from sessions_app.services.repricing import usage_reprice
 from sessions_app.services.sessions import session_upsert
 from tests.conftest import PUBLIC_HOOK_ADDRESS

@@ -1,0 +1,32 @@
+"""Writing a session's events: append (with usage pricing and rollups), pop and clear.
+
+One job per module:
+
+- `append`: the `events_append` service and its general path through the ORM;
+- `statement`: PostgreSQL's one-statement path for a plain batch;
+- `rows`: the event, usage, rollup and daily rows, described once for both paths;
+- `pricing`: an event's usage and cost; `rollups`: a session's rollups;
+- `lookups`: what the general path reads under the session's lock; `removal`: pop and clear.
+
+The input types live in `sessions_app.inputs`; they are importable from here too.
+"""
+
+from ...inputs import AppendResult, EventInput, UsageInput
+from .append import events_append
+from .pricing import TOOL_TYPES, PricedUsage
+from .removal import event_pop_last, events_clear
+from .rollups import session_recompute_rollups
+from .rows import PREVIEW_LENGTH
+
+__all__ = [
+    "PREVIEW_LENGTH",
+    "TOOL_TYPES",
+    "AppendResult",
+    "EventInput",
+    "PricedUsage",
+    "UsageInput",
+    "event_pop_last",
+    "events_append",
+    "events_clear",
+    "session_recompute_rollups",
+]

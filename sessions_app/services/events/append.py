@@ -1,0 +1,216 @@
+"""Appending events to a session: the service, and its general path through the ORM.
+
+Everything for one batch happens in one transaction under the session's row lock, so a batch is
+stored all or nothing, concurrent writers to a session queue instead of colliding, and the
+rollups (counts, tokens, cost, last_seq) are incremented without a read-modify-write race. On
+PostgreSQL a plain batch is first offered to the one statement (statement.py), which stores the
+same rows from the same description (rows.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from ...db import server_bound
+from ...errors import InvalidInput
+from ...inputs import AppendResult, EventInput
+from ...models import AgentSession, Event, Project, TokenUsage
+from ...pricing import PriceBook
+from ..budgets import budgets_check_on_commit
+from ..segments import segments_after_append
+from ..usage import daily_usage_apply
+from . import statement
+from .lookups import resolve_session, runs_for, split_duplicates, stored_parents
+from .pricing import PricedUsage, has_usage, usage_priced
+from .rollups import rollups_add
+from .rows import (
+    DAILY_KEY,
+    DAILY_SUMS,
+    EVENT_COLUMNS,
+    EVENT_VALUES,
+    USAGE_COLUMNS,
+    USAGE_VALUES,
+    batch_totals,
+    daily_sums,
+    json_rows,
+    names,
+    recordset,
+)
+
+# The columns this path supplies itself (rows.py lists them); any other comes from the input.
+_EVENT_GIVEN = ("project_id", "session_id", "run_id", "parent_event_id", "seq", "received_at")
+_USAGE_GIVEN = ("project_id", "session_id", "run_id", "event_id")
+for _columns, _given in ((EVENT_COLUMNS, _EVENT_GIVEN), (USAGE_COLUMNS, _USAGE_GIVEN)):
+    if {c.name for c in _columns if not c.from_input} != set(_given):
+        raise LookupError(f"The general append path does not fill {_given} exactly.")
+
+
+def events_append(
+    *, project: Project, session_external_id: str, events: list[EventInput]
+) -> tuple[AgentSession, list[AppendResult]]:
+    """Append a batch to a session (created if missing), all or nothing, in arrival order.
+
+    A stored id with the same body comes back as `duplicate` with its stored seq; with a
+    different body the whole batch is refused (409). Returns one result per input event.
+    """
+    if not events:
+        raise InvalidInput("A batch needs at least one event.", field="events")
+    fast = statement.statement_append(project, session_external_id, events)
+    if fast is not None:
+        return fast
+    for attempt in range(2):
+        try:
+            return _events_append_once(project, session_external_id, events)
+        except IntegrityError:
+            # Another session of the project stored one of these ids between our duplicate check
+            # and our insert: the retry sees it and answers duplicate or 409.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def _events_append_once(
+    project: Project, session_external_id: str, events: list[EventInput]
+) -> tuple[AgentSession, list[AppendResult]]:
+    session = resolve_session(project, session_external_id)
+    stored, fresh = split_duplicates(project, events)
+    created: list[Event] = []
+    if fresh:
+        now = timezone.now()
+        created = _store(project, session, fresh, now)
+        priced = _price(project, session, created, fresh)
+        rollups_add(
+            session,
+            totals=batch_totals(created, priced),
+            first_at=min(e.timestamp for e in created),
+            last_at=max(e.timestamp for e in created),
+        )
+    created_by_id = {e.external_id: e for e in created}
+    results = []
+    for e in events:
+        row = created_by_id.pop(e.external_id, None)
+        if row is not None:
+            results.append(AppendResult(e.external_id, row.seq, "created", row.pk))
+            stored[e.external_id] = row  # a repeat later in the batch is a duplicate of it
+        else:
+            row = stored[e.external_id]
+            results.append(AppendResult(e.external_id, row.seq, "duplicate", row.pk))
+    if created:
+        budgets_check_on_commit(project_id=project.pk, session_id=session.pk)
+        segments_after_append(project=project, session=session)
+    return session, results
+
+
+def _store(
+    project: Project, session: AgentSession, fresh: list[EventInput], now: datetime
+) -> list[Event]:
+    runs = runs_for(project, session, fresh)
+    stored_by_id, stored_by_call = stored_parents(session, fresh)
+    rows: list[Event] = []
+    batch_calls: set[str] = set()  # tool call ids of the calls earlier in this batch
+    for offset, data in enumerate(fresh, start=1):
+        stored_call = None if data.parent_tool_call_id in batch_calls else data.parent_tool_call_id
+        if data.type == Event.Type.TOOL_CALL and data.tool_call_id:
+            batch_calls.add(data.tool_call_id)
+        rows.append(
+            Event(
+                # Ids, not instances: the related descriptors cost more than the rest of __init__.
+                project_id=project.pk,
+                session_id=session.pk,
+                run_id=runs[data.run_external_id].pk if data.run_external_id else None,
+                parent_event_id=(
+                    stored_by_id.get(data.parent_external_id) or stored_by_call.get(stored_call)
+                ),
+                seq=session.last_seq + offset,
+                received_at=now,
+                **dict(zip(EVENT_VALUES.names, EVENT_VALUES(data, now), strict=True)),
+            )
+        )
+    created = _bulk_insert_events(rows)
+
+    # Parents inside the same batch get their ids only now: link them with one bulk UPDATE.
+    # A tool result answers the latest call with its id *before* it, never a later one.
+    by_id = {e.external_id: e.pk for e in created}
+    calls_so_far: dict[str, int] = {}
+    relink = []
+    for event, data in zip(created, fresh, strict=True):
+        if event.parent_event_id is None:
+            parent = by_id.get(data.parent_external_id or "") or calls_so_far.get(
+                data.parent_tool_call_id or ""
+            )
+            if parent and parent != event.pk:
+                event.parent_event_id = parent
+                relink.append(event)
+        if event.type == Event.Type.TOOL_CALL and event.tool_call_id:
+            calls_so_far[event.tool_call_id] = event.pk
+    if relink:
+        Event.objects.bulk_update(relink, ["parent_event"])
+    return created
+
+
+def _bulk_insert_events(rows: list[Event]) -> list[Event]:
+    """Insert events and set their primary keys.
+
+    On PostgreSQL this is one `INSERT ... SELECT FROM jsonb_to_recordset(<the rows>)` with a
+    server-side parameter: Django's client-side quoting of a 500-row batch cost more CPU than
+    the insert itself (profiled in bench/ingest.py). Elsewhere, bulk_create.
+    """
+    if connection.vendor != "postgresql":
+        return Event.objects.bulk_create(rows)
+    sql = (
+        f"INSERT INTO {Event._meta.db_table} ({names(EVENT_COLUMNS)}) "
+        f"SELECT {names(EVENT_COLUMNS)} FROM jsonb_to_recordset(%s::jsonb) "
+        f"AS t({recordset(EVENT_COLUMNS)}) RETURNING id"
+    )
+    records = [{c.name: getattr(row, c.name) for c in EVENT_COLUMNS} for row in rows]
+    ids = [pk for (pk,) in server_bound(sql, [json_rows(records)])]
+    for row, pk in zip(rows, ids, strict=True):
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = connection.alias
+    return rows
+
+
+def _price(
+    project: Project, session: AgentSession, created: list[Event], fresh: list[EventInput]
+) -> list[PricedUsage]:
+    """Price the new events' usage, store its rows and add it to the daily aggregate."""
+    if not any(has_usage(d) for d in fresh):
+        return []
+    book = PriceBook(project)
+    priced: list[PricedUsage] = []
+    rows: list[TokenUsage] = []
+    for event, data in zip(created, fresh, strict=True):
+        usage = usage_priced(data, event.timestamp, book)
+        if usage is None:
+            continue
+        priced.append(usage)
+        values = USAGE_VALUES(usage, event.timestamp)
+        rows.append(
+            TokenUsage(
+                project_id=project.pk,
+                session_id=session.pk,
+                run_id=event.run_id,
+                event_id=event.pk,
+                **dict(zip(USAGE_VALUES.names, values, strict=True)),
+            )
+        )
+    TokenUsage.objects.bulk_create(rows)
+    key_names = [c.name for c in DAILY_KEY]
+    sum_names = [c.name for c in DAILY_SUMS]
+    daily: list[dict[str, Any]] = [
+        {
+            **dict(zip(key_names, key, strict=True)),
+            **dict(zip(sum_names, sums, strict=True)),
+            "agent_name": session.agent_name,
+            "user_ref": session.user_ref,
+        }
+        for key, sums in daily_sums(priced)
+    ]
+    daily_usage_apply(project_id=project.pk, rows=daily)
+    return priced
