@@ -44,8 +44,9 @@ def measure(tree: Path) -> dict[str, float]:
     django.setup()
     from django.db import connection
 
+    from sessions_app.inputs import EventInput, UsageInput
     from sessions_app.models import Project
-    from sessions_app.services.events import EventInput, UsageInput, events_append
+    from sessions_app.services.events import events_append
     from sessions_app.services.sessions import session_upsert
 
     with connection.cursor() as cursor:

@@ -351,7 +351,7 @@ def test_imported_branches_are_labelled_in_the_transcript(client, viewer, projec
 
 def append_unpriced_answer(project, external_id: str) -> None:
     """An assistant message whose model has no price anywhere: cost 0, source unknown."""
-    from sessions_app.services.events import UsageInput
+    from sessions_app.inputs import UsageInput
 
     events_append(
         project=project,

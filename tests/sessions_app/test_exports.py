@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 
 from sessions_app.exports import export_json, export_jsonl, export_markdown
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession
-from sessions_app.services.events import EventInput, UsageInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.services.sessions import session_upsert
 from tests.sessions_app.api.conftest import ApiClient
 

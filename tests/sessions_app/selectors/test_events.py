@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sessions_app.errors import NotFound
+from sessions_app.inputs import EventInput
 from sessions_app.models import AgentSession, Run
 from sessions_app.selectors.events import (
     events_page,
@@ -12,7 +13,7 @@ from sessions_app.selectors.events import (
     session_has_run,
     transcript_page,
 )
-from sessions_app.services.events import EventInput, events_append
+from sessions_app.services.events import events_append
 
 pytestmark = pytest.mark.django_db
 

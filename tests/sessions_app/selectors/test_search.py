@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from sessions_app.inputs import EventInput
 from sessions_app.models import AgentSession, Event
 from sessions_app.selectors.search import events_matching, session_ids_matching
-from sessions_app.services.events import EventInput, events_append
+from sessions_app.services.events import events_append
 
 pytestmark = pytest.mark.django_db
 

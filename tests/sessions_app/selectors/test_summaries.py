@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from sessions_app.errors import NotFound
+from sessions_app.inputs import EventInput
 from sessions_app.models import AgentSession
 from sessions_app.selectors.summaries import (
     session_summaries,
     summary_for_api,
     summary_of_project,
 )
-from sessions_app.services.events import EventInput, events_append
+from sessions_app.services.events import events_append
 from sessions_app.services.summaries import summary_create
 
 pytestmark = pytest.mark.django_db
