@@ -1,0 +1,35 @@
+"""The Sessionscope data model. `Project` is the tenant; every other row belongs to one project.
+
+Deletion rules (docs/data-model.md): deleting a session deletes its whole subtree (sub-agent
+children and summary segments have no meaning without the conversation that started them) along
+with every event, run, token usage row and summary of those sessions. Foreign keys that point at
+`Event` and `Run` are DO_NOTHING at the ORM level so that a session's events are deleted with one
+`DELETE ... WHERE session_id IN (...)` instead of being loaded into memory by Django's collector;
+the database still enforces them (deferred), and the services delete dependants first.
+
+Modules: `projects` (tenants and access), `sessions` (sessions and runs), `events` (events and
+token usage), `summaries`, `costs` (prices, the daily aggregate, budgets). Import models from
+the package (`from sessions_app.models import Event`).
+"""
+
+from .costs import Budget, BudgetAlert, DailyUsage, ModelPrice
+from .events import Event, TokenUsage
+from .projects import ApiKey, Membership, Project, RetentionRun
+from .sessions import AgentSession, Run
+from .summaries import Summary
+
+__all__ = [
+    "AgentSession",
+    "ApiKey",
+    "Budget",
+    "BudgetAlert",
+    "DailyUsage",
+    "Event",
+    "Membership",
+    "ModelPrice",
+    "Project",
+    "RetentionRun",
+    "Run",
+    "Summary",
+    "TokenUsage",
+]
