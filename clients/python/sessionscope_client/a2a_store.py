@@ -25,8 +25,7 @@ from a2a_session_manager.models.session_metadata import SessionMetadata
 from a2a_session_manager.models.session_run import RunStatus, SessionRun
 from a2a_session_manager.storage.base import SessionStoreInterface
 
-from .client import ConflictError, SessionscopeClient
-from .openai_agents import client_from
+from .client import ConflictError, SessionscopeClient, client_from
 
 logger = logging.getLogger("sessionscope_client")
 TERMINAL = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED}

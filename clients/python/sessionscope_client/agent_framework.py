@@ -19,8 +19,7 @@ from typing import Any
 
 from agent_framework import AgentSession, HistoryProvider, Message, SessionStore
 
-from .client import SessionscopeClient, new_event_id
-from .openai_agents import client_from
+from .client import SessionscopeClient, client_from, new_event_id
 
 FORMAT = "agent_framework"
 
