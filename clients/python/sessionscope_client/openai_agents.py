@@ -13,6 +13,7 @@ the SDK keeps it.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from typing import Any
 
 from agents import Agent, RunContextWrapper, RunHooks
@@ -161,6 +162,9 @@ class SessionscopeSession:
         name = model or (agent_model if isinstance(agent_model, str) else "") or "unknown"
         event = {
             "id": new_event_id(),
+            # Sent, not left to the server: a pop that passes this event puts it back with the
+            # same body, so the usage keeps the day it was spent.
+            "timestamp": datetime.now(timezone.utc).isoformat(),  # noqa: UP017 (Python 3.10)
             "source": "llm",
             "type": "reference",
             "message": f"Run usage: {usage.requests} model requests, {usage.total_tokens} tokens",
