@@ -8,7 +8,7 @@ PORT ?= 8000
 export SECRET_KEY ?= $(shell test -f .secret_key || $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > .secret_key; cat .secret_key)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run worker beat test test-postgres lint format migrations-check clean
+.PHONY: help install install-dev run worker beat test test-postgres test-extras lint format migrations-check clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ test: install-dev ## Run the test suite on SQLite (no services needed)
 
 test-postgres: install-dev ## Run the suite on PostgreSQL (DATABASE_URL must point at it)
 	$(VENV)/bin/pytest -q
+
+test-extras: install-dev ## Each client adapter in a fresh virtualenv holding only its framework
+	clients/python/ci/extras.sh
 
 lint: install-dev ## ruff check and format check
 	$(VENV)/bin/ruff check .

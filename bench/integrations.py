@@ -2,9 +2,11 @@
 gunicorn on PostgreSQL for production figures).
 
 1. The Python client: latency of a single-event POST, and items per second in batches of 50.
-2. The OpenAI Agents SDK: the same scripted conversation (4 turns, tools, a handoff) run with the
-   SDK's own `SQLiteSession` (a temporary file) and with `SessionscopeSession` over HTTP: median
-   time per conversation for each, and the difference (what storing in Sessionscope adds).
+2. Each framework adapter against the framework's own store, per turn of a 4-turn conversation
+   (median of N conversations), with the requests each turn sends over the client's kept-alive
+   connection: the Agents SDK's Runner (tools, a handoff) with `SQLiteSession` (a temporary file),
+   with and without `limit`; Agent Framework with its `FileHistoryProvider`; a2a's in-memory
+   store; agentsilex's list session; and what the litellm callback adds to the caller's call.
 
     .venv/bin/python bench/integrations.py --url http://127.0.0.1:8000 --api-key ss_...
 """
@@ -60,29 +62,167 @@ async def conversation(session: object) -> None:
         await Runner.run(agent, turn, session=session)
 
 
-def sdk_figures(client: SessionscopeClient, conversations: int) -> None:
-    ours, theirs = [], []
+def counted(client: SessionscopeClient) -> list[object]:
+    """The requests the client sends from now on."""
     sent: list[object] = []
-    client._http.event_hooks["request"].append(sent.append)
-    with tempfile.TemporaryDirectory() as folder:
-        for i in range(conversations):
-            sqlite = SQLiteSession(f"bench-{i}", Path(folder) / "agents.db")
-            started = time.perf_counter()
-            asyncio.run(conversation(sqlite))
-            theirs.append(time.perf_counter() - started)
-            sqlite.close()
-            remote = SessionscopeSession(f"bench-sdk-{uuid.uuid4().hex[:8]}", client=client)
-            started = time.perf_counter()
-            asyncio.run(conversation(remote))
-            ours.append(time.perf_counter() - started)
+    client._http.event_hooks["request"] = [sent.append]
+    return sent
+
+
+def report(name: str, theirs: list[float], ours: list[float], turns: int, requests: int) -> None:
     a, b = statistics.median(theirs), statistics.median(ours)
     print(
-        f"Agents SDK, {len(USER_TURNS)}-turn conversation (14 items), median of "
-        f"{conversations}: SQLiteSession {a * 1000:.0f} ms, "
-        f"SessionscopeSession {b * 1000:.0f} ms "
-        f"(+{(b - a) * 1000 / len(USER_TURNS):.0f} ms a turn, "
-        f"{len(sent) / conversations / len(USER_TURNS):.1f} requests a turn)"
+        f"{name}: native {a / turns * 1000:.1f} ms a turn, Sessionscope "
+        f"{b / turns * 1000:.1f} ms a turn (+{(b - a) / turns * 1000:.1f} ms, "
+        f"{requests / len(ours) / turns:.1f} requests a turn; median of {len(ours)})"
     )
+
+
+def sdk_figures(client: SessionscopeClient, conversations: int) -> None:
+    from agents.memory import SessionSettings
+
+    for label, settings in (("", None), (" with limit=10", SessionSettings(limit=10))):
+        ours, theirs = [], []
+        with tempfile.TemporaryDirectory() as folder:
+            for i in range(conversations):
+                sqlite = SQLiteSession(
+                    f"bench-{i}", Path(folder) / "agents.db", session_settings=settings
+                )
+                started = time.perf_counter()
+                asyncio.run(conversation(sqlite))
+                theirs.append(time.perf_counter() - started)
+                sqlite.close()
+            sent = counted(client)
+            for _ in range(conversations):
+                remote = SessionscopeSession(
+                    f"bench-sdk-{uuid.uuid4().hex[:8]}", client=client, session_settings=settings
+                )
+                started = time.perf_counter()
+                asyncio.run(conversation(remote))
+                ours.append(time.perf_counter() - started)
+        report(f"Agents SDK{label}", theirs, ours, len(USER_TURNS), len(sent))
+
+
+def agent_framework_figures(client: SessionscopeClient, conversations: int) -> None:
+    import warnings
+
+    from agent_framework import Agent, BaseChatClient, ChatResponse, Message
+    from sessionscope_client.agent_framework import SessionscopeHistoryProvider
+
+    warnings.simplefilter("ignore")
+    from agent_framework import FileHistoryProvider
+
+    class Echo(BaseChatClient):
+        async def _inner_get_response(self, *, messages, stream, options, **kwargs):
+            return ChatResponse(
+                messages=[Message(role="assistant", contents=[f"seen {len(messages)}"])],
+                usage_details={"input_token_count": 20, "output_token_count": 5},
+                model="gpt-4o-mini",
+            )
+
+    def run(provider) -> float:
+        agent = Agent(client=Echo(), context_providers=[provider])
+        session = agent.create_session(session_id=f"bench-af-{uuid.uuid4().hex[:8]}")
+
+        async def go() -> None:
+            for turn in USER_TURNS:
+                await agent.run(turn, session=session)
+
+        started = time.perf_counter()
+        asyncio.run(go())
+        return time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as folder:
+        theirs = [run(FileHistoryProvider(folder)) for _ in range(conversations)]
+    sent = counted(client)
+    ours = [run(SessionscopeHistoryProvider(client=client)) for _ in range(conversations)]
+    report("Agent Framework", theirs, ours, len(USER_TURNS), len(sent))
+
+
+def a2a_figures(client: SessionscopeClient, conversations: int) -> None:
+    from a2a_session_manager.models.session import Session
+    from a2a_session_manager.models.session_event import SessionEvent
+    from a2a_session_manager.storage import SessionStoreProvider
+    from a2a_session_manager.storage.providers.memory import InMemorySessionStore
+    from sessionscope_client.a2a_store import SessionscopeA2AStore
+
+    def run(store) -> float:
+        SessionStoreProvider.set_store(store)
+        sid = f"bench-a2a-{uuid.uuid4().hex[:8]}"
+        store.save(Session(id=sid))
+        started = time.perf_counter()
+        for turn in USER_TURNS:  # a turn: load, add the user's and the model's events, save
+            session = store.get(sid)
+            session.add_event(SessionEvent(message=turn, source="user"))
+            session.add_event(SessionEvent(message=f"answer to {turn}", source="llm"))
+            store.save(session)
+        return time.perf_counter() - started
+
+    theirs = [run(InMemorySessionStore()) for _ in range(conversations)]
+    sent = counted(client)
+    ours = [run(SessionscopeA2AStore(client=client)) for _ in range(conversations)]
+    SessionStoreProvider.set_store(None)
+    # The saves of the empty sessions before timing are not part of a turn.
+    report("a2a store", theirs, ours, len(USER_TURNS), len(sent) - 2 * conversations)
+
+
+def agentsilex_figures(client: SessionscopeClient, conversations: int) -> None:
+    from sessionscope_client.agentsilex import SessionscopeListSession
+
+    class ListSession:
+        def __init__(self) -> None:
+            self.dialogs: list = []
+
+        def get_dialogs(self) -> list:
+            return list(self.dialogs)
+
+        def add_new_messages(self, messages: list) -> None:
+            self.dialogs.extend(messages)
+
+    def run(session) -> float:
+        started = time.perf_counter()
+        for turn in USER_TURNS:  # the Runner: add the input, read the dialog, add the reply
+            session.add_new_messages([{"role": "user", "content": turn}])
+            session.get_dialogs()
+            session.add_new_messages([{"role": "assistant", "content": f"answer to {turn}"}])
+        return time.perf_counter() - started
+
+    theirs = [run(ListSession()) for _ in range(conversations)]
+    sent = counted(client)
+    ours = [
+        run(SessionscopeListSession(f"bench-silex-{uuid.uuid4().hex[:8]}", client=client))
+        for _ in range(conversations)
+    ]
+    report("agentsilex list session", theirs, ours, len(USER_TURNS), len(sent))
+
+
+def litellm_figures(client: SessionscopeClient, calls: int) -> None:
+    import os
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+    from sessionscope_client.litellm_callback import SessionscopeLogger
+
+    def run(session: str) -> float:
+        messages = [{"role": "user", "content": "Hello"}]
+        started = time.perf_counter()
+        litellm.completion(
+            model="gpt-4o-mini",
+            messages=messages,
+            mock_response="Hi",
+            metadata={"session_id": session},
+        )
+        return time.perf_counter() - started
+
+    run("warm-up")
+    theirs = [run("none") for _ in range(calls)]
+    logger = SessionscopeLogger(client=client)
+    litellm.callbacks = [logger]
+    ours = [run(f"bench-litellm-{uuid.uuid4().hex[:8]}") for _ in range(calls)]
+    logger.close(timeout=30)
+    litellm.callbacks = []
+    # The callback sends from a background thread: the caller's added time is the figure.
+    report("litellm callback (caller's time)", theirs, ours, 1, 0)
 
 
 def main() -> None:
@@ -95,6 +235,10 @@ def main() -> None:
     with SessionscopeClient(args.url, args.api_key, timeout=30) as client:
         client_figures(client, args.requests)
         sdk_figures(client, args.conversations)
+        agent_framework_figures(client, args.conversations)
+        a2a_figures(client, args.conversations)
+        agentsilex_figures(client, args.conversations)
+        litellm_figures(client, args.requests)
 
 
 if __name__ == "__main__":

@@ -173,6 +173,20 @@ def from_responses(item: Mapping[str, Any], *, event_id: str) -> list[EventInput
     kind = item.get("type")
     if kind is None and "role" in item:
         kind = "message"
+    if kind is None and "__enc__" in item:
+        # The Agents SDK's EncryptedSession stores `{"__enc__": 1, "v", "kid", "payload"}`
+        # envelopes through the session it wraps: kept exactly, shown as an encrypted item.
+        return [
+            EventInput(
+                external_id=event_id,
+                source=S.SYSTEM,
+                type=T.REFERENCE,
+                content="(encrypted item)",
+                payload=dict(item),
+                payload_format=F.RESPONSES,
+                metadata={"item_type": "encrypted"},
+            )
+        ]
     if not isinstance(kind, str) or not kind:
         raise InvalidInput(
             "A Responses item needs type (or role for a message).", field="item.type"
@@ -355,7 +369,8 @@ def from_agent_framework(
 
 def _message_text(message: Any) -> str:
     if isinstance(message, Mapping):
-        for key in ("content", "text"):
+        # `note`: a2a's summary events carry their text as `{"note": ...}`.
+        for key in ("content", "text", "note"):
             if isinstance(message.get(key), str):
                 return message[key]
     return _to_text(message)
@@ -436,10 +451,15 @@ def normalize_item(
     raise InvalidInput(f"Unknown item format {fmt!r}.", field="format")
 
 
+# The Agents SDK gives every Chat Completions output item this id: a placeholder, not an
+# identity, so it never serves as an idempotency key (replies 2 and 3 would be "duplicates").
+PLACEHOLDER_IDS = frozenset({"__fake_id__"})
+
+
 def item_id(item: Mapping[str, Any]) -> str | None:
     """The id an item carries itself (Responses items, Agent Framework `message_id`)."""
     for key in ("id", "message_id"):
         value = item.get(key)
-        if isinstance(value, str) and 0 < len(value) <= MAX_ID:
+        if isinstance(value, str) and 0 < len(value) <= MAX_ID and value not in PLACEHOLDER_IDS:
             return value
     return None

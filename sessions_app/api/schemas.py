@@ -198,7 +198,9 @@ class EventIn(StrictIn):
         else:
             if self.format is not None:
                 raise ValueError("format applies only to an item")
-            if self.message is None:
+            # An explicit `"message": null` is an a2a event without a message (kept as sent);
+            # only an event that names neither message nor item is malformed.
+            if self.message is None and "message" not in self.model_fields_set:
                 raise ValueError("an event needs message (our/a2a fields) or item (a foreign item)")
         if self.run_id and self.task_id and self.run_id != self.task_id:
             raise ValueError("run_id and task_id disagree")

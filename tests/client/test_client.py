@@ -204,3 +204,29 @@ def test_large_lists_are_split_under_the_servers_limits_in_order():
     big = [{"message": "y" * 1_500_000} for _ in range(5)]
     client.append_events("s", big)
     assert [len(json.loads(r.content)["events"]) for r in server.requests[3:]] == [2, 2, 1]
+
+
+def test_the_client_reads_its_address_and_key_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SESSIONSCOPE_URL", "http://sessionscope.test/")
+    monkeypatch.setenv("SESSIONSCOPE_API_KEY", "ss_from_env")
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(404, json={"detail": "no", "code": "not_found"})
+
+    client = SessionscopeClient(transport=httpx.MockTransport(answer))
+    assert client.get_session("a/b c") is None
+    assert client.base_url == "http://sessionscope.test/api/v1"
+    assert seen[0].headers["Authorization"] == "Bearer ss_from_env"
+    # A session id is one path segment, whatever it holds: "/" is sent encoded.
+    assert seen[0].url.raw_path == b"/api/v1/sessions/a%2Fb%20c"
+
+
+def test_a_client_without_address_or_key_says_what_to_set(monkeypatch):
+    monkeypatch.delenv("SESSIONSCOPE_URL", raising=False)
+    monkeypatch.delenv("SESSIONSCOPE_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="SESSIONSCOPE_URL"):
+        SessionscopeClient()
+    with pytest.raises(ValueError, match="SESSIONSCOPE_API_KEY"):
+        AsyncSessionscopeClient("http://sessionscope.test")

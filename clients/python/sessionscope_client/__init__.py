@@ -11,6 +11,7 @@ from .client import (
     NotFoundError,
     SessionscopeClient,
     SessionscopeError,
+    client_from,
     new_event_id,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "NotFoundError",
     "SessionscopeClient",
     "SessionscopeError",
+    "client_from",
     "new_event_id",
 ]

@@ -11,11 +11,16 @@ times and properties, child and task ids, the runs as a2a wrote them) are kept u
 `metadata["a2a"]`, so `get()` returns the session as it was saved.
 
 `save()` sends only what this store has not sent yet; an event changed after it was saved (same
-id, another body) cannot be stored again and is reported in the log, not raised.
+id, another body) is kept as first stored and reported in the log (a warning on the
+`sessionscope_client` logger), not raised. A parent's `child_ids` are those it was saved with
+plus every session stored with it as parent: `get()` returns a new object each time, so an app
+saving a parent object it held from before a child was created does not drop that child.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from typing import Any
 
@@ -25,8 +30,7 @@ from a2a_session_manager.models.session_metadata import SessionMetadata
 from a2a_session_manager.models.session_run import RunStatus, SessionRun
 from a2a_session_manager.storage.base import SessionStoreInterface
 
-from .client import ConflictError, SessionscopeClient
-from .openai_agents import client_from
+from .client import ConflictError, SessionscopeClient, client_from
 
 logger = logging.getLogger("sessionscope_client")
 TERMINAL = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED}
@@ -34,9 +38,14 @@ TERMINAL = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED}
 
 def _event_body(event: SessionEvent) -> dict[str, Any]:
     body = event.model_dump(mode="json", exclude_none=True)
-    # Our API needs a message; an a2a event may have none.
-    body.setdefault("message", "")
+    # An a2a event may have no message: sent as an explicit null, and read back as None.
+    body.setdefault("message", None)
     return body
+
+
+def _digest(body: dict[str, Any]) -> str:
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _event_from(stored: dict[str, Any]) -> SessionEvent:
@@ -68,7 +77,8 @@ class SessionscopeA2AStore(SessionStoreInterface):
         timeout: float = 10.0,
     ) -> None:
         self.client = client_from(client, base_url, api_key, timeout)
-        self._sent_events: dict[str, set[str]] = {}
+        # Per session: the digest of each event body this store sent or read, by event id.
+        self._sent_events: dict[str, dict[str, str]] = {}
         self._sent_runs: dict[str, str] = {}
 
     def get(self, session_id: str) -> Session | None:
@@ -89,10 +99,12 @@ class SessionscopeA2AStore(SessionStoreInterface):
         )
         # Set after validation: a2a's validator would otherwise load and re-save the parent.
         session.parent_id = stored.get("parent_id")
+        for child in self._children(session_id):
+            session.add_child(child)
         events = [_event_from(e) for e in self.client.iter_events(session_id)]
         for event in events:
             session.add_event(event)
-        self._sent_events[session_id] = {e.id for e in events}
+        self._sent_events[session_id] = {e.id: _digest(_event_body(e)) for e in events}
         for run in session.runs:
             self._sent_runs[run.id] = run.status.value
         return session
@@ -114,11 +126,28 @@ class SessionscopeA2AStore(SessionStoreInterface):
         )
         for run in session.runs:
             self._save_run(session.id, run)
-        sent = self._sent_events.setdefault(session.id, set())
-        fresh = [e for e in session.events if e.id not in sent]
+        sent = self._sent_events.setdefault(session.id, {})
+        fresh = []
+        for event in session.events:
+            digest = _digest(_event_body(event))
+            if event.id not in sent:
+                fresh.append(event)
+            elif sent[event.id] != digest:
+                logger.warning(
+                    "a2a event %s of session %s changed after it was stored; "
+                    "Sessionscope keeps it as first stored",
+                    event.id,
+                    session.id,
+                )
+                sent[event.id] = digest  # reported once per change
         if fresh:
             self._append(session.id, fresh)
-            sent.update(e.id for e in fresh)
+            sent.update((e.id, _digest(_event_body(e))) for e in fresh)
+
+    def _children(self, session_id: str) -> list[str]:
+        """Ids of the sessions stored with this one as parent, oldest first."""
+        found = self.client.iter_sessions(parent=session_id, limit=200)
+        return [s["id"] for s in sorted(found, key=lambda s: (s["created_at"], s["id"]))]
 
     def _append(self, session_id: str, events: list[SessionEvent]) -> None:
         try:
@@ -129,7 +158,13 @@ class SessionscopeA2AStore(SessionStoreInterface):
                 try:
                     self.client.append_events(session_id, [_event_body(event)])
                 except ConflictError as exc:
-                    logger.warning("a2a event %s changed after it was stored: %s", event.id, exc)
+                    logger.warning(
+                        "a2a event %s of session %s changed after it was stored; "
+                        "Sessionscope keeps it as first stored (%s)",
+                        event.id,
+                        session_id,
+                        exc,
+                    )
 
     def _save_run(self, session_id: str, run: SessionRun) -> None:
         status = run.status.value

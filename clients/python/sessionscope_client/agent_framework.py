@@ -6,9 +6,12 @@
 
 Messages are stored as Agent Framework `Message` dicts (`format=agent_framework`) and read back
 unchanged, every content type included. The provider's `load_messages`, `store_inputs`,
-`store_outputs` and `store_context_messages` flags work as in the framework's own providers
-(its base class applies them). `SessionscopeSessionStore` keeps `AgentSession` snapshots
-(`to_dict()`) in the session's `state` and `service_session_id`.
+`store_outputs`, `store_context_messages` and `skip_excluded` flags work as in the framework's
+own providers, and like its file provider it stores only the messages after the overlap with
+the stored history (a full transcript replayed is not stored twice). A run's token usage (the
+response's `usage_details`) is recorded with its last message, priced by the chat client's
+model. `SessionscopeSessionStore` keeps `AgentSession` snapshots (`to_dict()`) in the session's
+`state` and `service_session_id`. Session ids are sent percent-encoded, `/` included.
 """
 
 from __future__ import annotations
@@ -19,8 +22,12 @@ from typing import Any
 
 from agent_framework import AgentSession, HistoryProvider, Message, SessionStore
 
-from .client import SessionscopeClient, new_event_id
-from .openai_agents import client_from
+from .client import SessionscopeClient, client_from, new_event_id
+
+try:  # The framework's own overlap rule (file and in-memory providers), where it has one.
+    from agent_framework._sessions import filter_new_messages
+except ImportError:  # pragma: no cover - releases without it append every message
+    filter_new_messages = None
 
 FORMAT = "agent_framework"
 
@@ -43,7 +50,9 @@ class SessionscopeHistoryProvider(HistoryProvider):
         store_context_messages: bool = False,
         store_context_from: set[str] | None = None,
         store_outputs: bool = True,
+        skip_excluded: bool = False,
         agent_name: str | None = None,
+        model: str | None = None,
     ) -> None:
         super().__init__(
             source_id,
@@ -54,8 +63,13 @@ class SessionscopeHistoryProvider(HistoryProvider):
             store_outputs=store_outputs,
         )
         self.client = client_from(client, base_url, api_key, timeout)
+        self.skip_excluded = skip_excluded
         self.agent_name = agent_name
+        self.model = model
         self._announced: set[str] = set()
+        # The usage of the run being stored, per session id: set by `after_run` just before
+        # the base class calls `save_messages`, taken by the save.
+        self._run_usage: dict[str, dict[str, Any]] = {}
 
     def _load(self, session_id: str) -> list[Message]:
         return [Message.from_dict(item) for item in self.client.iter_events(session_id, fmt=FORMAT)]
@@ -66,20 +80,40 @@ class SessionscopeHistoryProvider(HistoryProvider):
         """The session's stored messages, oldest first (none for a session without an id)."""
         if not session_id:
             return []
-        return await asyncio.to_thread(self._load, session_id)
+        messages = await asyncio.to_thread(self._load, session_id)
+        if self.skip_excluded:
+            messages = [m for m in messages if not m.additional_properties.get("_excluded")]
+        return messages
 
-    def _save(self, session_id: str, messages: Sequence[Message]) -> None:
+    async def after_run(self, *, agent: Any, session: Any, context: Any, state: Any) -> None:
+        """Store the run's messages (as the base class does) with the run's token usage."""
+        response = getattr(context, "response", None)
+        usage = _usage(response, agent, self.model)
+        if usage and context.session_id:
+            self._run_usage[context.session_id] = usage
+        try:
+            await super().after_run(agent=agent, session=session, context=context, state=state)
+        finally:
+            if context.session_id:
+                self._run_usage.pop(context.session_id, None)
+
+    def _save(self, session_id: str, messages: Sequence[Message], usage: Any) -> None:
         if self.agent_name and session_id not in self._announced:
             self.client.upsert_session(session_id, agent_name=self.agent_name)
             self._announced.add(session_id)
+        if filter_new_messages is not None:
+            messages = filter_new_messages(self._load(session_id), list(messages))
         # Fresh ids, set before sending: the client's retries reuse them, so a retry after a
-        # lost answer is a duplicate; a message the framework saves again is a new event, as
-        # it is for the framework's own file provider.
-        events = [
+        # lost answer is a duplicate.
+        events: list[dict[str, Any]] = [
             {"id": new_event_id(), "format": FORMAT, "item": message.to_dict()}
             for message in messages
         ]
-        self.client.append_events(session_id, events)
+        if usage and events:
+            # On the run's last message: the answer the tokens paid for.
+            events[-1]["token_usage"] = usage
+        if events:
+            self.client.append_events(session_id, events)
 
     async def save_messages(
         self,
@@ -91,7 +125,40 @@ class SessionscopeHistoryProvider(HistoryProvider):
     ) -> None:
         """Append messages to the session, in order."""
         if session_id and messages:
-            await asyncio.to_thread(self._save, session_id, list(messages))
+            usage = self._run_usage.pop(session_id, None)
+            await asyncio.to_thread(self._save, session_id, list(messages), usage)
+
+
+def _usage(response: Any, agent: Any, model: str | None) -> dict[str, Any] | None:
+    """A response's `usage_details` as our `token_usage`, or None when it carries none."""
+    details = getattr(response, "usage_details", None) or {}
+    prompt = details.get("input_token_count")
+    completion = details.get("output_token_count")
+    if prompt is None and completion is None:
+        return None
+    client = getattr(agent, "client", None) or getattr(agent, "chat_client", None)
+    raw = getattr(response, "raw_representation", None)
+    candidates = (
+        model,
+        getattr(raw, "model", None),
+        getattr(response, "model", None),
+        getattr(client, "model", None),
+        getattr(client, "model_id", None),
+    )
+    name = next((c for c in candidates if isinstance(c, str) and c), None)
+    usage: dict[str, Any] = {
+        "model": name or "unknown",
+        "prompt_tokens": prompt or 0,
+        "completion_tokens": completion or 0,
+        "total_tokens": details.get("total_token_count") or (prompt or 0) + (completion or 0),
+    }
+    cached = details.get("cache_read_input_token_count")
+    reasoning = details.get("reasoning_output_token_count")
+    if cached:
+        usage["cached_tokens"] = cached
+    if reasoning:
+        usage["reasoning_tokens"] = reasoning
+    return usage
 
 
 def session_fields(session: AgentSession) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
 import uuid
@@ -111,17 +112,32 @@ def _error(response: httpx.Response) -> SessionscopeError:
     )
 
 
+ENV_URL = "SESSIONSCOPE_URL"
+ENV_API_KEY = "SESSIONSCOPE_API_KEY"
+
+
+def _configured(base_url: str | None, api_key: str | None) -> tuple[str, str]:
+    url = base_url or os.environ.get(ENV_URL)
+    key = api_key or os.environ.get(ENV_API_KEY)
+    if not url or not key:
+        raise ValueError(
+            f"Pass client=, or base_url= and api_key= (or set {ENV_URL} and {ENV_API_KEY})."
+        )
+    return url, key
+
+
 class _Base:
     def __init__(
         self,
-        base_url: str,
-        api_key: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = 3,
         backoff: float = 0.25,
         max_backoff: float = 8.0,
     ) -> None:
+        base_url, api_key = _configured(base_url, api_key)
         self.base_url = base_url.rstrip("/")
         if not self.base_url.endswith("/api/v1"):
             self.base_url += "/api/v1"
@@ -225,12 +241,15 @@ class _Base:
 
 
 class SessionscopeClient(_Base):
-    """Blocking client (thread-safe: one `httpx.Client` with its connection pool)."""
+    """Blocking client (thread-safe: one `httpx.Client` with its connection pool).
+
+    `base_url` and `api_key` default to the `SESSIONSCOPE_URL` and `SESSIONSCOPE_API_KEY`
+    environment variables."""
 
     def __init__(
         self,
-        base_url: str,
-        api_key: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = 3,
@@ -359,8 +378,8 @@ class AsyncSessionscopeClient(_Base):
 
     def __init__(
         self,
-        base_url: str,
-        api_key: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = 3,
@@ -479,3 +498,15 @@ class AsyncSessionscopeClient(_Base):
     async def ingest(self, items: list[Mapping[str, Any]]) -> dict[str, Any]:
         """A mixed batch (`op`: session, events, run, run_update), one result per item."""
         return await self._run(self._ingest(items))
+
+
+def client_from(
+    client: SessionscopeClient | None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> SessionscopeClient:
+    """The client given, or one built from arguments / SESSIONSCOPE_URL and SESSIONSCOPE_API_KEY."""
+    if client is not None:
+        return client
+    return SessionscopeClient(base_url, api_key, timeout=timeout)

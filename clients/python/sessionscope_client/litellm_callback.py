@@ -29,8 +29,7 @@ from typing import Any
 from litellm.integrations.custom_logger import CustomLogger
 
 from .batch import EventBatcher
-from .client import SessionscopeClient
-from .openai_agents import client_from
+from .client import SessionscopeClient, client_from
 
 logger = logging.getLogger("sessionscope_client")
 SESSION_KEYS = ("sessionscope_session_id", "session_id")

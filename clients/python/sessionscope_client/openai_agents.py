@@ -13,31 +13,15 @@ the SDK keeps it.
 from __future__ import annotations
 
 import asyncio
-import os
+from datetime import datetime, timezone
 from typing import Any
 
 from agents import Agent, RunContextWrapper, RunHooks
 from agents.memory.session_settings import SessionSettings, resolve_session_limit
 
-from .client import SessionscopeClient, new_event_id
+from .client import SessionscopeClient, client_from, new_event_id
 
 FORMAT = "responses"
-
-
-def client_from(
-    client: SessionscopeClient | None, base_url: str | None, api_key: str | None, timeout: float
-) -> SessionscopeClient:
-    """The client given, or one built from arguments / SESSIONSCOPE_URL and SESSIONSCOPE_API_KEY."""
-    if client is not None:
-        return client
-    url = base_url or os.environ.get("SESSIONSCOPE_URL")
-    key = api_key or os.environ.get("SESSIONSCOPE_API_KEY")
-    if not url or not key:
-        raise ValueError(
-            "Pass client=, or base_url= and api_key= (or set SESSIONSCOPE_URL and "
-            "SESSIONSCOPE_API_KEY)."
-        )
-    return SessionscopeClient(url, key, timeout=timeout)
 
 
 class SessionscopeSession:
@@ -74,6 +58,9 @@ class SessionscopeSession:
         if parent_id is not None:
             self._fields["kind"] = "child"
         self._announced = not self._fields
+        # The session's last seq as this object last saw it (None: unknown), so that
+        # `get_items(limit)` reads the latest items in one round trip.
+        self._last_seq: int | None = None
 
     def _announce(self) -> None:
         # The session's own fields are sent once, with the first write.
@@ -86,16 +73,25 @@ class SessionscopeSession:
             return list(self.client.iter_events(self.session_id, fmt=FORMAT))
         if limit == 0:
             return []
-        stored = self.client.get_session(self.session_id)
-        if stored is None:
-            return []
-        last_seq = stored["last_seq"]
-        # Items are one event each, but other events (native ones, tool calls derived from other
-        # formats) may sit among them: widen the window until it holds `limit` items.
+        last_seq = self._last_seq
+        if last_seq is None:
+            # Only the first read of a session this object has not written asks for its end.
+            stored = self.client.get_session(self.session_id)
+            if stored is None:
+                return []
+            last_seq = self._last_seq = stored["last_seq"]
+        # Items are one event each, but other events (usage, native ones, tool calls derived
+        # from other formats) may sit among them: widen the window until it holds `limit`
+        # items. Reading runs to the session's end, so events other writers added after the
+        # seq this object knows are included: the known seq only saves the round trip.
         window = limit
         while True:
             after = max(0, last_seq - window)
-            items = list(self.client.iter_events(self.session_id, fmt=FORMAT, after_seq=after))
+            items = list(
+                self.client.iter_events(
+                    self.session_id, fmt=FORMAT, after_seq=after, page_size=min(1000, window + 50)
+                )
+            )
             if len(items) >= limit or after == 0:
                 return items[-limit:]
             window *= 2
@@ -105,24 +101,52 @@ class SessionscopeSession:
         resolved = resolve_session_limit(limit, self.session_settings)
         return await asyncio.to_thread(self._items_sync, resolved)
 
+    def _remember(self, results: list[dict[str, Any]]) -> None:
+        seqs = [r["seq"] for r in results if r.get("seq") is not None]
+        if seqs:
+            self._last_seq = max([*seqs, self._last_seq or 0])
+
     def _add_sync(self, items: list[Any]) -> None:
         self._announce()
         events = [{"id": new_event_id(), "format": FORMAT, "item": item} for item in items]
-        self.client.append_events(self.session_id, events)
+        self._remember(self.client.append_events(self.session_id, events))
 
     async def add_items(self, items: list[Any]) -> None:
         """Append items in order (each gets its own idempotency id, so retries are safe)."""
         if items:
             await asyncio.to_thread(self._add_sync, list(items))
 
+    def _pop_sync(self) -> Any | None:
+        # The server pops the latest event, and a run's usage (a native event) may be later than
+        # the last item: pop until an item comes off, then put the other events back as they
+        # were sent (same ids, same bodies), so usage is never returned, popped or lost.
+        kept: list[dict[str, Any]] = []
+        item = None
+        while True:
+            event = self.client.pop_event(self.session_id)
+            if event is None:
+                break
+            if event.get("payload_format") == FORMAT:
+                item = event.get("payload")
+                self._last_seq = max(0, event["seq"] - 1)
+                break
+            kept.append(event)
+        if kept:
+            bodies = [e["payload"] for e in reversed(kept) if isinstance(e.get("payload"), dict)]
+            self._remember(self.client.append_events(self.session_id, bodies))
+        return item
+
     async def pop_item(self) -> Any | None:
-        """Remove and return the latest item, or None when the session is empty."""
-        event = await asyncio.to_thread(self.client.pop_event, self.session_id)
-        return event.get("payload") if event else None
+        """Remove and return the latest item, or None when the session has none."""
+        return await asyncio.to_thread(self._pop_sync)
+
+    def _clear_sync(self) -> None:
+        self.client.clear_events(self.session_id)
+        self._last_seq = None
 
     async def clear_session(self) -> None:
         """Remove every item (the session itself stays, empty, in the dashboard)."""
-        await asyncio.to_thread(self.client.clear_events, self.session_id)
+        await asyncio.to_thread(self._clear_sync)
 
     async def store_run_usage(self, result: Any, *, model: str | None = None) -> None:
         """Record a run's token usage (as `AdvancedSQLiteSession.store_run_usage` does).
@@ -138,6 +162,9 @@ class SessionscopeSession:
         name = model or (agent_model if isinstance(agent_model, str) else "") or "unknown"
         event = {
             "id": new_event_id(),
+            # Sent, not left to the server: a pop that passes this event puts it back with the
+            # same body, so the usage keeps the day it was spent.
+            "timestamp": datetime.now(timezone.utc).isoformat(),  # noqa: UP017 (Python 3.10)
             "source": "llm",
             "type": "reference",
             "message": f"Run usage: {usage.requests} model requests, {usage.total_tokens} tokens",
@@ -151,7 +178,8 @@ class SessionscopeSession:
                 "reasoning_tokens": usage.output_tokens_details.reasoning_tokens or 0,
             },
         }
-        await asyncio.to_thread(self.client.append_events, self.session_id, [event])
+        results = await asyncio.to_thread(self.client.append_events, self.session_id, [event])
+        self._remember(results)
 
     def child(self, agent_name: str, session_id: str | None = None) -> SessionscopeSession:
         """A session for a sub-agent, shown under this one in the dashboard's tree."""

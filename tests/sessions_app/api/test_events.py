@@ -488,3 +488,46 @@ def test_a_large_tool_output_with_many_distinct_words_is_stored_and_searchable(a
     session = AgentSession.objects.get(external_id="big")
     assert list(session_ids_matching(project, "needle")) == [{"session_id": session.pk}]
     assert list(session_ids_matching(project, words[-1])) == []  # past the indexed prefix
+
+
+def test_the_sdk_s_placeholder_item_id_is_not_an_idempotency_key(api):
+    replies = [
+        {
+            "id": "__fake_id__",
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": f"reply {n}"}],
+        }
+        for n in (1, 2, 3)
+    ]
+    for reply in replies:
+        response = post(api, "fake", [{"format": "responses", "item": reply}])
+        assert response.status_code == 201
+        assert response.json()["results"][0]["status"] == "created"
+    read = api.get("/sessions/fake/events?format=responses").json()
+    assert read["items"] == replies
+    # A real item id still makes a retry a duplicate.
+    real = {**replies[0], "id": "msg_1"}
+    assert post(api, "fake", [{"item": real}]).json()["results"][0]["status"] == "created"
+    assert post(api, "fake", [{"item": real}]).json()["results"][0]["status"] == "duplicate"
+
+
+def test_an_a2a_event_with_a_null_message_is_kept_as_sent(api):
+    event = {"id": "e-null", "source": "system", "message": None}
+    assert post(api, "nulls", [event]).status_code == 201
+    stored = Event.objects.get(external_id="e-null")
+    assert stored.content == "" and stored.payload == event
+
+
+def test_an_a2a_summary_note_is_the_event_s_text(api):
+    note = {"id": "e-note", "source": "system", "type": "summary", "message": {"note": "Refund."}}
+    assert post(api, "notes", [note]).status_code == 201
+    assert Event.objects.get(external_id="e-note").content == "Refund."
+
+
+def test_an_encrypted_session_envelope_is_stored_and_read_back_exactly(api):
+    envelope = {"__enc__": 1, "v": 1, "kid": "hkdf-v1", "payload": "gAAAAB..."}
+    assert post(api, "enc", [{"format": "responses", "item": envelope}]).status_code == 201
+    assert api.get("/sessions/enc/events?format=responses").json()["items"] == [envelope]
+    stored = Event.objects.get(session__external_id="enc")
+    assert (stored.type, stored.content) == ("reference", "(encrypted item)")

@@ -1,0 +1,128 @@
+"""The Agents SDK's Runner over our session and over its own SQLiteSession, compared item by
+item, with only openai-agents and the client installed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from agents import Runner, SQLiteSession
+from sessionscope_client.openai_agents import SessionscopeSession
+
+from sessions_app.demo_agents import USER_TURNS, build_agents
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def converse(session, turns=USER_TURNS) -> list[str]:
+    agent = build_agents()
+    outputs = []
+    for turn in turns:
+        result = await Runner.run(agent, turn, session=session)
+        outputs.append(result.final_output)
+    return outputs
+
+
+def test_runner_turns_store_the_same_items_as_sqlite_session(client, sid):
+    ours, theirs = SessionscopeSession(sid, client=client), SQLiteSession(sid)
+
+    assert run(converse(ours)) == run(converse(theirs))
+
+    our_items, their_items = run(ours.get_items()), run(theirs.get_items())
+    assert our_items == their_items
+    assert len(our_items) == 14
+    for limit in (1, 3, 7, 14, 50):
+        assert run(ours.get_items(limit=limit)) == run(theirs.get_items(limit))
+
+
+def test_pop_after_run_usage_returns_the_last_item_and_keeps_the_usage(client, sid):
+    ours, theirs = SessionscopeSession(sid, client=client), SQLiteSession(sid)
+    agent = build_agents()
+    for session in (ours, theirs):
+        result = run(Runner.run(agent, "What is the weather in Paris?", session=session))
+    run(ours.store_run_usage(result, model="gpt-4o-mini"))
+    tokens = client.get_session(sid)["total_tokens"]
+    assert tokens > 0
+
+    for _ in range(2):
+        assert run(ours.pop_item()) == run(theirs.pop_item())
+    assert run(ours.get_items()) == run(theirs.get_items())
+    assert run(ours.get_items(limit=1)) == run(theirs.get_items(limit=1))
+    # The usage event is never an item, and popping leaves what the run cost recorded.
+    assert client.get_session(sid)["total_tokens"] == tokens
+
+    # A later turn continues the same way, and the limit read still agrees.
+    a = run(Runner.run(agent, "What is the weather in Oslo?", session=ours))
+    b = run(Runner.run(agent, "What is the weather in Oslo?", session=theirs))
+    assert a.final_output == b.final_output
+    assert run(ours.get_items(limit=3)) == run(theirs.get_items(limit=3))
+
+
+def test_pop_and_clear_until_empty_behave_like_sqlite_session(client, sid):
+    ours, theirs = SessionscopeSession(sid, client=client), SQLiteSession(sid)
+    run(converse(ours, USER_TURNS[:2]))
+    run(converse(theirs, USER_TURNS[:2]))
+
+    while (item := run(theirs.pop_item())) is not None:
+        assert run(ours.pop_item()) == item
+    assert run(ours.pop_item()) is None
+    assert run(ours.get_items()) == [] and run(ours.get_items(limit=2)) == []
+
+    run(converse(ours, USER_TURNS[:1]))
+    run(converse(theirs, USER_TURNS[:1]))
+    run(ours.clear_session())
+    run(theirs.clear_session())
+    assert run(ours.get_items()) == run(theirs.get_items()) == []
+    assert run(ours.get_items(limit=5)) == []
+
+
+def test_a_second_writer_s_items_are_read_by_the_first(client, sid):
+    first, second = (SessionscopeSession(sid, client=client) for _ in range(2))
+    run(first.add_items([{"role": "user", "content": "one"}]))
+    run(second.add_items([{"role": "user", "content": "two"}]))
+    assert run(first.get_items(limit=1)) == [{"role": "user", "content": "two"}]
+
+
+def test_an_unknown_session_is_empty(client, sid):
+    session = SessionscopeSession(sid, client=client)
+    assert run(session.get_items()) == []
+    assert run(session.get_items(limit=3)) == []
+    assert run(session.pop_item()) is None
+
+
+def test_encrypted_session_over_ours_reads_what_it_wrote(client, sid):
+    pytest.importorskip("cryptography", reason="EncryptedSession needs openai-agents[encrypt]")
+    from agents.extensions.memory import EncryptedSession
+
+    key = "a" * 44
+    underlying = SessionscopeSession(sid, client=client)
+    ours = EncryptedSession(session_id=sid, underlying_session=underlying, encryption_key=key)
+    theirs = EncryptedSession(
+        session_id=sid, underlying_session=SQLiteSession(sid), encryption_key=key
+    )
+    assert run(converse(ours, USER_TURNS[:2])) == run(converse(theirs, USER_TURNS[:2]))
+    assert run(ours.get_items()) == run(theirs.get_items())
+    assert run(ours.get_items(limit=2)) == run(theirs.get_items(limit=2))
+    assert run(ours.pop_item()) == run(theirs.pop_item())
+
+
+def test_placeholder_ids_of_chat_completions_items_are_not_identities(client, sid):
+    # The SDK's Chat Completions model gives every output item the id "__fake_id__".
+    replies = [
+        {
+            "id": "__fake_id__",
+            "type": "message",
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "output_text", "text": f"reply {n}", "annotations": []}],
+        }
+        for n in (1, 2, 3)
+    ]
+    for reply in replies:
+        answer = client._http.post(
+            f"/sessions/{sid}/events", json={"events": [{"format": "responses", "item": reply}]}
+        )
+        assert answer.status_code == 201, answer.text
+    assert list(client.iter_events(sid, fmt="responses")) == replies
