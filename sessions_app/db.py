@@ -70,7 +70,8 @@ def _cursor(db: BaseDatabaseWrapper) -> psycopg.RawCursor:
     raw = db.connection
     cursor = getattr(db, "_server_bound_cursor", None)
     if cursor is None or cursor.connection is not raw or cursor.closed:
-        cursor = db._server_bound_cursor = psycopg.RawCursor(raw)
+        cursor = psycopg.RawCursor(raw)
+        db._server_bound_cursor = cursor  # type: ignore[attr-defined]
     return cursor
 
 

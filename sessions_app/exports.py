@@ -45,7 +45,7 @@ def session_as_dict(session: AgentSession) -> dict[str, Any]:
     """The session's own fields and rollups, as exported."""
     return {
         "id": session.external_id,
-        "parent_id": session.parent.external_id if session.parent_id else None,
+        "parent_id": session.parent.external_id if session.parent else None,
         "kind": session.kind,
         "title": session.title,
         "agent_name": session.agent_name,

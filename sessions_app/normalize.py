@@ -106,7 +106,7 @@ def from_openai_chat(item: Mapping[str, Any], *, event_id: str) -> list[EventInp
         external_id=event_id,
         source=_ROLE_SOURCE[role],
         role=R.TOOL if role == "function" else role,
-        name=item.get("name") if isinstance(item.get("name"), str) else "",
+        name=_s(item.get("name")),
         content=content,
         payload=dict(item),
         payload_format=F.OPENAI_CHAT,
@@ -198,7 +198,7 @@ def from_responses(item: Mapping[str, Any], *, event_id: str) -> list[EventInput
         payload_format=F.RESPONSES,
         metadata={"item_type": kind},
     )
-    call_id = item.get("call_id") if isinstance(item.get("call_id"), str) else ""
+    call_id = _s(item.get("call_id"))
     if kind == "message":
         role = _s(item.get("role"))
         if role not in ("user", "assistant", "system", "developer"):
@@ -230,7 +230,7 @@ def from_responses(item: Mapping[str, Any], *, event_id: str) -> list[EventInput
     elif kind.endswith("_call"):
         event.source, event.type, event.role = S.LLM, T.TOOL_CALL, R.ASSISTANT
         event.name = _s(item.get("name")) or kind
-        event.tool_call_id = call_id or (item.get("id") if isinstance(item.get("id"), str) else "")
+        event.tool_call_id = call_id or _s(item.get("id"))
         event.content = _json_text(item.get("arguments", item.get("action", item.get("input", ""))))
     else:
         event.content = _json_text(item)
@@ -390,7 +390,7 @@ def from_native(
         external_id=event_id,
         source=source,
         type=kind,
-        role=event.get("role") or _SOURCE_ROLE.get(source, ""),
+        role=event.get("role") or str(_SOURCE_ROLE.get(source, "")),
         name=event.get("name") or "",
         content=_message_text(message),
         tool_call_id=event.get("tool_call_id") or "",

@@ -22,7 +22,7 @@ KEY_POINTS = Summary.Strategy.KEY_POINTS
 TOPIC_BASED = Summary.Strategy.TOPIC_BASED
 QUERY_FOCUSED = Summary.Strategy.QUERY_FOCUSED
 
-INSTRUCTIONS = {
+INSTRUCTIONS: dict[str, str] = {
     BASIC: (
         "You summarize conversations between a user and an AI assistant. Write a short summary "
         "(at most five sentences) of the main topic and the key information exchanged, "

@@ -101,7 +101,7 @@ def import_snapshot(
         metadata["service_session_id"] = service
     upsert_if_changed(project=project, external_id=sid, fields=fields, report=report)
     batch: list[EventInput] = []
-    for source_id, provider_state in sorted(state.items()):
+    for source_id, provider_state in sorted((state or {}).items()):
         messages = provider_state.get("messages") if isinstance(provider_state, dict) else None
         if isinstance(messages, list):
             batch.extend(

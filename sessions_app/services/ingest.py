@@ -94,13 +94,17 @@ def _apply(project: Project, op: IngestOp) -> IngestOutcome:
             metadata=op.metadata,
         )
         return IngestOutcome(201 if created else 200, run)
-    run = Run.objects.filter(project=project, external_id=op.external_id).first()
-    if run is None:
+    stored = Run.objects.filter(project=project, external_id=op.external_id).first()
+    if stored is None:
         raise NotFound(f"No run {op.external_id!r}.", field="id")
     return IngestOutcome(
         200,
         run_update(
-            run=run, status=op.status, reason=op.reason, ended_at=op.ended_at, metadata=op.metadata
+            run=stored,
+            status=op.status,
+            reason=op.reason,
+            ended_at=op.ended_at,
+            metadata=op.metadata,
         ),
     )
 

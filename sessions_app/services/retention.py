@@ -63,7 +63,7 @@ def retention_apply(*, project: Project, now: datetime | None = None) -> Retenti
         .only("pk", "project_id", "path", "parent_id", "external_id")
     )
     affected = events = 0
-    ids: list[str] = []
+    ids = []
     for root in roots:
         # One transaction per tree: a failure part way keeps what was already deleted consistent.
         with transaction.atomic():

@@ -12,7 +12,7 @@ from ..errors import Conflict, InvalidInput
 from ..models import AgentSession, Project, Run
 from .sessions import session_get_or_create
 
-ALLOWED = {
+ALLOWED: dict[str, set[str]] = {
     Run.Status.PENDING: {Run.Status.RUNNING, *Run.TERMINAL},
     Run.Status.RUNNING: set(Run.TERMINAL),
 }

@@ -157,7 +157,7 @@ def session_upsert(
         raise InvalidInput("external_id must be 1 to 255 characters.", field="external_id")
     _validate_fields(fields)
     parent: AgentSession | None = None
-    if parent_external_id not in (UNSET, None, ""):
+    if isinstance(parent_external_id, str) and parent_external_id:
         if parent_external_id == external_id:
             raise InvalidInput("A session cannot be its own parent.", field="parent_id")
         parent, _ = session_get_or_create(project=project, external_id=parent_external_id)

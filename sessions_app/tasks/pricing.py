@@ -18,7 +18,9 @@ def budgets_check_task(project_id: int, session_id: int | None = None) -> int:
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         return 0
-    session = AgentSession.objects.filter(pk=session_id, project=project).first()
+    session = (
+        AgentSession.objects.filter(pk=session_id, project=project).first() if session_id else None
+    )
     return len(budgets_check(project=project, session=session))
 
 

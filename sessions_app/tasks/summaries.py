@@ -6,12 +6,14 @@ services it calls are idempotent, so the re-run finishes the work without writin
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from ..services.segments import segment_open
 from ..services.summaries import TransientSummaryError, summary_run
 
-RETRY = {
+RETRY: dict[str, Any] = {
     "autoretry_for": (TransientSummaryError,),
     "retry_backoff": 2,
     "retry_backoff_max": 60,

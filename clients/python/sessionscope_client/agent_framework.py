@@ -27,7 +27,7 @@ from .client import SessionscopeClient, client_from, new_event_id
 try:  # The framework's own overlap rule (file and in-memory providers), where it has one.
     from agent_framework._sessions import filter_new_messages
 except ImportError:  # pragma: no cover - releases without it append every message
-    filter_new_messages = None
+    filter_new_messages = None  # type: ignore[assignment]
 
 FORMAT = "agent_framework"
 

@@ -14,7 +14,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -51,7 +51,7 @@ def new_event_id() -> str:
     return uuid.uuid4().hex
 
 
-def with_ids(events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def with_ids(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Copies of the events, each with an `id` (kept when given): set once, reused by retries."""
     return [dict(e) if e.get("id") else {**e, "id": new_event_id()} for e in events]
 
@@ -322,7 +322,7 @@ class SessionscopeClient(_Base):
         self._run(self._delete_session(session_id))
 
     def append_events(
-        self, session_id: str, events: list[Mapping[str, Any]]
+        self, session_id: str, events: Sequence[Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
         """Append events in order; events without an `id` get one. Returns `{id, seq, status}`
         per event, `status` being `created` or `duplicate`. Large lists are sent in several
@@ -450,7 +450,7 @@ class AsyncSessionscopeClient(_Base):
         await self._run(self._delete_session(session_id))
 
     async def append_events(
-        self, session_id: str, events: list[Mapping[str, Any]]
+        self, session_id: str, events: Sequence[Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
         """Append events in order; events without an `id` get one."""
         results: list[dict[str, Any]] = []

@@ -209,11 +209,11 @@ class SessionscopeLogger(CustomLogger):
                 session_id,
                 {"id": _history_id(session_id, key), "format": "openai_chat", "item": item},
             )
-        item = _response_message(response)
-        if item is None:
+        reply = _response_message(response)
+        if reply is None:
             return
         # The response comes back as history in the next call: remember it under its position.
-        seen.add(f"{len(messages)}:{_digest(item)}")
+        seen.add(f"{len(messages)}:{_digest(reply)}")
         usage = getattr(response, "usage", None)
         model = kwargs.get("model") or getattr(response, "model", "") or ""
         token_usage: dict[str, Any] = {"model": model}
@@ -231,7 +231,7 @@ class SessionscopeLogger(CustomLogger):
             {
                 "id": f"{call_id}:out" if call_id else None,
                 "format": "openai_chat",
-                "item": item,
+                "item": reply,
                 "model": model,
                 "token_usage": token_usage,
                 "metadata": {"litellm_call_id": call_id, "stream": bool(kwargs.get("stream"))},

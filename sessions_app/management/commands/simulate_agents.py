@@ -53,8 +53,8 @@ class Command(BaseCommand):
             from sessionscope_client import SessionscopeClient, SessionscopeError
         except ImportError as exc:
             raise CommandError(f"{exc.name} is missing: run `make install-dev`.") from exc
-        sessions = int(options["sessions"])  # type: ignore[arg-type]
-        concurrency = int(options["concurrency"])  # type: ignore[arg-type]
+        sessions = int(str(options["sessions"]))
+        concurrency = int(str(options["concurrency"]))
         if sessions < 1 or concurrency < 1:
             raise CommandError("--sessions and --concurrency must be at least 1.")
         # httpx logs every request at INFO: thousands of lines that would bury the summary.
@@ -65,7 +65,8 @@ class Command(BaseCommand):
             client.get_session(f"{options['prefix']}-probe")
         except (SessionscopeError, httpx.HTTPError) as exc:
             raise CommandError(f"Cannot use {options['url']}: {exc}") from exc
-        rng = random.Random(options["seed"])
+        seed = options["seed"]
+        rng = random.Random(seed if isinstance(seed, int) else None)
         started = time.monotonic()
         counts = asyncio.run(
             self._run_all(client, sessions, concurrency, str(options["prefix"]), rng)

@@ -124,7 +124,8 @@ def _store(
                 session_id=session.pk,
                 run_id=runs[data.run_external_id].pk if data.run_external_id else None,
                 parent_event_id=(
-                    stored_by_id.get(data.parent_external_id) or stored_by_call.get(stored_call)
+                    (stored_by_id.get(data.parent_external_id) if data.parent_external_id else None)
+                    or (stored_by_call.get(stored_call) if stored_call else None)
                 ),
                 seq=session.last_seq + offset,
                 received_at=now,

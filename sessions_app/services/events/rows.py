@@ -127,11 +127,11 @@ class InputValues:
         if len(self.names) == 1:
             values = (values,)
         if self._or_now:
-            values = list(values)
+            filled = list(values)
             for i in self._or_now:
-                if values[i] is None:
-                    values[i] = now
-            values = tuple(values)
+                if filled[i] is None:
+                    filled[i] = now
+            values = tuple(filled)
         return values
 
 
