@@ -70,7 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if name:
         import time_machine
 
-        traveller = time_machine.travel(clock_start(name, date.today()), tick=True)
+        traveller = time_machine.travel(clock_start(name, datetime.now(UTC).date()), tick=True)
         traveller.start()
         config.add_cleanup(traveller.stop)
 

@@ -13,6 +13,7 @@ from sessionscope_client import (
     EventBatcher,
     NotFoundError,
     SessionscopeClient,
+    SessionscopeError,
 )
 
 
@@ -90,7 +91,7 @@ def test_a_lost_answer_is_retried_and_stored_once():
 
 def test_retries_stop_after_max_retries():
     server = FlakyServer(failures=10, failure=503)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(SessionscopeError) as info:
         make_client(server, max_retries=2).append_events("s", [{"message": "a"}])
     assert info.value.status == 503
     assert len(server.requests) == 3

@@ -19,7 +19,7 @@ def test_numbered_maps_positional_placeholders_in_order():
 
 @pytest.mark.parametrize("sql", ["SELECT %b", "SELECT %(a)b", "SELECT %s, %(a)s"])
 def test_numbered_refuses_what_it_cannot_bind_the_same_way(sql):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="placeholder"):
         numbered(sql)
 
 

@@ -95,8 +95,10 @@ def test_an_event_edited_after_it_was_stored_is_kept_and_logged(stores, sid, cap
         ours.save(session)
         ours.save(session)
     assert [r.getMessage() for r in caplog.records] == [
-        f"a2a event {sid}-e1 of session {sid} changed after it was stored; "
-        "Sessionscope keeps it as first stored"
+        (
+            f"a2a event {sid}-e1 of session {sid} changed after it was stored; "
+            "Sessionscope keeps it as first stored"
+        )
     ]
     assert SessionscopeA2AStore(client=ours.client).get(sid).events[0].message == "I want a refund"
 
