@@ -8,7 +8,7 @@ PORT ?= 8000
 export SECRET_KEY ?= $(shell test -f .secret_key || $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > .secret_key; cat .secret_key)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run worker beat test test-postgres test-extras lint format migrations-check clean
+.PHONY: help install install-dev run worker beat test test-postgres test-extras lint typecheck format migrations-check clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ test-extras: install-dev ## Each client adapter in a fresh virtualenv holding on
 lint: install-dev ## ruff check and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+typecheck: install-dev ## Type-check the apps and the client (mypy with django-stubs)
+	$(VENV)/bin/mypy
 
 format: install-dev ## Format the code with ruff
 	$(VENV)/bin/ruff check --fix .
