@@ -5,7 +5,7 @@ Domain errors and validation errors are mapped here, once, to `{"detail": ..., "
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -84,6 +84,13 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return domain_error(request, exc.__cause__)
     return api.create_response(
         request, {"detail": str(exc), "code": f"http_{exc.status_code}"}, status=exc.status_code
+    )
+
+
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """A JSON 404 for a path under /api/ that no operation matches."""
+    return JsonResponse(
+        {"detail": f"No API operation at {request.path}.", "code": "not_found"}, status=404
     )
 
 

@@ -79,6 +79,8 @@ MIDDLEWARE = [
 # the middleware that exists for pages (config/handlers.py) but get the same response headers,
 # host validation and Content-Length.
 API_MIDDLEWARE = [
+    # First, so an oversized body is a JSON 413 before anything reads it.
+    "sessions_app.api.limits.BodySizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -19,6 +19,7 @@ from ..services.repricing import (
     usage_reprice_what_if,
     usage_reprice_what_if_filtered,
 )
+from .schemas import CleanStr
 
 router = Router(tags=["usage"])
 
@@ -50,26 +51,26 @@ class UsageQuery(Schema):
         None, alias="from", description="First UTC day, inclusive (default: 29 days before `to`)."
     )
     to: date | None = Field(None, description="Last UTC day, inclusive (default: today).")
-    model: str = Field("", max_length=255, description="Only usage of this model.")
-    agent: str = Field("", max_length=200, description="Only sessions of this agent_name.")
-    user: str = Field("", max_length=255, description="Only sessions of this user_ref.")
+    model: CleanStr = Field("", max_length=255, description="Only usage of this model.")
+    agent: CleanStr = Field("", max_length=200, description="Only sessions of this agent_name.")
+    user: CleanStr = Field("", max_length=255, description="Only sessions of this user_ref.")
 
 
 class WhatIfQuery(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    target_model: str = Field(
+    target_model: CleanStr = Field(
         "", max_length=255, description="Price everything as this model (default: as used)."
     )
-    session: str = Field(
+    session: CleanStr = Field(
         "", max_length=255, description="A session's external id instead of a range."
     )
     tree: bool = Field(False, description="With `session`: its whole tree (root and descendants).")
     from_: date | None = Field(None, alias="from")
     to: date | None = None
-    model: str = Field("", max_length=255)
-    agent: str = Field("", max_length=200)
-    user: str = Field("", max_length=255)
+    model: CleanStr = Field("", max_length=255)
+    agent: CleanStr = Field("", max_length=200)
+    user: CleanStr = Field("", max_length=255)
 
 
 class WhatIfLineOut(Schema):
