@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 
 API_PREFIX = "/api/v1/"
+
+# Stands for a `/` that was sent encoded (`%2F`) inside one path segment. The WSGI server
+# decodes `%2F` into PATH_INFO, so `/sessions/a%2Fb/events` would look like three segments;
+# sessions_app.api.convert.check_path_id turns it back into `/`. NUL is what no id may hold, so
+# it cannot stand for anything else (a path that also sends `%00` is left as it is, and refused).
+ENCODED_SLASH = "\x00"
 
 _loading = threading.Lock()
 
@@ -46,10 +53,33 @@ class ApiWSGIHandler(ApiMiddlewareMixin, WSGIHandler):
     """Django's WSGI handler with the API's middleware chain."""
 
 
+def keep_encoded_slashes(environ: dict) -> None:
+    """Rebuild PATH_INFO from the raw request target when it holds `%2F`, so a `/` sent encoded
+    stays inside its segment (as ENCODED_SLASH) instead of splitting it."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    lowered = raw.lower()
+    if "%2f" not in lowered or "%00" in lowered:
+        return
+    path = raw.split("?", 1)[0]
+    if not path.startswith("/"):
+        path = urlsplit(path).path  # an absolute-form target: http://host/path
+    # PATH_INFO holds bytes as latin-1, as PEP 3333 has it.
+    segments = [
+        unquote_to_bytes(segment).decode("latin-1").replace("/", ENCODED_SLASH)
+        for segment in path.split("/")
+    ]
+    rebuilt = "/".join(segments)
+    script_name = environ.get("SCRIPT_NAME", "")
+    if script_name and rebuilt.startswith(script_name):
+        rebuilt = rebuilt[len(script_name) :]
+    environ["PATH_INFO"] = rebuilt
+
+
 def split_application(pages: WSGIHandler, api: WSGIHandler) -> Callable:
     """A WSGI application that sends /api/v1/ requests to `api` and the rest to `pages`."""
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        keep_encoded_slashes(environ)
         handler = api if is_api_path(environ.get("PATH_INFO", "")) else pages
         return handler(environ, start_response)
 

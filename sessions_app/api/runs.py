@@ -23,9 +23,10 @@ router = Router(tags=["runs"])
 def post_run(request: HttpRequest, external_id: str, payload: RunIn) -> Status:
     """Create a run (201; the session is created if missing); a retry with the same id returns
     the stored run (200); the same id in another session is a 409."""
+    external_id = check_path_id(external_id)
     run, created = run_create_in_session(
         project=request.auth.project,
-        session_external_id=check_path_id(external_id),
+        session_external_id=external_id,
         external_id=payload.id,
         status=payload.status,
         agent_name=payload.agent_name,

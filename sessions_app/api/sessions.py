@@ -72,7 +72,7 @@ def put_session(request: HttpRequest, external_id: str, payload: SessionIn) -> S
     """Create the session (201) or change the fields sent (200). A parent that does not exist
     yet is created as an empty root."""
     project = request.auth.project
-    check_path_id(external_id)
+    external_id = check_path_id(external_id)
     fields, parent, kind = upsert_fields(payload)
     _, created = session_upsert(
         project=project,
@@ -90,7 +90,7 @@ def put_session(request: HttpRequest, external_id: str, payload: SessionIn) -> S
 )
 def get_session(request: HttpRequest, external_id: str) -> dict[str, Any]:
     """A session with its rollups (event_count, tokens, cost_usd, last_seq, error_count)."""
-    check_path_id(external_id)
+    external_id = check_path_id(external_id)
     return session_dict(selectors.session_by_external_id(request.auth.project, external_id))
 
 
@@ -100,7 +100,9 @@ def list_sessions(request: HttpRequest, filters: Query[SessionListQuery]) -> dic
     `next_cursor` back as `cursor` for the next page. `metadata.<key>=<value>` filters on a
     metadata string value (e.g. `metadata.env=prod`)."""
     metadata = {
-        key.removeprefix("metadata."): check_path_id(value, field=key, allow_empty=True)
+        key.removeprefix("metadata."): check_path_id(
+            value, field=key, allow_empty=True, from_path=False
+        )
         for key, value in request.GET.items()
         if key.startswith("metadata.")
     }

@@ -197,3 +197,15 @@ def test_logout_is_a_post_and_returns_to_login(client, viewer, session):
     response = client.post("/accounts/logout/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     assert client.get(action(session, "session_detail")).status_code == 302
+
+
+def test_a_session_whose_id_holds_slashes_has_its_page_and_exports(client, viewer, project):
+    session = make_session(project, "tenant/conv/1", turns=1)
+    client.force_login(viewer)
+    page = client.get(action(session, "session_detail"))
+    assert page.status_code == 200
+    assert "tenant/conv/1" in page.content.decode()
+    data = json.loads(b"".join(export(client, session, "json").streaming_content))
+    assert data["session"]["id"] == "tenant/conv/1"
+    response = export(client, session, "md")
+    assert "/" not in response["Content-Disposition"].split("filename=")[1]
