@@ -182,11 +182,34 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# No task runs longer than this (a summary's model call included); the hard limit kills it.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 540)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message taken by a worker that dies outright (no chance to give it back) is delivered
+    # again after this many seconds. It must outlast the longest task (the hard time limit) and
+    # the longest retry countdown (60 s), or a task still running would be run a second time;
+    # kombu's default is an hour. summaries_reap_task re-queues a summary sooner, when its
+    # worker no longer answers.
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 120,
+    # Fail fast when the broker is unreachable: a task that cannot be sent waits in the outbox
+    # (sessions_app/services/outbox.py) instead of holding the request in kombu's reconnection
+    # loop (3.5 to 6 s per request, measured).
+    "socket_connect_timeout": 2,
+    "max_retries": 0,
+}
 # Periodic tasks (run `celery -A config beat`).
 CELERY_BEAT_SCHEDULE = {
     "retention-daily": {
         "task": "sessions_app.tasks.retention.retention_apply_all",
         "schedule": 86400,
+    },
+    # Tasks the broker refused while it was down are sent once it is back.
+    "outbox-flush": {"task": "sessions_app.tasks.maintenance.outbox_flush_task", "schedule": 60},
+    # Summaries whose worker was killed outright are re-queued within minutes.
+    "summaries-reap": {
+        "task": "sessions_app.tasks.maintenance.summaries_reap_task",
+        "schedule": 60,
     },
 }
 

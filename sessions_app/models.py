@@ -492,6 +492,11 @@ class Summary(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # "<celery hostname> <pid>" of the worker running it: the reaper re-queues a running summary
+    # whose worker no longer answers (sessions_app.services.summaries.summaries_reap).
+    worker = models.CharField(max_length=255, blank=True, default="")
+    # The Celery task running it (a summary a user asked for, or a segmentation).
+    task_name = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["session", "-created_at"], name="summary_session")]
@@ -618,3 +623,22 @@ class RetentionRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} {self.action} {self.sessions_affected} at {self.ran_at:%Y-%m-%d}"
+
+
+class OutboxTask(models.Model):
+    """A Celery task the broker could not take when it was sent: kept here and sent again by
+    the beat-scheduled sweep (sessions_app.services.outbox), so no work is lost to an outage."""
+
+    task_name = models.CharField(max_length=255)
+    args = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.task_name}{tuple(self.args)} (waiting since {self.created_at:%Y-%m-%d %H:%M})"
+        )

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
@@ -17,6 +16,7 @@ from sessions_app import llm
 from sessions_app.errors import InvalidInput
 from sessions_app.models import DailyUsage, Membership, ModelPrice, Project
 from sessions_app.pricing import PriceBook
+from sessions_app.services.outbox import task_send_on_commit
 from sessions_app.services.repricing import model_price_create, model_price_delete
 from sessions_app.tasks.pricing import usage_reprice_task
 
@@ -144,8 +144,8 @@ def reprice_stored(request: HttpRequest, slug: str) -> HttpResponse:
         return _render(request, project, status=400, reprice_form=form)
     since = form.since_at()
     model = form.cleaned_data.get("model", "").strip()
-    transaction.on_commit(
-        lambda: usage_reprice_task.delay(project.pk, since.isoformat() if since else None, model)
+    task_send_on_commit(
+        task=usage_reprice_task, args=[project.pk, since.isoformat() if since else None, model]
     )
     if htmx_target(request) is None:
         return redirect("dashboard:prices", slug=project.slug)
