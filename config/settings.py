@@ -213,6 +213,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# A running summary whose worker no longer answers is re-queued once it has run this long.
+SUMMARY_REAP_GRACE_SECONDS = env_int("SUMMARY_REAP_GRACE_SECONDS", 60)
+
 # Summaries: the model litellm calls. Without credentials for it, the extractive summarizer runs.
 SUMMARY_MODEL = os.environ.get("SUMMARY_MODEL", "gpt-4o-mini")
 

@@ -29,9 +29,6 @@ from .outbox import task_send_on_commit
 
 logger = logging.getLogger(__name__)
 
-# A running summary is looked at by the reaper only after this long (a worker that has just
-# started may not answer the reaper's broadcast yet).
-REAP_GRACE = timedelta(minutes=1)
 # A running summary with no worker recorded is taken as orphaned after this long.
 ORPHAN_WITHOUT_WORKER = timedelta(hours=1)
 
@@ -271,7 +268,7 @@ def summary_worker_alive(worker: str, alive: dict[str, set[int]]) -> bool:
 
 
 def summaries_reap(
-    *, alive: dict[str, set[int]], now: datetime | None = None, grace: timedelta = REAP_GRACE
+    *, alive: dict[str, set[int]], now: datetime | None = None, grace: timedelta | None = None
 ) -> list[int]:
     """Re-queue the running summaries whose worker is gone (killed outright: the broker would
     redeliver their message only after its visibility timeout) and send their task again.
@@ -284,6 +281,9 @@ def summaries_reap(
     from ..tasks.summaries import summary_run_task
 
     now = now or timezone.now()
+    # A worker that has just started may not answer the reaper's broadcast yet.
+    if grace is None:
+        grace = timedelta(seconds=settings.SUMMARY_REAP_GRACE_SECONDS)
     reaped: list[int] = []
     with transaction.atomic():
         rows = Summary.objects.select_for_update().filter(
