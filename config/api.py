@@ -15,7 +15,7 @@ from sessions_app.api import summaries as summaries_api
 from sessions_app.api import usage as usage_api
 from sessions_app.api.auth import api_key_auth
 from sessions_app.api.limits import LimitedJSONParser
-from sessions_app.errors import DomainError
+from sessions_app.errors import DomainError, RateLimited
 
 api = NinjaAPI(
     title="Sessionscope API",
@@ -36,7 +36,10 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     body = {"detail": exc.detail, "code": exc.code}
     if exc.field:
         body["field"] = exc.field
-    return api.create_response(request, body, status=exc.status)
+    response = api.create_response(request, body, status=exc.status)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie", "form", "file"}

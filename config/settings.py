@@ -1,6 +1,7 @@
 """Sessionscope settings: one module, driven by the environment (see README, "Configuration")."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Locks out repeated failed logins; attempts and lock-outs are in the admin (Axes).
+    "axes",
     # Serves the interactive API docs (/api/docs) from our static files, not from a CDN: a
     # self-hosted install may have no way out to the internet.
     "ninja",
@@ -74,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 # /api/v1/ is called by agents with an API key, never with a browser session: its requests skip
 # the middleware that exists for pages (config/handlers.py) but get the same response headers,
@@ -130,6 +135,17 @@ else:
     if env_bool("DATABASE_PREPARED_STATEMENTS", True):
         DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
+# CACHE_URL (e.g. redis://127.0.0.1:6379/1) shares the cache, and so the API rate limit's
+# counters, between web processes; without it each process keeps its own.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -161,6 +177,27 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+
+# django-axes first: it refuses a locked-out user or client before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After AXES_FAILURE_LIMIT failed logins, the user name is locked out, and so is the client's IP
+# address (each counted on its own: one attacker trying many names, or many trying one), for
+# AXES_COOLOFF_MINUTES. Admins see and lift lock-outs in the admin (Axes: access attempts) or
+# with `manage.py axes_reset`, `axes_reset_username <name>`, `axes_reset_ip <ip>`.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a reverse proxy every client has the proxy's address: set AXES_PROXY_COUNT to the
+# number of proxies in front, so the client's address is read from X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0) or None
+if AXES_IPWARE_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -223,6 +260,9 @@ SUMMARY_MODEL = os.environ.get("SUMMARY_MODEL", "gpt-4o-mini")
 # A verified API key is reused for this many seconds by the process that checked it (0: look
 # it up on every request). A revoked key stops working within this time in other processes.
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5)
+# Requests per minute one API key may make (429 with Retry-After above it); 0: no limit. Counted
+# in the cache: per process unless CACHE_URL points all web processes at one Redis.
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 0)
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024)
 INGEST_MAX_EVENTS = env_int("INGEST_MAX_EVENTS", 1000)
 INGEST_MAX_JSON_DEPTH = env_int("INGEST_MAX_JSON_DEPTH", 32)

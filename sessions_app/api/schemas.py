@@ -491,4 +491,4 @@ class ErrorOut(Schema):
     field: str | None = None
 
 
-ERRORS: dict[int, type[Schema]] = {s: ErrorOut for s in (401, 404, 409, 413, 422)}
+ERRORS: dict[int, type[Schema]] = {s: ErrorOut for s in (401, 404, 409, 413, 422, 429)}
