@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before the middleware that sets cookies, so it sees them on the way out.
+    "dashboard.middleware.SecureCookiesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -204,8 +206,19 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_HTTPONLY = True
+# Cookies are marked Secure on every request that came over TLS (dashboard.middleware); this
+# marks them Secure always, also when TLS ends at a proxy that does not say so.
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind a TLS-terminating proxy, requests arrive as plain HTTP: with TRUST_X_FORWARDED_PROTO on
+# (only when the proxy sets X-Forwarded-Proto and strips it from clients), a request the proxy
+# marks "https" counts as secure, so it gets HSTS and Secure cookies.
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Strict-Transport-Security on responses to secure requests only (SecurityMiddleware): a
+# browser that reached the site over TLS keeps using TLS. 0 switches it off.
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -274,5 +287,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Celery logs a line per task at INFO; with in-process tasks that floods the web log.
-    "loggers": {"LiteLLM": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
+    "loggers": {
+        "LiteLLM": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+        # Axes logs every login attempt at INFO; lock-outs and failures are WARNING.
+        "axes": {"level": "WARNING"},
+    },
 }

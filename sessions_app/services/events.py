@@ -82,15 +82,16 @@ class AppendResult:
     event_id: int
 
 
-def _resolve_session(project: Project, external_id: str) -> AgentSession:
-    session, _ = session_get_or_create(project=project, external_id=external_id)
+def _resolve_session(project: Project, external_id: str) -> tuple[AgentSession, bool]:
+    """The session a batch goes to (created if missing), and whether it was created."""
+    session, created = session_get_or_create(project=project, external_id=external_id)
     # A session that was summarized into a segment keeps receiving events under its old id:
     # they go to the newest segment of the chain.
     hops = 0
     while session.continued_in_id and hops < 1000:
         session = AgentSession.objects.select_for_update().get(pk=session.continued_in_id)
         hops += 1
-    return session
+    return session, created
 
 
 def _stored_events(project: Project, ids: list[str]) -> dict[str, Event]:
@@ -858,8 +859,14 @@ def _events_append_once(
 ) -> tuple[AgentSession, list[AppendResult]]:
     if not events:
         raise InvalidInput("A batch needs at least one event.", field="events")
-    session = _resolve_session(project, session_external_id)
+    session, session_created = _resolve_session(project, session_external_id)
     stored, fresh = _check_duplicates(project, events)
+    if not fresh and session_created:
+        # Every event is already stored in another session (the same batch sent to several
+        # sessions at once, and another won): the answer names where they are, and the session
+        # this call created is dropped before anyone sees it, not left behind empty.
+        AgentSession.objects.filter(pk=session.pk).delete()
+        session = AgentSession.objects.get(pk=stored[events[0].external_id].session_id)
     created: list[Event] = []
     if fresh:
         now = timezone.now()

@@ -488,3 +488,15 @@ def test_a_large_tool_output_with_many_distinct_words_is_stored_and_searchable(a
     session = AgentSession.objects.get(external_id="big")
     assert list(_fts_session_ids(project, "needle")) == [{"session_id": session.pk}]
     assert list(_fts_session_ids(project, words[-1])) == []  # past the indexed prefix
+
+
+def test_an_event_already_stored_elsewhere_sent_to_a_new_session_creates_no_empty_session(api):
+    event = {"id": "e-once", "source": "user", "message": "hello"}
+    assert api.post("/sessions/first/events", event).status_code == 201
+    again = api.post("/sessions/second/events", event)
+    assert again.status_code == 200
+    assert again.json()["session_id"] == "first"
+    assert again.json()["results"][0]["status"] == "duplicate"
+    from sessions_app.models import AgentSession
+
+    assert list(AgentSession.objects.values_list("external_id", flat=True)) == ["first"]
