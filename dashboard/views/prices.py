@@ -17,7 +17,12 @@ from sessions_app.errors import InvalidInput
 from sessions_app.models import DailyUsage, Membership, ModelPrice, Project
 from sessions_app.pricing import PriceBook
 from sessions_app.services.outbox import task_send_on_commit
-from sessions_app.services.repricing import model_price_create, model_price_delete
+from sessions_app.services.repricing import (
+    model_price_create,
+    model_price_delete,
+    usage_reprice,
+    usage_reprice_scope,
+)
 from sessions_app.tasks.pricing import usage_reprice_task
 
 from ..access import project_for
@@ -85,10 +90,16 @@ def _render(
     target = region_of(request, PARTIALS)
     q = request.GET.get("q", "").strip()[:100]
     context: dict[str, Any] = {"q": q, **extra}
+    if target in (None, "price-overrides", "reprice-stored"):
+        # An override dated today prices none of the usage already stored without a price:
+        # the form offers the day that usage starts, and both panels say what it covers.
+        context["unpriced"] = usage_reprice_scope(project=project)
     if target in (None, "price-overrides"):
         overrides = _overrides(project, now)
         context["overrides"] = overrides
-        context.setdefault("price_form", ModelPriceForm())
+        since = context["unpriced"]["unpriced_since"]
+        initial = {"effective_from": since.date()} if since else {}
+        context.setdefault("price_form", ModelPriceForm(initial=initial))
         if target is None:
             context["in_force"] = _in_force(project, overrides, now)
     if target in (None, "litellm-table"):
@@ -144,12 +155,29 @@ def reprice_stored(request: HttpRequest, slug: str) -> HttpResponse:
         return _render(request, project, status=400, reprice_form=form)
     since = form.since_at()
     model = form.cleaned_data.get("model", "").strip()
-    task_send_on_commit(
-        task=usage_reprice_task, args=[project.pk, since.isoformat() if since else None, model]
-    )
+    scope = usage_reprice_scope(project=project, since=since, model=model)
+    done = None
+    if usage_reprice_task.app.conf.task_always_eager:
+        # No broker: the work runs in this request anyway, so say what it did.
+        done = usage_reprice(project=project, since=since, model=model)
+    else:
+        task_send_on_commit(
+            task=usage_reprice_task,
+            args=[project.pk, since.isoformat() if since else None, model],
+        )
     if htmx_target(request) is None:
         return redirect("dashboard:prices", slug=project.slug)
-    return _render(request, project, reprice_queued=True)
+    return _render(
+        request,
+        project,
+        reprice_queued=done is None,
+        reprice_scope=scope,
+        reprice_done=done,
+        # Signed, plain notation: "+0.00102", never "1.02E-3".
+        reprice_delta=f"{done['delta_usd'].normalize():+f}" if done else "",
+        reprice_since=since,
+        reprice_model=model,
+    )
 
 
 @login_required

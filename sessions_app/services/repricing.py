@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 
 from .. import analytics, llm
 from ..errors import InvalidInput
@@ -234,6 +234,20 @@ def _repriceable(project: Project, since: datetime | None, model: str) -> QueryS
     if model:
         qs = qs.filter(model=model)
     return qs
+
+
+def usage_reprice_scope(
+    *, project: Project, since: datetime | None = None, model: str = ""
+) -> dict[str, Any]:
+    """What a re-price of stored usage would cover: its rows, how many have no price now, and
+    when the first of those was used (the date an override must start from to price them)."""
+    unknown = Q(cost_source=TokenUsage.CostSource.UNKNOWN)
+    found = _repriceable(project, since, model).aggregate(
+        rows=Count("id"),
+        unpriced=Count("id", filter=unknown),
+        unpriced_since=Min("timestamp", filter=unknown),
+    )
+    return found
 
 
 def _reprice_chunk(project: Project, book: PriceBook, ids: list[int]) -> tuple[int, Decimal]:
