@@ -16,14 +16,17 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpRequest, HttpResponse
 
 API_PREFIX = "/api/v1/"
 
 # Stands for a `/` that was sent encoded (`%2F`) inside one path segment. The WSGI server
 # decodes `%2F` into PATH_INFO, so `/sessions/a%2Fb/events` would look like three segments;
-# sessions_app.api.convert.check_path_id turns it back into `/`. NUL is what no id may hold, so
-# it cannot stand for anything else (a path that also sends `%00` is left as it is, and refused).
+# EncodedSlashMiddleware turns it back into `/` in the view's arguments. NUL is what no id may
+# hold, and a path that also sends `%00` is left as it is (and refused), so on a request marked
+# ENCODED_SLASH_KEY a NUL can only stand for an encoded slash.
 ENCODED_SLASH = "\x00"
+ENCODED_SLASH_KEY = "sessionscope.encoded_slashes"
 
 _loading = threading.Lock()
 
@@ -73,6 +76,26 @@ def keep_encoded_slashes(environ: dict) -> None:
     if script_name and rebuilt.startswith(script_name):
         rebuilt = rebuilt[len(script_name) :]
     environ["PATH_INFO"] = rebuilt
+    environ[ENCODED_SLASH_KEY] = True
+
+
+class EncodedSlashMiddleware:
+    """Give the view its path arguments with the `/` that was sent as `%2F` (see
+    keep_encoded_slashes)."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict
+    ) -> None:
+        if request.META.get(ENCODED_SLASH_KEY):
+            for name, value in view_kwargs.items():
+                if isinstance(value, str):
+                    view_kwargs[name] = value.replace(ENCODED_SLASH, "/")
 
 
 def split_application(pages: WSGIHandler, api: WSGIHandler) -> Callable:

@@ -88,6 +88,8 @@ MIDDLEWARE = [
 API_MIDDLEWARE = [
     # First, so an oversized body is a JSON 413 before anything reads it.
     "sessions_app.api.limits.BodySizeMiddleware",
+    # Session and run ids holding `/`, sent as `%2F` (config/handlers.py).
+    "config.handlers.EncodedSlashMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

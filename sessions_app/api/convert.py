@@ -7,8 +7,6 @@ from typing import Any
 
 from django.conf import settings
 
-from config.handlers import ENCODED_SLASH
-
 from .. import normalize
 from ..errors import InvalidInput, PayloadTooLarge
 from ..jsontext import body_hash
@@ -17,13 +15,8 @@ from ..services.events import EventInput, UsageInput
 from .schemas import EventIn
 
 
-def check_path_id(
-    value: str, *, field: str = "external_id", allow_empty: bool = False, from_path: bool = True
-) -> str:
+def check_path_id(value: str, *, field: str = "external_id", allow_empty: bool = False) -> str:
     """An id from the URL: 1 to 255 characters of clean text (NUL cannot be stored)."""
-    if from_path:
-        # A `/` sent as `%2F` inside the id (config/handlers.py).
-        value = value.replace(ENCODED_SLASH, "/")
     if (not value and not allow_empty) or len(value) > 255:
         raise InvalidInput(f"{field} must be 1 to 255 characters.", field=field)
     if "\x00" in value:

@@ -100,9 +100,7 @@ def list_sessions(request: HttpRequest, filters: Query[SessionListQuery]) -> dic
     `next_cursor` back as `cursor` for the next page. `metadata.<key>=<value>` filters on a
     metadata string value (e.g. `metadata.env=prod`)."""
     metadata = {
-        key.removeprefix("metadata."): check_path_id(
-            value, field=key, allow_empty=True, from_path=False
-        )
+        key.removeprefix("metadata."): check_path_id(value, field=key, allow_empty=True)
         for key, value in request.GET.items()
         if key.startswith("metadata.")
     }
