@@ -202,8 +202,6 @@ def test_work_accepted_while_the_broker_is_down_is_done_once_it_is_back(redis, p
             f"127.0.0.1:{web_port}",
             "--workers",
             "1",
-            "--threads",
-            "2",
             "--log-level",
             "warning",
         ],
