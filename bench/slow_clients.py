@@ -96,6 +96,7 @@ def measure(base: str, clients: int, seconds: float, stall_limit: float = 60) ->
         "health_answers": len(latencies),
         "health_max_s": max(latencies),
         "health_median_s": statistics.median(latencies),
+        "health_p90_s": statistics.quantiles(latencies, n=10)[-1] if len(latencies) > 1 else 0,
         "stalled_seconds": stall.get("seconds"),
         "stalled_status": (stall.get("answer") or b"").split(b"\r\n", 1)[0].decode(),
     }

@@ -69,7 +69,9 @@ def task_send_on_commit(*, task: Task, args: Sequence[Any] = (), robust: bool = 
 def outbox_flush(*, limit: int = FLUSH_BATCH) -> int:
     """Send the tasks waiting in the outbox, oldest first; stop at the first the broker refuses.
     Returns how many were sent."""
-    from celery import current_app
+    # The project's app by name: `current_app` is per thread, and another Celery app created
+    # in this thread (a library, a test) would take its place.
+    from config.celery import app
 
     sent = 0
     with transaction.atomic():
@@ -78,7 +80,7 @@ def outbox_flush(*, limit: int = FLUSH_BATCH) -> int:
             # Two sweeps at once (two beats, a slow sweep) never send the same row twice.
             rows = rows.select_for_update(skip_locked=True)
         for row in rows[:limit]:
-            task = current_app.tasks.get(row.task_name)
+            task = app.tasks.get(row.task_name)
             if task is None:
                 logger.error("outbox: unknown task %s, dropped", row.task_name)
                 row.delete()

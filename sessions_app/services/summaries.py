@@ -276,7 +276,7 @@ def summaries_reap(
     Returns the reaped ids. A summary that a live worker still runs is left alone; a re-run of
     one that is in fact still running does no harm (`_finish` writes it once).
     """
-    from celery import current_app
+    from config.celery import app
 
     from ..tasks.summaries import summary_run_task
 
@@ -297,7 +297,7 @@ def summaries_reap(
             summary.status = Summary.Status.QUEUED
             summary.worker = ""
             summary.save(update_fields=["status", "worker"])
-            task = current_app.tasks.get(summary.task_name) or summary_run_task
+            task = app.tasks.get(summary.task_name) or summary_run_task
             task_send_on_commit(task=task, args=[summary.pk])
             reaped.append(summary.pk)
     if reaped:

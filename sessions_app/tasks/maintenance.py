@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from celery import current_app, shared_task
+from celery import shared_task
+
+from config.celery import app
 
 from ..models import AgentSession
 from ..services.events import session_recompute_rollups
@@ -26,7 +28,7 @@ def outbox_flush_task() -> int:
 
 def _live_workers() -> dict[str, set[int]]:
     """Each worker that answers: its hostname and the pids of its main and pool processes."""
-    stats = current_app.control.inspect(timeout=2.0).stats() or {}
+    stats = app.control.inspect(timeout=2.0).stats() or {}
     alive: dict[str, set[int]] = {}
     for hostname, info in stats.items():
         pool = info.get("pool") or {}

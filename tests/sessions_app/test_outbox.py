@@ -27,20 +27,32 @@ DEAD_BROKER = "redis://127.0.0.1:18599/15"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
+def _forget_connections() -> None:
+    """Drop the app's connection pools, made with the broker URL of the time they were made."""
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def broker_down():
     """The Celery app sends to a broker that refuses connections (not in-process)."""
     saved = (app.conf.task_always_eager, app.conf.broker_url)
+    # The shared tasks resolve through this thread's current app, which an earlier test's
+    # library may have replaced with one of its own.
+    app.set_current()
+    _forget_connections()
     app.conf.task_always_eager = False
     app.conf.broker_url = DEAD_BROKER
     yield
     app.conf.task_always_eager, app.conf.broker_url = saved
+    _forget_connections()
 
 
 @pytest.fixture
 def sent(monkeypatch):
     """The broker is back: tasks sent are recorded instead of delivered."""
     calls: list[tuple[str, list]] = []
+    app.set_current()
 
     def apply_async(self, args=None, **kwargs):
         calls.append((self.name, list(args or [])))
