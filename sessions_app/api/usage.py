@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, ConfigDict, Field, PlainSerializer
 
 from .. import analytics
 from ..errors import InvalidInput, NotFound
@@ -19,7 +19,7 @@ from ..services.repricing import (
     usage_reprice_what_if,
     usage_reprice_what_if_filtered,
 )
-from .schemas import CleanStr
+from .schemas import EARLIEST, LATEST, CleanStr
 
 router = Router(tags=["usage"])
 
@@ -35,6 +35,17 @@ def _money_text(value: Decimal) -> str:
 Money = Annotated[Decimal, PlainSerializer(_money_text, return_type=str)]
 
 
+def _sane_day(value: date) -> date:
+    # A range is counted back from `to` (the default `from` is 29 days before it): a day near
+    # year 1 would underflow.
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise ValueError("must be between 1970 and 9000")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_sane_day)]
+
+
 class ErrorOut(Schema):
     detail: Any
     code: str
@@ -47,10 +58,10 @@ class UsageQuery(Schema):
     group_by: Literal["model", "agent", "user", "day", "source"] = Field(
         "day", description="`source` splits reported, computed and unknown-price usage."
     )
-    from_: date | None = Field(
+    from_: Day | None = Field(
         None, alias="from", description="First UTC day, inclusive (default: 29 days before `to`)."
     )
-    to: date | None = Field(None, description="Last UTC day, inclusive (default: today).")
+    to: Day | None = Field(None, description="Last UTC day, inclusive (default: today).")
     model: CleanStr = Field("", max_length=255, description="Only usage of this model.")
     agent: CleanStr = Field("", max_length=200, description="Only sessions of this agent_name.")
     user: CleanStr = Field("", max_length=255, description="Only sessions of this user_ref.")
@@ -66,8 +77,8 @@ class WhatIfQuery(Schema):
         "", max_length=255, description="A session's external id instead of a range."
     )
     tree: bool = Field(False, description="With `session`: its whole tree (root and descendants).")
-    from_: date | None = Field(None, alias="from")
-    to: date | None = None
+    from_: Day | None = Field(None, alias="from")
+    to: Day | None = None
     model: CleanStr = Field("", max_length=255)
     agent: CleanStr = Field("", max_length=200)
     user: CleanStr = Field("", max_length=255)

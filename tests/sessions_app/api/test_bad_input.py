@@ -296,3 +296,13 @@ def test_a_huge_integer_alone_is_stored_as_sent(api):
     response = api.put("/sessions/s", raw=body)
     assert response.status_code == 201
     assert AgentSession.objects.get().metadata == {"n": 2**64}
+
+
+@pytest.mark.parametrize("path", ["/usage", "/usage/what-if"])
+@pytest.mark.parametrize(
+    "params", [{"to": "0001-01-01"}, {"from": "0001-01-01"}, {"to": "9999-12-31"}]
+)
+def test_a_usage_day_out_of_range_is_a_422_not_a_500(api, path, params):
+    response = api.get(path, **params)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] in ("to", "from")
