@@ -32,7 +32,7 @@ run: install ## Install, migrate, seed the demo data once, and serve on http://1
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input -v0
 	$(PY) manage.py seed_demo
-	$(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 \
+	$(VENV)/bin/gunicorn config.asgi:application -k asgi --bind $(HOST):$(PORT) --workers 2 \
 		--access-logfile - --log-level warning
 
 worker: install ## Run a Celery worker (needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0)

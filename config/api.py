@@ -5,7 +5,7 @@ Domain errors and validation errors are mapped here, once, to `{"detail": ..., "
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -15,7 +15,7 @@ from sessions_app.api import summaries as summaries_api
 from sessions_app.api import usage as usage_api
 from sessions_app.api.auth import api_key_auth
 from sessions_app.api.limits import LimitedJSONParser
-from sessions_app.errors import DomainError
+from sessions_app.errors import DomainError, RateLimited
 
 api = NinjaAPI(
     title="Sessionscope API",
@@ -36,7 +36,10 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     body = {"detail": exc.detail, "code": exc.code}
     if exc.field:
         body["field"] = exc.field
-    return api.create_response(request, body, status=exc.status)
+    response = api.create_response(request, body, status=exc.status)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie", "form", "file"}
@@ -84,6 +87,13 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return domain_error(request, exc.__cause__)
     return api.create_response(
         request, {"detail": str(exc), "code": f"http_{exc.status_code}"}, status=exc.status_code
+    )
+
+
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """A JSON 404 for a path under /api/ that no operation matches."""
+    return JsonResponse(
+        {"detail": f"No API operation at {request.path}.", "code": "not_found"}, status=404
     )
 
 

@@ -16,15 +16,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
 # The agents' API, the OTLP receiver and its Phoenix-compatible alias; /api/docs is a page.
 API_PREFIXES = ("/api/v1/", "/api/otel/", "/v1/traces")
+
+# Stands for a `/` that was sent encoded (`%2F`) inside one path segment. The WSGI server
+# decodes `%2F` into PATH_INFO, so `/sessions/a%2Fb/events` would look like three segments;
+# EncodedSlashMiddleware turns it back into `/` in the view's arguments. NUL is what no id may
+# hold, and a path that also sends `%00` is left as it is (and refused), so on a request marked
+# ENCODED_SLASH_KEY a NUL can only stand for an encoded slash.
+ENCODED_SLASH = "\x00"
+ENCODED_SLASH_KEY = "sessionscope.encoded_slashes"
 
 
 def is_api_path(path_info: str) -> bool:
@@ -73,10 +83,53 @@ class ApiWSGIHandler(ApiMiddlewareMixin, WSGIHandler):
     """Django's WSGI handler with the API's middleware chain."""
 
 
+def keep_encoded_slashes(environ: dict) -> None:
+    """Rebuild PATH_INFO from the raw request target when it holds `%2F`, so a `/` sent encoded
+    stays inside its segment (as ENCODED_SLASH) instead of splitting it."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    lowered = raw.lower()
+    if "%2f" not in lowered or "%00" in lowered:
+        return
+    path = raw.split("?", 1)[0]
+    if not path.startswith("/"):
+        path = urlsplit(path).path  # an absolute-form target: http://host/path
+    # PATH_INFO holds bytes as latin-1, as PEP 3333 has it.
+    segments = [
+        unquote_to_bytes(segment).decode("latin-1").replace("/", ENCODED_SLASH)
+        for segment in path.split("/")
+    ]
+    rebuilt = "/".join(segments)
+    script_name = environ.get("SCRIPT_NAME", "")
+    if script_name and rebuilt.startswith(script_name):
+        rebuilt = rebuilt[len(script_name) :]
+    environ["PATH_INFO"] = rebuilt
+    environ[ENCODED_SLASH_KEY] = True
+
+
+class EncodedSlashMiddleware:
+    """Give the view its path arguments with the `/` that was sent as `%2F` (see
+    keep_encoded_slashes)."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict
+    ) -> None:
+        if request.META.get(ENCODED_SLASH_KEY):
+            for name, value in view_kwargs.items():
+                if isinstance(value, str):
+                    view_kwargs[name] = value.replace(ENCODED_SLASH, "/")
+
+
 def split_application(pages: WSGIHandler, api: WSGIHandler) -> Callable:
     """A WSGI application that sends API requests to `api` and the rest to `pages`."""
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        keep_encoded_slashes(environ)
         handler = api if is_api_path(environ.get("PATH_INFO", "")) else pages
         return handler(environ, start_response)
 

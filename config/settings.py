@@ -1,6 +1,7 @@
 """Sessionscope settings: one module, driven by the environment (see README, "Configuration")."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Locks out repeated failed logins; attempts and lock-outs are in the admin (Axes).
+    "axes",
     # Serves the interactive API docs (/api/docs) from our static files, not from a CDN: a
     # self-hosted install may have no way out to the internet.
     "ninja",
@@ -65,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before the middleware that sets cookies, so it sees them on the way out.
+    "dashboard.middleware.SecureCookiesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,11 +79,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 # /api/v1/ is called by agents with an API key, never with a browser session: its requests skip
 # the middleware that exists for pages (config/handlers.py) but get the same response headers,
 # host validation and Content-Length.
 API_MIDDLEWARE = [
+    # First, so an oversized body is a JSON 413 before anything reads it.
+    "sessions_app.api.limits.BodySizeMiddleware",
+    # Session and run ids holding `/`, sent as `%2F` (config/handlers.py).
+    "config.handlers.EncodedSlashMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -128,6 +139,17 @@ else:
     if env_bool("DATABASE_PREPARED_STATEMENTS", True):
         DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
+# CACHE_URL (e.g. redis://127.0.0.1:6379/1) shares the cache, and so the API rate limit's
+# counters, between web processes; without it each process keeps its own.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -160,13 +182,45 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
+# django-axes first: it refuses a locked-out user or client before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After AXES_FAILURE_LIMIT failed logins, the user name is locked out, and so is the client's IP
+# address (each counted on its own: one attacker trying many names, or many trying one), for
+# AXES_COOLOFF_MINUTES. Admins see and lift lock-outs in the admin (Axes: access attempts) or
+# with `manage.py axes_reset`, `axes_reset_username <name>`, `axes_reset_ip <ip>`.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a reverse proxy every client has the proxy's address: set AXES_PROXY_COUNT to the
+# number of proxies in front, so the client's address is read from X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0) or None
+if AXES_IPWARE_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_HTTPONLY = True
+# Cookies are marked Secure on every request that came over TLS (dashboard.middleware); this
+# marks them Secure always, also when TLS ends at a proxy that does not say so.
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind a TLS-terminating proxy, requests arrive as plain HTTP: with TRUST_X_FORWARDED_PROTO on
+# (only when the proxy sets X-Forwarded-Proto and strips it from clients), a request the proxy
+# marks "https" counts as secure, so it gets HSTS and Secure cookies.
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Strict-Transport-Security on responses to secure requests only (SecurityMiddleware): a
+# browser that reached the site over TLS keeps using TLS. 0 switches it off.
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -180,13 +234,39 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# No task runs longer than this (a summary's model call included); the hard limit kills it.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 540)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message taken by a worker that dies outright (no chance to give it back) is delivered
+    # again after this many seconds. It must outlast the longest task (the hard time limit) and
+    # the longest retry countdown (60 s), or a task still running would be run a second time;
+    # kombu's default is an hour. summaries_reap_task re-queues a summary sooner, when its
+    # worker no longer answers.
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 120,
+    # Fail fast when the broker is unreachable: a task that cannot be sent waits in the outbox
+    # (sessions_app/services/outbox.py) instead of holding the request in kombu's reconnection
+    # loop (3.5 to 6 s per request, measured).
+    "socket_connect_timeout": 2,
+    "max_retries": 0,
+}
 # Periodic tasks (run `celery -A config beat`).
 CELERY_BEAT_SCHEDULE = {
     "retention-daily": {
         "task": "sessions_app.tasks.retention.retention_apply_all",
         "schedule": 86400,
     },
+    # Tasks the broker refused while it was down are sent once it is back.
+    "outbox-flush": {"task": "sessions_app.tasks.maintenance.outbox_flush_task", "schedule": 60},
+    # Summaries whose worker was killed outright are re-queued within minutes.
+    "summaries-reap": {
+        "task": "sessions_app.tasks.maintenance.summaries_reap_task",
+        "schedule": 60,
+    },
 }
+
+# A running summary whose worker no longer answers is re-queued once it has run this long.
+SUMMARY_REAP_GRACE_SECONDS = env_int("SUMMARY_REAP_GRACE_SECONDS", 60)
 
 # Summaries: the model litellm calls. Without credentials for it, the extractive summarizer runs.
 SUMMARY_MODEL = os.environ.get("SUMMARY_MODEL", "gpt-4o-mini")
@@ -195,6 +275,9 @@ SUMMARY_MODEL = os.environ.get("SUMMARY_MODEL", "gpt-4o-mini")
 # A verified API key is reused for this many seconds by the process that checked it (0: look
 # it up on every request). A revoked key stops working within this time in other processes.
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5)
+# Requests per minute one API key may make (429 with Retry-After above it); 0: no limit. Counted
+# in the cache: per process unless CACHE_URL points all web processes at one Redis.
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 0)
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024)
 INGEST_MAX_EVENTS = env_int("INGEST_MAX_EVENTS", 1000)
 INGEST_MAX_JSON_DEPTH = env_int("INGEST_MAX_JSON_DEPTH", 32)
@@ -206,5 +289,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Celery logs a line per task at INFO; with in-process tasks that floods the web log.
-    "loggers": {"LiteLLM": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
+    "loggers": {
+        "LiteLLM": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+        # Axes logs every login attempt at INFO; lock-outs and failures are WARNING.
+        "axes": {"level": "WARNING"},
+    },
 }

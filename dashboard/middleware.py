@@ -37,3 +37,19 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", POLICY)
         return response
+
+
+class SecureCookiesMiddleware:
+    """Mark every cookie Secure on a response to a request that came over TLS (directly, or
+    through a proxy trusted with SECURE_PROXY_SSL_HEADER), so the session and CSRF cookies are
+    never sent back over plain HTTP."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.is_secure():
+            for morsel in response.cookies.values():
+                morsel["secure"] = True
+        return response

@@ -11,6 +11,7 @@ from .models import (
     Event,
     Membership,
     ModelPrice,
+    OutboxTask,
     Project,
     RetentionRun,
     Run,
@@ -220,3 +221,11 @@ class RetentionRunAdmin(admin.ModelAdmin):
         "events_deleted",
     )
     list_filter = ("project", "action")
+
+
+@admin.register(OutboxTask)
+class OutboxTaskAdmin(admin.ModelAdmin):
+    """Tasks waiting for the broker: the beat sweep sends them once it is back."""
+
+    list_display = ("task_name", "args", "created_at", "attempts", "last_error")
+    readonly_fields = ("task_name", "args", "created_at", "attempts", "last_error")

@@ -37,6 +37,17 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
+class RateLimited(DomainError):
+    """Too many requests: the client should wait `retry_after` seconds (Retry-After)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class PermissionDenied(DomainError):
     status = 403
     code = "forbidden"

@@ -218,8 +218,9 @@ _CSV_ROWS = ("model", "agent", "user", "day", "source", "hour", "project", "sess
 def _cell(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value, "f")  # never "1E-7"
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        # Agent-written names starting with these would run as formulas in a spreadsheet.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        # Agent-written names starting with these would run as formulas in a spreadsheet (a
+        # leading tab or carriage return hides a formula from a naive check: OWASP's list).
         return "'" + value
     return value
 

@@ -21,7 +21,7 @@ from sessions_app.services.sessions import session_delete
 from ..access import project_for
 from ..forms import ReviewForm
 from ..http import DashboardRequest
-from .common import chrome, htmx_target
+from .common import chrome, htmx_target, optional_url
 
 EXPORTERS = {"json": export_json, "jsonl": export_jsonl, "md": export_markdown}
 
@@ -72,7 +72,14 @@ def session_archive(request: DashboardRequest, slug: str, pk: int) -> HttpRespon
     session_archive_set(session=session, archived=request.POST.get("archive", "1") != "0")
     if htmx_target(request) != "session-actions":
         return _back_to_session(request, session)
-    context = {"project": project, "session": session, "can_edit": True}
+    context = {
+        "project": project,
+        "session": session,
+        "can_edit": True,
+        # The same links as the page's, and the header's status badge swapped out of band.
+        "compare_url": optional_url("dashboard:session_compare", slug, pk),
+        "status_oob": True,
+    }
     return TemplateResponse(request, "dashboard/session.html#session-actions", context)
 
 

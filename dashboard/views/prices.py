@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
@@ -19,7 +18,13 @@ from sessions_app.models import Membership, ModelPrice, Project
 from sessions_app.pricing import PriceBook
 from sessions_app.selectors.costs import used_models
 from sessions_app.selectors.prices import price_overrides_by_pattern, project_price_override
-from sessions_app.services.repricing import model_price_create, model_price_delete
+from sessions_app.selectors.whatif import usage_reprice_scope
+from sessions_app.services.outbox import task_send_on_commit
+from sessions_app.services.repricing import (
+    model_price_create,
+    model_price_delete,
+    usage_reprice,
+)
 from sessions_app.tasks.pricing import usage_reprice_task
 
 from ..access import project_for
@@ -79,10 +84,16 @@ def _render(
     target = region_of(request, PARTIALS)
     q = request.GET.get("q", "").strip()[:100]
     context: dict[str, Any] = {"q": q, **extra}
+    if target in (None, "price-overrides", "reprice-stored"):
+        # An override dated today prices none of the usage already stored without a price:
+        # the form offers the day that usage starts, and both panels say what it covers.
+        context["unpriced"] = usage_reprice_scope(project=project)
     if target in (None, "price-overrides"):
         overrides = _overrides(project, now)
         context["overrides"] = overrides
-        context.setdefault("price_form", ModelPriceForm())
+        since = context["unpriced"]["unpriced_since"]
+        initial = {"effective_from": since.date()} if since else {}
+        context.setdefault("price_form", ModelPriceForm(initial=initial))
         if target is None:
             context["in_force"] = _in_force(project, overrides, now)
     if target in (None, "litellm-table"):
@@ -138,12 +149,29 @@ def reprice_stored(request: DashboardRequest, slug: str) -> HttpResponse:
         return _render(request, project, status=400, reprice_form=form)
     since = form.since_at()
     model = form.cleaned_data.get("model", "").strip()
-    transaction.on_commit(
-        lambda: usage_reprice_task.delay(project.pk, since.isoformat() if since else None, model)
-    )
+    scope = usage_reprice_scope(project=project, since=since, model=model)
+    done = None
+    if usage_reprice_task.app.conf.task_always_eager:
+        # No broker: the work runs in this request anyway, so say what it did.
+        done = usage_reprice(project=project, since=since, model=model)
+    else:
+        task_send_on_commit(
+            task=usage_reprice_task,
+            args=[project.pk, since.isoformat() if since else None, model],
+        )
     if htmx_target(request) is None:
         return redirect("dashboard:prices", slug=project.slug)
-    return _render(request, project, reprice_queued=True)
+    return _render(
+        request,
+        project,
+        reprice_queued=done is None,
+        reprice_scope=scope,
+        reprice_done=done,
+        # Signed, plain notation: "+0.00102", never "1.02E-3".
+        reprice_delta=f"{done['delta_usd'].normalize():+f}" if done else "",
+        reprice_since=since,
+        reprice_model=model,
+    )
 
 
 @login_required

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Query, Router, Schema
 from ninja.responses import NinjaJSONEncoder
 from pydantic import Field
@@ -15,6 +15,7 @@ from ..models import Project
 from ..selectors.events import events_page, items_page
 from ..selectors.sessions import session_pk
 from ..services.events import event_pop_last, events_append, events_clear
+from .auth import ApiRequest
 from .convert import check_batch_size, check_path_id, event_dict, event_inputs
 from .schemas import (
     ERRORS,
@@ -51,7 +52,7 @@ def append(
     response={200: EventsPostOut, 201: EventsPostOut, **ERRORS},
     summary="Append events",
 )
-def post_events(request: HttpRequest, external_id: str, payload: EventsIn) -> HttpResponse:
+def post_events(request: ApiRequest, external_id: str, payload: EventsIn) -> HttpResponse:
     """Append events in order (all or nothing); the session is created if missing. 201 when
     anything was stored, 200 when every event was a duplicate of a stored one."""
     created, body = append(request.auth.project, check_path_id(external_id), payload)
@@ -77,7 +78,7 @@ class EventsQuery(Schema):
     response={200: EventPageOut, **ERRORS},
     summary="Read events",
 )
-def get_events(request: HttpRequest, external_id: str, query: Query[EventsQuery]) -> dict[str, Any]:
+def get_events(request: ApiRequest, external_id: str, query: Query[EventsQuery]) -> dict[str, Any]:
     """Events in seq order after `after_seq`; pass `next_after_seq` back for the next page.
     With `format=`, the items written in that format, exactly as the agent sent them."""
     session = session_pk(request.auth.project, check_path_id(external_id))
@@ -95,7 +96,7 @@ def get_events(request: HttpRequest, external_id: str, query: Query[EventsQuery]
     response={200: PoppedOut, **ERRORS},
     summary="Pop the last item",
 )
-def pop_last(request: HttpRequest, external_id: str) -> dict[str, Any]:
+def pop_last(request: ApiRequest, external_id: str) -> dict[str, Any]:
     """Remove the latest item (with the events derived from it) and return it; `item` is null
     when the session has no events."""
     session = session_pk(request.auth.project, check_path_id(external_id))
@@ -108,7 +109,7 @@ def pop_last(request: HttpRequest, external_id: str) -> dict[str, Any]:
     response={200: DeletedOut, **ERRORS},
     summary="Clear all events",
 )
-def clear_events(request: HttpRequest, external_id: str) -> dict[str, int]:
+def clear_events(request: ApiRequest, external_id: str) -> dict[str, int]:
     """Remove every event of the session; the session and its runs stay."""
     session = session_pk(request.auth.project, check_path_id(external_id))
     return {"deleted": events_clear(session=session)}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import DomainError, InvalidInput
 from ..selectors.sessions import session_by_external_id
 from ..services.ingest import EventsOp, IngestOp, RunOp, RunUpdateOp, SessionOp, ingest_apply
+from .auth import ApiRequest
 from .convert import check_batch_size, event_inputs, run_dict, session_dict
 from .schemas import (
     ERRORS,
@@ -29,7 +29,7 @@ _item_adapter: TypeAdapter = TypeAdapter(IngestItem)
 
 def _invalid(index: int, exc: ValidationError) -> InvalidInput:
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
-    first = errors[0] if errors else {"loc": (), "msg": "invalid"}
+    first: dict[str, Any] = dict(errors[0]) if errors else {"loc": (), "msg": "invalid"}
     # Drop the discriminator tag pydantic puts in the location ("events", "session", ...).
     loc = [str(p) for p in first.get("loc", ())]
     if loc and loc[0] in {"session", "events", "run", "run_update"}:
@@ -82,7 +82,7 @@ def _body(op: IngestOp, value: Any) -> Any:
 
 
 @router.post("/ingest", response={207: IngestOut, **ERRORS}, summary="Mixed batch")
-def ingest(request: HttpRequest, payload: IngestIn) -> Status:
+def ingest(request: ApiRequest, payload: IngestIn) -> Status:
     """Session upserts, event batches, runs and run updates across sessions, applied in order,
     each all or nothing on its own. Always 207: each result carries the status the item would
     have had as a single request, and its body or error."""

@@ -7,12 +7,14 @@ unwraps a `DomainError` cause so a client sees 413 or 422 with the field named.
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja.parser import Parser
 
 from ..errors import InvalidInput, PayloadTooLarge
@@ -21,6 +23,14 @@ from ..errors import InvalidInput, PayloadTooLarge
 # surrogate). Raw control bytes are already invalid JSON, so only these escapes can smuggle them.
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _CONTAINERS = (dict, list)
+
+
+class _NonFinite:
+    """Stands where the body held a number too large for a float (`1e400`): json.loads would
+    make it infinity, which no JSON column stores as sent."""
+
+
+_NON_FINITE = _NonFinite()
 
 
 def _reject_constant(name: str) -> Any:
@@ -82,18 +92,66 @@ def _check_strings(value: Any) -> None:
             stack.extend((child, (*path, i)) for i, child in enumerate(node))
 
 
+def _path_of(value: Any, wanted: Any) -> str:
+    """The dotted path of the first value that is `wanted` (by identity), for the error's field."""
+    stack: list[tuple[Any, tuple]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if node is wanted:
+            return ".".join(str(p) for p in path) or "body"
+        if isinstance(node, dict):
+            stack.extend((child, (*path, key)) for key, child in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((child, (*path, i)) for i, child in reversed(list(enumerate(node))))
+    return "body"
+
+
+def _decode(body: bytes) -> str:
+    """The body as text: strict UTF-8 (a leading byte-order mark allowed).
+
+    json.loads would guess UTF-16 or UTF-32 from the first bytes and let encoded surrogates
+    through ("surrogatepass"); the API takes UTF-8 only, and text it can store.
+    """
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        try:
+            text = body.decode("utf-8-sig", "surrogatepass")
+        except UnicodeDecodeError:
+            raise InvalidInput(
+                "The body is not valid UTF-8.", code="invalid_text", field="body"
+            ) from exc
+        # Only encoded surrogates were wrong: parse to name the field that holds one.
+        try:
+            data = json.loads(text, parse_constant=_reject_constant)
+        except ValueError:
+            raise InvalidInput(
+                "The body is not valid UTF-8.", code="invalid_text", field="body"
+            ) from exc
+        _check_strings(data)
+        raise InvalidInput(
+            "The body is not valid UTF-8.", code="invalid_text", field="body"
+        ) from exc
+
+
 def parse_limited_json(body: bytes) -> Any:
     """Parse a request body as JSON within the configured size and depth, with clean text."""
     max_bytes = settings.INGEST_MAX_BODY_BYTES
     if len(body) > max_bytes:
         raise PayloadTooLarge(f"The body is larger than {max_bytes} bytes.", field="body")
     limit = settings.INGEST_MAX_JSON_DEPTH
+    text = _decode(body)
+    overflowed: list[bool] = []
+
+    def parse_float(number: str) -> float | _NonFinite:
+        value = float(number)
+        if math.isfinite(value):
+            return value
+        overflowed.append(True)
+        return _NON_FINITE
+
     try:
-        data = json.loads(body, parse_constant=_reject_constant)
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            "The body is not valid UTF-8.", code="invalid_text", field="body"
-        ) from exc
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=parse_float)
     except RecursionError as exc:
         raise InvalidInput(
             f"JSON nesting is deeper than {limit} levels.", code="too_deep", field="body"
@@ -114,6 +172,13 @@ def parse_limited_json(body: bytes) -> Any:
         )
     if _SUSPECT_ESCAPE.search(body):
         _check_strings(data)
+    if overflowed:
+        field = _path_of(data, _NON_FINITE)
+        raise InvalidInput(
+            f"{field} is a number too large to store (over about 1.8e308).",
+            code="invalid_number",
+            field=field,
+        )
     return data
 
 
@@ -135,3 +200,32 @@ class LimitedJSONParser(Parser):
                 f"The body is larger than {max_bytes} bytes.", field="body"
             ) from exc
         return parse_limited_json(body)
+
+
+class BodySizeMiddleware:
+    """Refuse a declared body over the limit with the documented JSON 413, before anything
+    reads it.
+
+    Ninja reads the body before its parser runs, so a body over DATA_UPLOAD_MAX_MEMORY_SIZE got
+    Django's HTML 400 instead of the parser's 413.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        max_bytes = settings.INGEST_MAX_BODY_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > max_bytes:
+            return JsonResponse(
+                {
+                    "detail": f"The body is larger than {max_bytes} bytes.",
+                    "code": "payload_too_large",
+                    "field": "body",
+                },
+                status=413,
+            )
+        return self.get_response(request)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import ConfigDict, Field
 
@@ -17,6 +16,7 @@ from ..models import AgentSession
 from ..pricing import PriceBook
 from ..selectors.sessions import session_external_ids, session_pk
 from ..services.segments import session_current
+from .auth import ApiRequest
 from .convert import check_path_id
 from .schemas import ERRORS, CleanStr, Money
 
@@ -94,7 +94,7 @@ def _out(session: AgentSession, prompt: prompts.Prompt) -> dict[str, Any]:
     }
 
 
-def _session(request: HttpRequest, external_id: str) -> AgentSession:
+def _session(request: ApiRequest, external_id: str) -> AgentSession:
     project = request.auth.project
     session = session_current(session_pk(project, check_path_id(external_id)))
     session.project = project
@@ -106,7 +106,7 @@ def _session(request: HttpRequest, external_id: str) -> AgentSession:
     response={200: PromptOut, **ERRORS},
     summary="Build a prompt",
 )
-def get_prompt(request: HttpRequest, external_id: str, query: Query[PromptQuery]):
+def get_prompt(request: ApiRequest, external_id: str, query: Query[PromptQuery]):
     """The prompt a strategy builds from the session, truncated to `max_tokens` if given
     (never over it; what was cut is listed in `dropped`)."""
     strategy = prompts.resolve_strategy(query.strategy, strict=True)
@@ -128,7 +128,7 @@ def get_prompt(request: HttpRequest, external_id: str, query: Query[PromptQuery]
     response={200: PromptOut, **ERRORS},
     summary="Context across segments",
 )
-def get_context(request: HttpRequest, external_id: str, query: Query[ContextQuery]):
+def get_context(request: ApiRequest, external_id: str, query: Query[ContextQuery]):
     """One system message joining the summaries of every earlier segment and ancestor (oldest
     first), then the last `recent` messages of the newest segment."""
     session = _session(request, external_id)

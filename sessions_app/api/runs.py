@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Router, Status
 
 from ..selectors.events import run_by_external_id
 from ..services.runs import run_create_in_session, run_update
+from .auth import ApiRequest
 from .convert import check_path_id, run_dict
 from .schemas import ERRORS, RunIn, RunOut, RunPatchIn
 
@@ -20,12 +20,13 @@ router = Router(tags=["runs"])
     response={200: RunOut, 201: RunOut, **ERRORS},
     summary="Create a run",
 )
-def post_run(request: HttpRequest, external_id: str, payload: RunIn) -> Status:
+def post_run(request: ApiRequest, external_id: str, payload: RunIn) -> Status:
     """Create a run (201; the session is created if missing); a retry with the same id returns
     the stored run (200); the same id in another session is a 409."""
+    external_id = check_path_id(external_id)
     run, created = run_create_in_session(
         project=request.auth.project,
-        session_external_id=check_path_id(external_id),
+        session_external_id=external_id,
         external_id=payload.id,
         status=payload.status,
         agent_name=payload.agent_name,
@@ -36,10 +37,10 @@ def post_run(request: HttpRequest, external_id: str, payload: RunIn) -> Status:
 
 
 @router.patch("/runs/{external_id}", response={200: RunOut, **ERRORS}, summary="Update a run")
-def patch_run(request: HttpRequest, external_id: str, payload: RunPatchIn) -> dict[str, Any]:
+def patch_run(request: ApiRequest, external_id: str, payload: RunPatchIn) -> dict[str, Any]:
     """Change status (forward only: pending → running → completed|failed|cancelled; a finished
     run cannot change status again: 409), reason, ended_at or metadata (merged)."""
-    run = run_by_external_id(request.auth.project, check_path_id(external_id))
+    run, session_external_id = run_by_external_id(request.auth.project, check_path_id(external_id))
     updated = run_update(
         run=run,
         status=payload.status,
@@ -47,4 +48,4 @@ def patch_run(request: HttpRequest, external_id: str, payload: RunPatchIn) -> di
         ended_at=payload.ended_at,
         metadata=payload.metadata,
     )
-    return run_dict(updated, run.session_external_id)
+    return run_dict(updated, session_external_id)

@@ -7,7 +7,7 @@ a foreign `item`, which is stored verbatim as the event's payload.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PrivateAttr,
+    StrictBool,
     model_validator,
 )
 
@@ -39,10 +40,17 @@ def _clean_text(value: str) -> str:
     return value
 
 
+# PostgreSQL refuses a time-zone offset of 16 hours or more; Python takes up to 23:59.
+MAX_OFFSET = timedelta(hours=15, minutes=59)
+
+
 def _sane_moment(value: datetime) -> datetime:
     """Aware (UTC when no offset is given) and within 1970..9000, so no database overflows."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_OFFSET:
+        raise ValueError("must have a time-zone offset between -15:59 and +15:59")
     if not EARLIEST <= value <= LATEST:
         raise ValueError("must be between 1970 and 9000")
     return value
@@ -179,7 +187,7 @@ class EventIn(StrictIn):
     task_id: ExternalId | None = Field(None, description="a2a's name for run_id.")
     parent_event_id: ExternalId | None = None
     tool_call_id: Annotated[str, Field(max_length=255)] | None = None
-    is_error: bool | None = None
+    is_error: StrictBool | None = None
     metadata: dict[str, Any] | None = None
     token_usage: TokenUsageIn | None = None
     item: dict[str, Any] | None = Field(
@@ -207,7 +215,7 @@ class EventIn(StrictIn):
         return self
 
 
-EVENT_EXAMPLES = [
+EVENT_EXAMPLES: list[Any] = [
     {
         "events": [
             {
@@ -483,4 +491,4 @@ class ErrorOut(Schema):
     field: str | None = None
 
 
-ERRORS: dict[int, type[Schema]] = dict.fromkeys((401, 404, 409, 413, 422), ErrorOut)
+ERRORS: dict[int, type[Schema]] = dict.fromkeys((401, 404, 409, 413, 422, 429), ErrorOut)

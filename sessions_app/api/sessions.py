@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from ..selectors.session_list import ApiSessionFilters, api_sessions_page
 from ..selectors.sessions import session_by_external_id, session_pk
 from ..services.sessions import UNSET, session_delete, session_upsert
+from .auth import ApiRequest
 from .convert import check_path_id, session_dict
 from .schemas import (
     ERRORS,
@@ -44,7 +44,7 @@ class SessionListQuery(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-def upsert_fields(payload: SessionIn) -> tuple[dict, object, str | None]:
+def upsert_fields(payload: SessionIn) -> tuple[dict, Any, str | None]:
     """Split a SessionIn into the service's fields, parent (UNSET when not sent) and kind."""
     sent = payload.model_fields_set
     fields = {
@@ -69,11 +69,11 @@ def upsert_fields(payload: SessionIn) -> tuple[dict, object, str | None]:
     response={200: SessionOut, 201: SessionOut, **ERRORS},
     summary="Create or update a session",
 )
-def put_session(request: HttpRequest, external_id: str, payload: SessionIn) -> Status:
+def put_session(request: ApiRequest, external_id: str, payload: SessionIn) -> Status:
     """Create the session (201) or change the fields sent (200). A parent that does not exist
     yet is created as an empty root."""
     project = request.auth.project
-    check_path_id(external_id)
+    external_id = check_path_id(external_id)
     fields, parent, kind = upsert_fields(payload)
     _, created = session_upsert(
         project=project,
@@ -89,20 +89,22 @@ def put_session(request: HttpRequest, external_id: str, payload: SessionIn) -> S
 @router.get(
     "/sessions/{external_id}", response={200: SessionOut, **ERRORS}, summary="Get a session"
 )
-def get_session(request: HttpRequest, external_id: str) -> dict[str, Any]:
+def get_session(request: ApiRequest, external_id: str) -> dict[str, Any]:
     """A session with its rollups (event_count, tokens, cost_usd, last_seq, error_count)."""
-    check_path_id(external_id)
+    external_id = check_path_id(external_id)
     return session_dict(session_by_external_id(request.auth.project, external_id))
 
 
 @router.get("/sessions", response={200: SessionListOut, **ERRORS}, summary="List sessions")
-def list_sessions(request: HttpRequest, filters: Query[SessionListQuery]) -> dict[str, Any]:
+def list_sessions(request: ApiRequest, filters: Query[SessionListQuery]) -> dict[str, Any]:
     """Sessions newest first by last activity (`sort=created`: by creation), filtered; pass
     `next_cursor` back as `cursor` for the next page. `metadata.<key>=<value>` filters on a
     metadata string value (e.g. `metadata.env=prod`)."""
     metadata = {
-        key.removeprefix("metadata."): check_path_id(value, field=key, allow_empty=True)
-        for key, value in request.GET.items()
+        key.removeprefix("metadata."): check_path_id(
+            request.GET.get(key, ""), field=key, allow_empty=True
+        )
+        for key in request.GET
         if key.startswith("metadata.")
     }
     rows, next_cursor = api_sessions_page(
@@ -129,7 +131,7 @@ def list_sessions(request: HttpRequest, filters: Query[SessionListQuery]) -> dic
 @router.delete(
     "/sessions/{external_id}", response={200: DeletedOut, **ERRORS}, summary="Delete a session"
 )
-def delete_session(request: HttpRequest, external_id: str) -> dict[str, int]:
+def delete_session(request: ApiRequest, external_id: str) -> dict[str, int]:
     """Delete a session with its whole subtree (children, segments) and all their events."""
     session = session_pk(request.auth.project, check_path_id(external_id))
     return {"deleted": session_delete(session=session)}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field
 
@@ -14,6 +13,7 @@ from ..selectors.sessions import session_pk
 from ..selectors.summaries import summary_for_api
 from ..services.segments import session_current
 from ..services.summaries import summary_request
+from .auth import ApiRequest
 from .convert import check_path_id
 from .schemas import ERRORS, CleanStr, Money
 
@@ -79,8 +79,8 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
             )
         },
         "session": summary.session.external_id,
-        "event_seq": summary.event.seq if summary.event_id else None,
-        "segment": summary.segment.external_id if summary.segment_id else None,
+        "event_seq": summary.event.seq if summary.event else None,
+        "segment": summary.segment.external_id if summary.segment else None,
     }
 
 
@@ -89,7 +89,7 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
     response={202: SummaryOut, **ERRORS},
     summary="Request a summary",
 )
-def create_summary(request: HttpRequest, external_id: str, payload: SummaryIn):
+def create_summary(request: ApiRequest, external_id: str, payload: SummaryIn):
     """Queue a summary of the session's events so far; poll `GET /summaries/{id}` until it
     has `succeeded` or `failed`. Like event posts, a summarized id addresses its newest
     segment."""
@@ -102,6 +102,6 @@ def create_summary(request: HttpRequest, external_id: str, payload: SummaryIn):
 
 
 @router.get("/summaries/{summary_id}", response={200: SummaryOut, **ERRORS}, summary="A summary")
-def get_summary(request: HttpRequest, summary_id: int):
+def get_summary(request: ApiRequest, summary_id: int):
     """A summary's status and, once succeeded, its text, usage and the event it wrote."""
     return summary_dict(summary_for_api(request.auth.project.pk, summary_id))

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from ..errors import InvalidInput, NotFound
 from ..selectors import costs
@@ -20,9 +19,21 @@ from ..selectors.whatif import (
 )
 from ..services.budgets import alert_payload
 from ..usage_fields import SUM_FIELDS
-from .schemas import ErrorOut, Money
+from .auth import ApiRequest
+from .schemas import EARLIEST, LATEST, CleanStr, ErrorOut, Money
 
 router = Router(tags=["usage"])
+
+
+def _sane_day(value: date) -> date:
+    # A range is counted back from `to` (the default `from` is 29 days before it): a day near
+    # year 1 would underflow.
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise ValueError("must be between 1970 and 9000")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_sane_day)]
 
 
 class UsageQuery(Schema):
@@ -31,30 +42,30 @@ class UsageQuery(Schema):
     group_by: Literal["model", "agent", "user", "day", "source"] = Field(
         "day", description="`source` splits reported, computed and unknown-price usage."
     )
-    from_: date | None = Field(
+    from_: Day | None = Field(
         None, alias="from", description="First UTC day, inclusive (default: 29 days before `to`)."
     )
-    to: date | None = Field(None, description="Last UTC day, inclusive (default: today).")
-    model: str = Field("", max_length=255, description="Only usage of this model.")
-    agent: str = Field("", max_length=200, description="Only sessions of this agent_name.")
-    user: str = Field("", max_length=255, description="Only sessions of this user_ref.")
+    to: Day | None = Field(None, description="Last UTC day, inclusive (default: today).")
+    model: CleanStr = Field("", max_length=255, description="Only usage of this model.")
+    agent: CleanStr = Field("", max_length=200, description="Only sessions of this agent_name.")
+    user: CleanStr = Field("", max_length=255, description="Only sessions of this user_ref.")
 
 
 class WhatIfQuery(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    target_model: str = Field(
+    target_model: CleanStr = Field(
         "", max_length=255, description="Price everything as this model (default: as used)."
     )
-    session: str = Field(
+    session: CleanStr = Field(
         "", max_length=255, description="A session's external id instead of a range."
     )
     tree: bool = Field(False, description="With `session`: its whole tree (root and descendants).")
-    from_: date | None = Field(None, alias="from")
-    to: date | None = None
-    model: str = Field("", max_length=255)
-    agent: str = Field("", max_length=200)
-    user: str = Field("", max_length=255)
+    from_: Day | None = Field(None, alias="from")
+    to: Day | None = None
+    model: CleanStr = Field("", max_length=255)
+    agent: CleanStr = Field("", max_length=200)
+    user: CleanStr = Field("", max_length=255)
 
 
 class WhatIfLineOut(Schema):
@@ -125,7 +136,7 @@ class AlertsOut(Schema):
     next_before_id: int | None
 
 
-def _usage_filter(request: HttpRequest, params: UsageQuery | WhatIfQuery) -> costs.UsageFilter:
+def _usage_filter(request: ApiRequest, params: UsageQuery | WhatIfQuery) -> costs.UsageFilter:
     try:
         start, end = costs.usage_range(params.from_, params.to)
     except costs.UsageRangeError as exc:
@@ -156,7 +167,7 @@ def _item(row: dict[str, Any], group_by: str) -> dict[str, Any]:
     by_alias=True,
     exclude_none=True,
 )
-def usage(request: HttpRequest, params: Query[UsageQuery]):
+def usage(request: ApiRequest, params: Query[UsageQuery]):
     """Tokens, cost and usage events per model, agent, end user, UTC day or cost source over a
     range of days, read from the daily aggregate; `total` sums every group."""
     f = _usage_filter(request, params)
@@ -175,7 +186,7 @@ def usage(request: HttpRequest, params: Query[UsageQuery]):
     "/alerts", response={200: AlertsOut, 401: ErrorOut, 422: ErrorOut}, summary="Budget alerts"
 )
 def alerts(
-    request: HttpRequest,
+    request: ApiRequest,
     before_id: int | None = None,
     limit: Annotated[int, Field(ge=1, le=200)] = 50,
 ):
@@ -192,7 +203,7 @@ def alerts(
     response={200: WhatIfOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     summary="What usage would cost at today's prices or on another model",
 )
-def what_if(request: HttpRequest, params: Query[WhatIfQuery]):
+def what_if(request: ApiRequest, params: Query[WhatIfQuery]):
     """Re-price a session, its tree, or the usage of a range (with the /usage filters) at
     today's prices, on its own models or all on `target_model` (tokens recounted with that
     model's tokenizer where it differs). Nothing stored changes."""

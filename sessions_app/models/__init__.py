@@ -8,12 +8,13 @@ with every event, run, token usage row and summary of those sessions. Foreign ke
 the database still enforces them (deferred), and the services delete dependants first.
 
 Modules: `projects` (tenants and access), `sessions` (sessions and runs), `events` (events and
-token usage), `summaries`, `costs` (prices, the daily aggregate, budgets). Import models from
-the package (`from sessions_app.models import Event`).
+token usage), `summaries`, `costs` (prices, the daily aggregate, budgets), `outbox` (tasks
+waiting for the broker). Import models from the package (`from sessions_app.models import Event`).
 """
 
 from .costs import Budget, BudgetAlert, DailyUsage, ModelPrice
 from .events import Event, TokenUsage
+from .outbox import OutboxTask
 from .projects import ApiKey, Membership, Project, RetentionRun
 from .sessions import AgentSession, Run
 from .summaries import Summary
@@ -27,6 +28,7 @@ __all__ = [
     "Event",
     "Membership",
     "ModelPrice",
+    "OutboxTask",
     "Project",
     "RetentionRun",
     "Run",

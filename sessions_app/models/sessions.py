@@ -70,6 +70,8 @@ class AgentSession(models.Model):
     agent_name = models.CharField(max_length=200, blank=True, default="")
     user_ref = models.CharField(max_length=255, blank=True, default="")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # The status an archived session had, restored when it is unarchived.
+    archived_from = models.CharField(max_length=10, blank=True, default="", db_default="")
     metadata = models.JSONField(default=dict, blank=True)
     state = models.JSONField(default=dict, blank=True)
     service_session_id = models.CharField(max_length=255, blank=True, default="")

@@ -57,6 +57,11 @@ class Summary(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # "<celery hostname> <pid>" of the worker running it: the reaper re-queues a running summary
+    # whose worker no longer answers (sessions_app.services.summaries.summaries_reap).
+    worker = models.CharField(max_length=255, blank=True, default="")
+    # The Celery task running it (a summary a user asked for, or a segmentation).
+    task_name = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["session", "-created_at"], name="summary_session")]

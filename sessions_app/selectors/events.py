@@ -90,8 +90,8 @@ def session_has_run(session: AgentSession, run_pk: int) -> bool:
     return Run.objects.filter(session=session, pk=run_pk).exists()
 
 
-def run_by_external_id(project: Project, external_id: str) -> Run:
-    """A run of the project with its session's external id, or 404."""
+def run_by_external_id(project: Project, external_id: str) -> tuple[Run, str]:
+    """A run of the project and its session's external id (one query), or 404."""
     run = (
         Run.objects.filter(project=project, external_id=external_id)
         .annotate(session_external_id=F("session__external_id"))
@@ -99,4 +99,4 @@ def run_by_external_id(project: Project, external_id: str) -> Run:
     )
     if run is None:
         raise NotFound(f"No run {external_id!r}.", field="external_id")
-    return run
+    return run, run.session_external_id

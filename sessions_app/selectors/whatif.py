@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 
 from .. import llm
 from ..errors import InvalidInput
@@ -209,3 +209,34 @@ def session_usage(session: AgentSession, *, tree: bool = False) -> QuerySet[Toke
             project_id=session.project_id, session__root_id=session.root_id
         )
     return TokenUsage.objects.filter(session=session)
+
+
+def repriceable_usage(project: Project, since: datetime | None, model: str) -> QuerySet[TokenUsage]:
+    """The usage rows a re-price rewrites (optionally from `since`, of one `model`)."""
+    # Reported costs are what the provider billed: they stay. Tool executions cost nothing.
+    qs = (
+        TokenUsage.objects.filter(
+            project=project,
+            cost_source__in=[TokenUsage.CostSource.COMPUTED, TokenUsage.CostSource.UNKNOWN],
+        )
+        .exclude(event__type__in=(Event.Type.TOOL_CALL, Event.Type.TOOL_RESULT))
+        .exclude(event__source=Event.Source.TOOL)
+    )
+    if since is not None:
+        qs = qs.filter(timestamp__gte=since)
+    if model:
+        qs = qs.filter(model=model)
+    return qs
+
+
+def usage_reprice_scope(
+    *, project: Project, since: datetime | None = None, model: str = ""
+) -> dict[str, Any]:
+    """What a re-price of stored usage would cover: its rows, how many have no price now, and
+    when the first of those was used (the date an override must start from to price them)."""
+    unknown = Q(cost_source=TokenUsage.CostSource.UNKNOWN)
+    return repriceable_usage(project, since, model).aggregate(
+        rows=Count("id"),
+        unpriced=Count("id", filter=unknown),
+        unpriced_since=Min("timestamp", filter=unknown),
+    )

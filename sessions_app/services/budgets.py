@@ -8,7 +8,6 @@ push the spend further; the webhook is POSTed by a task.
 
 from __future__ import annotations
 
-import functools
 import http.client
 import ipaddress
 import json
@@ -95,14 +94,11 @@ def budget_create(
         ) from exc
     # A budget that is already near or over when created gets its alert now, not at the
     # next ingest.
-    transaction.on_commit(functools.partial(_check_all_later, project_id=project.pk))
-    return budget
-
-
-def _check_all_later(*, project_id: int) -> None:
     from ..tasks.pricing import budgets_check_task
+    from .outbox import task_send_on_commit
 
-    budgets_check_task.delay(project_id, None)
+    task_send_on_commit(task=budgets_check_task, args=[project.pk, None])
+    return budget
 
 
 class WebhookHostUnresolved(Exception):
@@ -229,19 +225,19 @@ def budgets_check(
             created.append(alert)
     if created and project.alert_webhook_url:
         from ..tasks.pricing import budget_alert_webhook_task
+        from .outbox import task_send_on_commit
 
         for alert in created:
-            transaction.on_commit(
-                lambda pk=alert.pk: budget_alert_webhook_task.delay(pk)  # type: ignore[misc]
-            )
+            task_send_on_commit(task=budget_alert_webhook_task, args=[alert.pk])
     return created
 
 
 def budgets_check_queue(*, project_id: int, session_id: int) -> None:
     """Check the project's budgets against this session's spend, in a task."""
     from ..tasks.pricing import budgets_check_task
+    from .outbox import task_send
 
-    budgets_check_task.delay(project_id, session_id)
+    task_send(task=budgets_check_task, args=[project_id, session_id])
 
 
 def budgets_check_after(*, project_id: int, session_id: int) -> None:
@@ -257,9 +253,13 @@ def budgets_check_on_commit(
     """Schedule the budget check for when the current (ingest) transaction commits; with
     `known_to_exist` the caller has already seen that the project has budgets."""
     check = budgets_check_queue if known_to_exist else budgets_check_after
-    transaction.on_commit(
-        functools.partial(check, project_id=project_id, session_id=session_id), robust=True
-    )
+
+    # A named function, not a functools.partial: when a robust callback fails, Django logs its
+    # __qualname__, which a partial has not (that AttributeError was the request's 500).
+    def check_budgets() -> None:
+        check(project_id=project_id, session_id=session_id)
+
+    transaction.on_commit(check_budgets, robust=True)
 
 
 def alert_payload(alert: BudgetAlert) -> dict[str, Any]:

@@ -3,14 +3,15 @@ across sessions, each applied in its own transaction (all or nothing per item)."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 
-from ..errors import DomainError, NotFound
+from ..errors import DomainError, InvalidInput, NotFound
 from ..inputs import EventInput
 from ..models import Project, Run
 from .events import events_append
@@ -52,6 +53,8 @@ class RunUpdateOp:
     ended_at: datetime | None = None
     metadata: dict[str, Any] | None = None
 
+
+logger = logging.getLogger(__name__)
 
 IngestOp = SessionOp | EventsOp | RunOp | RunUpdateOp
 
@@ -131,6 +134,20 @@ def ingest_apply(
                 outcome = _apply(project, op)
         except DomainError as exc:
             outcomes.append(IngestOutcome(exc.status, error=exc))
+            continue
+        except (DataError, IntegrityError) as exc:
+            # A value the database refuses that validation let through: this item's fault.
+            logger.warning("ingest item refused by the database: %s", exc)
+            error = InvalidInput("The database refused a value of this item.", code="invalid")
+            outcomes.append(IngestOutcome(error.status, error=error))
+            continue
+        except Exception:
+            # The items before this one are committed: answering 500 for the whole batch would
+            # hide that, so the failure is this item's result and the batch goes on.
+            logger.exception("ingest item failed")
+            failure = DomainError("This item could not be applied.", code="server_error")
+            failure.status = 500
+            outcomes.append(IngestOutcome(500, error=failure))
             continue
         if render is not None:
             outcome.value = render(op, outcome.value)

@@ -10,33 +10,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 
 from ..errors import InvalidInput
-from ..models import AgentSession, Event, ModelPrice, Project, TokenUsage
+from ..models import AgentSession, ModelPrice, Project, TokenUsage
 from ..pricing import PriceBook, cost_of
-from .events import TOOL_TYPES
+from ..selectors.whatif import repriceable_usage
 from .sessions import usage_totals_by_day_key
 from .usage import daily_usage_apply
 
 REPRICE_CHUNK = 2000
-
-
-def _repriceable(project: Project, since: datetime | None, model: str) -> QuerySet[TokenUsage]:
-    # Reported costs are what the provider billed: they stay. Tool executions cost nothing.
-    qs = (
-        TokenUsage.objects.filter(
-            project=project,
-            cost_source__in=[TokenUsage.CostSource.COMPUTED, TokenUsage.CostSource.UNKNOWN],
-        )
-        .exclude(event__type__in=TOOL_TYPES)
-        .exclude(event__source=Event.Source.TOOL)
-    )
-    if since is not None:
-        qs = qs.filter(timestamp__gte=since)
-    if model:
-        qs = qs.filter(model=model)
-    return qs
 
 
 def _reprice_chunk(project: Project, book: PriceBook, ids: list[int]) -> tuple[int, Decimal]:
@@ -107,7 +90,7 @@ def usage_reprice(
         # Keyset chunks, one transaction each: a huge re-price never holds locks for long, and
         # every committed chunk leaves rows, rollups and the aggregate consistent.
         ids = list(
-            _repriceable(project, since, model)
+            repriceable_usage(project, since, model)
             .filter(pk__gt=last_id)
             .order_by("pk")
             .values_list("pk", flat=True)[:REPRICE_CHUNK]

@@ -36,10 +36,26 @@ def session_review_set(
 
 
 @transaction.atomic
+@transaction.atomic
 def session_archive_set(*, session: AgentSession, archived: bool) -> AgentSession:
-    """Archive a session (hidden from the default list) or bring it back as completed."""
-    status = AgentSession.Status.ARCHIVED if archived else AgentSession.Status.COMPLETED
+    """Archive a session (hidden from the default list) or bring it back with the status it
+    had before (completed when that is not known)."""
+    row = (
+        AgentSession.objects.select_for_update().only("status", "archived_from").get(pk=session.pk)
+    )
     now = timezone.now()
-    AgentSession.objects.filter(pk=session.pk).update(status=status, updated_at=now)
-    session.status, session.updated_at = status, now
+    if archived:
+        if row.status == AgentSession.Status.ARCHIVED:
+            status, archived_from = row.status, row.archived_from
+        else:
+            status, archived_from = AgentSession.Status.ARCHIVED, row.status
+    elif row.status != AgentSession.Status.ARCHIVED:
+        status, archived_from = row.status, ""
+    else:
+        status = row.archived_from or AgentSession.Status.COMPLETED
+        archived_from = ""
+    AgentSession.objects.filter(pk=session.pk).update(
+        status=status, archived_from=archived_from, updated_at=now
+    )
+    session.status, session.archived_from, session.updated_at = status, archived_from, now
     return session

@@ -53,7 +53,9 @@ def segments_after_append(*, project: Project, session: AgentSession) -> Summary
     summary = summary_create(
         session=session, strategy=Summary.Strategy.BASIC, model=settings.SUMMARY_MODEL
     )
-    transaction.on_commit(lambda: session_segment_task.delay(summary.pk), robust=True)
+    from .outbox import task_send_on_commit
+
+    task_send_on_commit(task=session_segment_task, args=[summary.pk])
     return summary
 
 

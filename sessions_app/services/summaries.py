@@ -11,6 +11,7 @@ row already succeeded.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,8 +26,12 @@ from ..errors import InvalidInput
 from ..inputs import EventInput, UsageInput
 from ..models import AgentSession, Event, Summary
 from .events import events_append
+from .outbox import task_send_on_commit
 
 logger = logging.getLogger(__name__)
+
+# A running summary with no worker recorded is taken as orphaned after this long.
+ORPHAN_WITHOUT_WORKER = timedelta(hours=1)
 
 MAX_QUERY = 2000
 # Message events read for one summary: the newest ones (the transcript is clipped anyway).
@@ -96,11 +101,11 @@ def summary_request(
     summary = summary_create(
         session=session, strategy=strategy, model=model, query=query, requested_by=requested_by
     )
-    transaction.on_commit(lambda: summary_run_task.delay(summary.pk), robust=True)
+    task_send_on_commit(task=summary_run_task, args=[summary.pk])
     return summary
 
 
-def _start(summary_id: int) -> Summary | None:
+def _start(summary_id: int, worker: str = "", task_name: str = "") -> Summary | None:
     """Mark the summary running (again, if a previous worker died); None if already finished."""
     with transaction.atomic():
         summary = Summary.objects.select_for_update().filter(pk=summary_id).first()
@@ -109,7 +114,9 @@ def _start(summary_id: int) -> Summary | None:
         summary.status = Summary.Status.RUNNING
         summary.attempts += 1
         summary.started_at = summary.started_at or timezone.now()
-        summary.save(update_fields=["status", "attempts", "started_at"])
+        summary.worker = worker
+        summary.task_name = task_name or summary.task_name
+        summary.save(update_fields=["status", "attempts", "started_at", "worker", "task_name"])
         return summary
 
 
@@ -221,7 +228,12 @@ def summary_fail(*, summary_id: int, reason: str) -> None:
 
 
 def summary_run(
-    *, summary_id: int, final_attempt: bool = True, options: dict[str, Any] | None = None
+    *,
+    summary_id: int,
+    final_attempt: bool = True,
+    options: dict[str, Any] | None = None,
+    worker: str = "",
+    task_name: str = "",
 ) -> Summary | None:
     """Compute a queued summary and store it with its `summary` event, exactly once.
 
@@ -229,7 +241,7 @@ def summary_run(
     the final attempt; any other error marks the summary failed with its reason. Returns the
     summary, or None when there was nothing to do (unknown id or already finished).
     """
-    summary = _start(summary_id)
+    summary = _start(summary_id, worker, task_name)
     if summary is None:
         return None
     options = {**text.mock_options(), **(options or {})}
@@ -247,3 +259,49 @@ def summary_run(
         summary_fail(summary_id=summary_id, reason=f"{type(exc).__name__}: {exc}")
         return Summary.objects.get(pk=summary_id)
     return _finish(summary_id, result) or Summary.objects.get(pk=summary_id)
+
+
+def summary_worker_alive(worker: str, alive: dict[str, set[int]]) -> bool:
+    """Whether "<hostname> <pid>" names a process of a worker that answered (`alive`: each
+    answering worker's hostname and the pids of its main and pool processes)."""
+    hostname, _, pid = worker.rpartition(" ")
+    return hostname in alive and pid.isdigit() and int(pid) in alive[hostname]
+
+
+def summaries_reap(
+    *, alive: dict[str, set[int]], now: datetime | None = None, grace: timedelta | None = None
+) -> list[int]:
+    """Re-queue the running summaries whose worker is gone (killed outright: the broker would
+    redeliver their message only after its visibility timeout) and send their task again.
+
+    Returns the reaped ids. A summary that a live worker still runs is left alone; a re-run of
+    one that is in fact still running does no harm (`_finish` writes it once).
+    """
+    from config.celery import app
+
+    from ..tasks.summaries import summary_run_task
+
+    now = now or timezone.now()
+    # A worker that has just started may not answer the reaper's broadcast yet.
+    if grace is None:
+        grace = timedelta(seconds=settings.SUMMARY_REAP_GRACE_SECONDS)
+    reaped: list[int] = []
+    with transaction.atomic():
+        rows = Summary.objects.select_for_update().filter(
+            status=Summary.Status.RUNNING, started_at__lt=now - grace
+        )
+        for summary in rows:
+            if summary.worker and summary_worker_alive(summary.worker, alive):
+                continue
+            started = summary.started_at or now
+            if not summary.worker and started > now - ORPHAN_WITHOUT_WORKER:
+                continue  # started by a worker of a version that did not record itself
+            summary.status = Summary.Status.QUEUED
+            summary.worker = ""
+            summary.save(update_fields=["status", "worker"])
+            task = app.tasks.get(summary.task_name) or summary_run_task
+            task_send_on_commit(task=task, args=[summary.pk])
+            reaped.append(summary.pk)
+    if reaped:
+        logger.warning("re-queued summaries whose worker is gone: %s", reaped)
+    return reaped

@@ -38,7 +38,7 @@ def test_a_triggered_summary_goes_from_queued_to_done_live(
     # summary queued and polling; the test then runs it and the page must update by itself.
     from sessions_app.tasks.summaries import summary_run_task
 
-    monkeypatch.setattr(summary_run_task, "delay", lambda *a, **kw: None)
+    monkeypatch.setattr(summary_run_task, "apply_async", lambda *a, **kw: None)
     login(editor)
     page.goto(f"/p/{project.slug}/sessions/{conversation.pk}/")
     form = page.locator("#summary-form")

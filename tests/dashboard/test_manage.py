@@ -74,7 +74,33 @@ def test_archive_and_restore(client, editor, session):
     assert response.status_code == 200 and "Unarchive" in response.content.decode()
     assert AgentSession.objects.get(pk=session.pk).status == "archived"
     client.post(action(session, "session_archive"), {"archive": "0"})
-    assert AgentSession.objects.get(pk=session.pk).status == "completed"
+    # Unarchived, it has the status it had before, not "completed".
+    assert AgentSession.objects.get(pk=session.pk).status == "active"
+
+
+@pytest.mark.parametrize("before", ["active", "completed"])
+def test_unarchive_restores_the_status_the_session_had(client, editor, project, before):
+    session = make_session(project, f"s-{before}", turns=1, status=before)
+    client.force_login(editor)
+    client.post(action(session, "session_archive"))
+    client.post(action(session, "session_archive"))  # archiving twice keeps what it was
+    client.post(action(session, "session_archive"), {"archive": "0"})
+    assert AgentSession.objects.get(pk=session.pk).status == before
+
+
+def test_the_archive_answer_updates_the_header_and_keeps_the_compare_link(client, editor, session):
+    client.force_login(editor)
+    page = client.get(action(session, "session_detail")).content.decode()
+    response = client.post(action(session, "session_archive"), **htmx("session-actions"))
+    body = response.content.decode()
+    assert 'id="session-status"' in body and 'hx-swap-oob="true"' in body
+    assert ">archived</span>" in body
+    assert "Compare prompts" in page
+    assert "Compare prompts" in body
+    restored = client.post(
+        action(session, "session_archive"), {"archive": "0"}, **htmx("session-actions")
+    ).content.decode()
+    assert ">active</span>" in restored
 
 
 def test_the_viewer_sees_no_mutating_buttons(client, viewer, session):
@@ -198,3 +224,15 @@ def test_logout_is_a_post_and_returns_to_login(client, viewer, session):
     response = client.post("/accounts/logout/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     assert client.get(action(session, "session_detail")).status_code == 302
+
+
+def test_a_session_whose_id_holds_slashes_has_its_page_and_exports(client, viewer, project):
+    session = make_session(project, "tenant/conv/1", turns=1)
+    client.force_login(viewer)
+    page = client.get(action(session, "session_detail"))
+    assert page.status_code == 200
+    assert "tenant/conv/1" in page.content.decode()
+    data = json.loads(b"".join(export(client, session, "json").streaming_content))
+    assert data["session"]["id"] == "tenant/conv/1"
+    response = export(client, session, "md")
+    assert "/" not in response["Content-Disposition"].split("filename=")[1]

@@ -77,8 +77,14 @@ def events_append(
 def _events_append_once(
     project: Project, session_external_id: str, events: list[EventInput]
 ) -> tuple[AgentSession, list[AppendResult]]:
-    session = resolve_session(project, session_external_id)
+    session, session_created = resolve_session(project, session_external_id)
     stored, fresh = split_duplicates(project, events)
+    if not fresh and session_created:
+        # Every event is already stored in another session (the same batch sent to several
+        # sessions at once, and another won): the answer names where they are, and the session
+        # this call created is dropped before anyone sees it, not left behind empty.
+        AgentSession.objects.filter(pk=session.pk).delete()
+        session = AgentSession.objects.get(pk=stored[events[0].external_id].session_id)
     created: list[Event] = []
     if fresh:
         now = timezone.now()

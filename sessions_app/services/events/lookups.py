@@ -13,16 +13,17 @@ from ..sessions import session_get_or_create
 from .rows import json_rows
 
 
-def resolve_session(project: Project, external_id: str) -> AgentSession:
-    """The session to append to, locked: created if missing, or the newest segment of it."""
-    session, _ = session_get_or_create(project=project, external_id=external_id)
+def resolve_session(project: Project, external_id: str) -> tuple[AgentSession, bool]:
+    """The session to append to, locked: created if missing, or the newest segment of it; and
+    whether this call created it."""
+    session, created = session_get_or_create(project=project, external_id=external_id)
     # A session that was summarized into a segment keeps receiving events under its old id:
     # they go to the newest segment of the chain.
     hops = 0
     while session.continued_in_id and hops < 1000:
         session = AgentSession.objects.select_for_update().get(pk=session.continued_in_id)
         hops += 1
-    return session
+    return session, created
 
 
 def _stored_events(project: Project, ids: list[str]) -> dict[str, Event]:

@@ -110,3 +110,23 @@ def test_concurrent_first_writes_create_the_session_once(api_token):
     assert run_threads(6, work) == []
     assert AgentSession.objects.filter(external_id="fresh").count() == 1
     assert sorted(Event.objects.values_list("seq", flat=True)) == list(range(1, 7))
+
+
+def test_one_event_sent_to_three_new_sessions_at_once_leaves_no_empty_session(api_token):
+    answers: list[tuple[int, dict]] = []
+    event = {"id": "shared-id", "source": "user", "message": "the same"}
+
+    def work(n: int) -> None:
+        response = ApiClient(api_token).post(f"/sessions/race-{n}/events", event)
+        answers.append((response.status_code, response.json()))
+
+    for _ in range(3):  # a race is not lost the same way every time
+        Event.objects.all().delete()
+        AgentSession.objects.all().delete()
+        answers.clear()
+        assert run_threads(3, work) == []
+        stored = Event.objects.get()
+        winner = stored.session.external_id
+        assert list(AgentSession.objects.values_list("external_id", flat=True)) == [winner]
+        assert sorted(status for status, _ in answers) == [200, 200, 201]
+        assert {body["session_id"] for _, body in answers} == {winner}

@@ -531,3 +531,15 @@ def test_an_encrypted_session_envelope_is_stored_and_read_back_exactly(api):
     assert api.get("/sessions/enc/events?format=responses").json()["items"] == [envelope]
     stored = Event.objects.get(session__external_id="enc")
     assert (stored.type, stored.content) == ("reference", "(encrypted item)")
+
+
+def test_an_event_already_stored_elsewhere_sent_to_a_new_session_creates_no_empty_session(api):
+    event = {"id": "e-once", "source": "user", "message": "hello"}
+    assert api.post("/sessions/first/events", event).status_code == 201
+    again = api.post("/sessions/second/events", event)
+    assert again.status_code == 200
+    assert again.json()["session_id"] == "first"
+    assert again.json()["results"][0]["status"] == "duplicate"
+    from sessions_app.models import AgentSession
+
+    assert list(AgentSession.objects.values_list("external_id", flat=True)) == ["first"]

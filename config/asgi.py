@@ -1,0 +1,179 @@
+"""ASGI entry point, what `make run` and the README serve: `gunicorn -k asgi config.asgi`.
+
+Slow clients: under gunicorn's threaded workers each connection takes a thread from the moment
+its request starts arriving, so 8 clients trickling a body (2 workers x 4 threads) left nothing
+for anyone else, and a held connection was never dropped. Here gunicorn's asyncio worker reads
+requests on its event loop; `BufferedWSGI` waits for the whole body there (a coroutine per
+client, no thread), within REQUEST_BODY_TIMEOUT seconds or the client gets a 408, and only then
+runs the unchanged WSGI application (config/wsgi.py, both middleware chains) on a pool of
+WEB_THREADS threads, which overlap their requests' database waits as gunicorn's threads did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from tempfile import SpooledTemporaryFile
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from config.wsgi import application as wsgi_application
+
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+
+
+class _Disconnected(Exception):
+    """The client went away before its body arrived."""
+
+
+def _error(status: int, code: str, detail: str) -> tuple[dict, dict]:
+    body = json.dumps({"detail": detail, "code": code}).encode()
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+def wsgi_environ(scope: Scope, body: Any) -> dict[str, Any]:
+    """The WSGI environ of an ASGI HTTP request whose body has been read into `body`."""
+    script_name = scope.get("root_path", "").encode("utf8").decode("latin1")
+    path_info = scope["path"].encode("utf8").decode("latin1")
+    if script_name and path_info.startswith(script_name):
+        path_info = path_info[len(script_name) :]
+    query = scope.get("query_string", b"").decode("latin1")
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf8")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": path_info,
+        "QUERY_STRING": query,
+        # The request target as sent, `%2F` still encoded (config/handlers.py needs it).
+        "RAW_URI": raw_path.decode("latin1") + (f"?{query}" if query else ""),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": body,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    server = scope.get("server") or ("localhost", 80)
+    environ["SERVER_NAME"], environ["SERVER_PORT"] = server[0], str(server[1] or 80)
+    if scope.get("client"):
+        environ["REMOTE_ADDR"] = scope["client"][0]
+    for name, value in scope.get("headers", []):
+        key = name.decode("latin1").upper().replace("-", "_")
+        if key not in ("CONTENT_LENGTH", "CONTENT_TYPE"):
+            key = f"HTTP_{key}"
+        text = value.decode("latin1")
+        environ[key] = f"{environ[key]},{text}" if key in environ else text
+    return environ
+
+
+class BufferedWSGI:
+    """An ASGI application running a WSGI one once the whole request body has arrived."""
+
+    def __init__(self, app: Callable, *, threads: int, body_timeout: float):
+        self.app = app
+        self.body_timeout = body_timeout
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        with SpooledTemporaryFile(max_size=1024 * 1024) as body:
+            try:
+                await asyncio.wait_for(self._read(receive, body), self.body_timeout)
+            except TimeoutError:
+                for message in _error(
+                    408,
+                    "request_timeout",
+                    f"The request body did not arrive within {self.body_timeout:g} seconds.",
+                ):
+                    await send(message)
+                return
+            except _Disconnected:
+                return
+            body.seek(0)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(
+                self.executor, self._run, wsgi_environ(scope, body), send, loop
+            )
+
+    @staticmethod
+    async def _read(receive: Receive, body: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            body.write(message.get("body", b""))
+            if not message.get("more_body"):
+                return
+
+    def _run(self, environ: dict, send: Send, loop: asyncio.AbstractEventLoop) -> None:
+        """Run the WSGI application in a pool thread, sending what it returns."""
+
+        def call(message: dict) -> None:
+            asyncio.run_coroutine_threadsafe(send(message), loop).result()
+
+        start: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
+            start["message"] = {
+                "type": "http.response.start",
+                "status": int(status[:3]),
+                "headers": [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in headers],
+            }
+            return lambda data: None  # the legacy write() callable: Django never uses it
+
+        result: Iterable[bytes] = self.app(environ, start_response)
+        try:
+            started = False
+            for chunk in result:
+                if not chunk:
+                    continue
+                if not started:
+                    call(start["message"])
+                    started = True
+                call({"type": "http.response.body", "body": chunk, "more_body": True})
+            if not started:
+                call(start["message"])
+            call({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+    @staticmethod
+    async def _lifespan(receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+application = BufferedWSGI(
+    wsgi_application,
+    threads=int(os.environ.get("WEB_THREADS", "8")),
+    body_timeout=float(os.environ.get("REQUEST_BODY_TIMEOUT", "30")),
+)
