@@ -17,12 +17,14 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 
 API_PREFIX = "/api/v1/"
+# The OTLP receiver is an agents' endpoint too (sessions_app/otel/receiver.py).
+API_PREFIXES = (API_PREFIX, "/api/otel/", "/v1/traces")
 
 _loading = threading.Lock()
 
 
 def is_api_path(path_info: str) -> bool:
-    return path_info.startswith(API_PREFIX)
+    return path_info.startswith(API_PREFIXES)
 
 
 class ApiMiddlewareMixin:

@@ -95,6 +95,8 @@ def event_inputs(
         for produced_event in produced:
             produced_event.timestamp = timestamp
             produced_event.run_external_id = run_id
+        # The latency belongs to the call the client sent, not to the events derived from it.
+        first.duration_ms = event.duration_ms
         primary.append(len(inputs))
         inputs.extend(produced)
     return inputs, primary
@@ -155,6 +157,9 @@ def event_dict(event: Event) -> dict[str, Any]:
         "metadata": event.metadata,
         "payload": event.payload,
         "payload_format": event.payload_format,
+        "duration_ms": event.duration_ms,
+        "span_id": event.span_id,
+        "trace_id": event.trace_id,
         "token_usage": None
         if usage is None
         else {

@@ -70,6 +70,10 @@ class EventInput:
     usage: UsageInput | None = None
     # An LLM message without usage gets its tokens counted for this model (tokens_estimated).
     model: str = ""
+    # A model or tool call's latency; the OpenTelemetry span it came from (hex ids).
+    duration_ms: int | None = None
+    span_id: str = ""
+    trace_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -310,6 +314,9 @@ _EVENT_COLUMNS = (
     ("payload_format", "text"),
     ("body_hash", "text"),
     ("metadata", "jsonb"),
+    ("duration_ms", "integer"),
+    ("span_id", "text"),
+    ("trace_id", "text"),
 )
 
 
@@ -391,6 +398,9 @@ def _store(
                 payload_format=data.payload_format,
                 body_hash=data.body_hash,
                 metadata=data.metadata,
+                duration_ms=data.duration_ms,
+                span_id=data.span_id,
+                trace_id=data.trace_id,
             )
         )
     created = _bulk_insert_events(rows)
@@ -739,7 +749,7 @@ def _fast_params(project: Project, session_external_id: str, events: list[EventI
         values = (
             ord_, e.external_id, at.isoformat(), e.source, e.type, e.role, e.name,
             e.tool_call_id, e.content, e.is_error, e.payload, e.payload_format, e.body_hash,
-            e.metadata,
+            e.metadata, e.duration_ms, e.span_id, e.trace_id,
         )  # fmt: skip
         records.append(dict(zip(_FAST_EVENT_KEYS, values, strict=True)))
         errors += e.is_error
