@@ -49,14 +49,19 @@ def history(turn: int) -> list[dict[str, Any]]:
 
 
 def emit_conversation(
-    exporter: SpanExporter, *, conversation: str = "conv-1", reverse: bool = False
+    exporter: SpanExporter,
+    *,
+    conversation: str = "conv-1",
+    reverse: bool = False,
+    processor: type = SimpleSpanProcessor,
 ) -> None:
-    """Emit the conversation's spans through `exporter` (one export per span ended).
+    """Emit the conversation's spans through `exporter` (by default one export per span ended;
+    pass BatchSpanProcessor to export as applications do).
 
     With `reverse`, the second turn's spans are ended (exported) before the first turn's.
     """
     provider = TracerProvider(resource=Resource.create({"service.name": "weather-bot"}))
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.add_span_processor(processor(exporter))
     tracer = provider.get_tracer("tests.otel")
     common = {"gen_ai.conversation.id": conversation, "user.id": "user-7"}
     outputs = [

@@ -48,8 +48,9 @@ MESSAGE_PREFIXES = (
     "llm.input_messages.",
     "llm.output_messages.",
 )
-SESSION_KEYS = ("gen_ai.conversation.id", "session.id", "gen_ai.openai.agents.group_id")
-USER_KEYS = ("user.id", "enduser.id")
+# litellm's callback promotes request metadata listed in LITELLM_OTEL_BAGGAGE_METADATA_KEYS.
+SESSION_KEYS = ("gen_ai.conversation.id", "session.id", "litellm.metadata.session_id")
+USER_KEYS = ("user.id", "enduser.id", "litellm.metadata.user_id")
 
 
 @dataclass
@@ -77,7 +78,9 @@ class Unit:
             self.usage, self.model = other.usage, other.model
         self.run = self.run or other.run
         self.spans |= other.spans
-        if self.message is None:
+        if self.message is None or (
+            other.message and other.message.get("tool_calls") and not self.message.get("tool_calls")
+        ):
             self.message = other.message
 
 
@@ -149,8 +152,12 @@ def message_key(message: Message) -> str:
     """What identifies a message in a conversation, whichever call repeated it."""
     if message.get("role") == "tool" and message.get("tool_call_id"):
         return f"result:{message['tool_call_id']}"
-    calls = ",".join(c.get("id", "") for c in message.get("tool_calls", []))
-    return _digest(message.get("role", ""), str(message.get("content", "")), calls)[:32]
+    # An assistant message with text is known by its text: some instrumentations drop the tool
+    # calls from a call's output that the next call's input carries (litellm). Without text,
+    # the call ids tell tool-only messages apart.
+    text = str(message.get("content", ""))
+    calls = "" if text else ",".join(c.get("id", "") for c in message.get("tool_calls", []))
+    return _digest(message.get("role", ""), text, calls)[:32]
 
 
 class _Tree:

@@ -115,8 +115,25 @@ def _genai_list(value: Any) -> list[Message]:
     out: list[Message] = []
     for item in items:
         if isinstance(item, dict) and isinstance(item.get("parts"), list):
-            out.extend(_from_parts(str(item.get("role", "")), item["parts"]))
+            messages = _from_parts(str(item.get("role", "")), item["parts"])
+            _openai_fields(item, messages)
+            out.extend(messages)
     return out
+
+
+def _openai_fields(item: dict, messages: list[Message]) -> None:
+    """litellm writes OpenAI's `tool_calls` / `tool_call_id` beside the parts: keep them."""
+    calls = item.get("tool_calls")
+    if isinstance(calls, list) and messages[0]["role"] == "assistant":
+        extra = [
+            _call(c.get("id"), (c.get("function") or {}).get("name"),
+                  (c.get("function") or {}).get("arguments"))
+            for c in calls
+            if isinstance(c, dict)
+        ]  # fmt: skip
+        messages[0]["tool_calls"] = [*messages[0].get("tool_calls", []), *extra]
+    if item.get("tool_call_id") and messages[0]["role"] == "tool":
+        messages[0]["tool_call_id"] = str(item["tool_call_id"])
 
 
 def _system_instructions(value: Any) -> list[Message]:
