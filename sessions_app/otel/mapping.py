@@ -39,7 +39,7 @@ from .decode import STATUS_ERROR, Span
 from .messages import Message, MessageError, call_messages
 
 MODEL_OPERATIONS = {"chat", "text_completion", "generate_content", "completion"}
-AGENT_OPERATIONS = {"invoke_agent", "invoke_workflow"}
+AGENT_OPERATIONS = {"invoke_agent", "create_agent"}
 MESSAGE_PREFIXES = (
     "gen_ai.input.messages",
     "gen_ai.output.messages",
@@ -119,10 +119,15 @@ def _at(ns: int) -> datetime:
 
 
 def _kind(span: Span) -> str:
-    """model, tool, agent, chain or '' (a span that carries nothing we map)."""
+    """model, tool, agent, workflow, chain or '' (a span that carries nothing we map).
+
+    A workflow is a run that is not an agent of its own: `invoke_workflow`, or the root span
+    an OpenInference instrumentor opens per trace (the Agents SDK's "Agent workflow")."""
     a = span.attributes
     op = a.get("gen_ai.operation.name")
     oi = str(a.get("openinference.span.kind", "")).upper()
+    if op == "invoke_workflow" or (oi in ("AGENT", "CHAIN") and not span.parent_span_id):
+        return "workflow"
     if op in AGENT_OPERATIONS or oi == "AGENT":
         return "agent"
     if op == "execute_tool" or oi == "TOOL":
@@ -181,10 +186,10 @@ class _Tree:
             node = self.parent(node)
         return ""
 
-    def agent_of(self, span: Span) -> Span | None:
-        """The nearest agent span at or above this one."""
-        node: Span | None = span
-        while node is not None and self.kinds.get(node.span_id) != "agent":
+    def agent_of(self, span: Span | None, kinds: tuple[str, ...] = ("agent", "workflow")):
+        """The nearest agent (or workflow) span at or above this one."""
+        node = span
+        while node is not None and self.kinds.get(node.span_id) not in kinds:
             node = self.parent(node)
         return node
 
@@ -198,7 +203,9 @@ class _Tree:
         elif agent is not span:
             result = self.place(agent)
         else:
-            above = self.agent_of(self.parent(span)) if self.parent(span) else None
+            # A sub-agent runs inside another agent's span; agents a workflow runs one after
+            # another (handoffs in the Agents SDK) share the workflow's session.
+            above = self.agent_of(self.parent(span), ("agent",))
             if above is not None and _agent_name(above) != _agent_name(span):
                 outer, _, _ = self.place(above)
                 result = (f"{outer}/{_agent_name(span)}"[:255], outer, span)
@@ -217,7 +224,7 @@ def _session(plan: Plan, tree: _Tree, span: Span) -> tuple[SessionPlan, str | No
     sp = plan.sessions.get(external_id)
     if sp is None:
         sp = plan.sessions[external_id] = SessionPlan(external_id, parent=parent)
-    if agent is not None and not sp.agent_name:
+    if agent is not None and not sp.agent_name and tree.kinds[agent.span_id] == "agent":
         sp.agent_name = _agent_name(agent)
     elif not sp.agent_name and span.attributes.get("gen_ai.agent.name"):
         sp.agent_name = str(span.attributes["gen_ai.agent.name"])[:200]
@@ -331,7 +338,7 @@ def plan_spans(spans: list[Span]) -> Plan:
             elif kind == "tool":
                 rank = 1
                 units = _tool_units(span, run, calls.setdefault(sp.external_id, {}))
-            elif kind == "agent" or (kind == "chain" and not span.parent_span_id):
+            elif kind in ("agent", "workflow"):
                 plan.runs.append(
                     RunPlan(
                         external_id=run or f"otel-{span.span_id}",
