@@ -17,13 +17,15 @@ events). A tool result is keyed by its tool call id alone, so the tool span's re
 next call's `tool` input message are one event. The event's id is derived from the session and
 that key, so a message already stored is a duplicate, whichever batch brings it again.
 
-Order comes from the lists themselves, not from arrival: each call's input followed by its
-output is a slice of the conversation in order. Within a batch, a session's calls are merged
-by inserting every message not seen yet right after the message that precedes it in its own
-list (calls taken in start order), which rebuilds the conversation even when a later turn's
-span arrives before an earlier one. New messages are then appended in that order after what
-is already stored: a later turn repeats everything before it, so a batch bringing turn 5 also
-brings turns 1-4, and turn 3 arriving afterwards adds nothing but its latency and usage.
+Order comes from the calls, not from arrival: each call's input followed by its output is a
+slice of the conversation in order, and a call that started later never holds a message that
+comes before one of an earlier call's. So within a batch a session's calls are taken in start
+order (a tool call after the model call that asked for it) and each message not seen yet is
+appended in its list's order; that rebuilds the conversation even when the spans of a later
+turn arrive before an earlier turn's, and when a service keeps the history and each call
+sends only the new messages. New messages are appended after what is already stored: a later
+turn repeats everything before it, so a batch bringing turn 5 also brings turns 1-4, and
+turn 3 arriving afterwards adds nothing (see docs/otel.md for what that costs).
 """
 
 from __future__ import annotations
@@ -289,22 +291,15 @@ def _model_units(span: Span, run: str | None) -> list[Unit]:
 
 
 def _merge(order: list[Unit], index: dict[str, Unit], units: list[Unit]) -> None:
-    """Insert the units not seen yet right after their predecessor in their own list."""
-    after: Unit | None = None
+    """Append the units not seen yet, in their list's order; a unit seen before takes the call
+    details (latency, usage, span) this sighting has."""
     for unit in units:
         seen = index.get(unit.key)
         if seen is not None:
             seen.absorb(unit)
-            after = seen
-            continue
-        index[unit.key] = unit
-        at = order.index(after) + 1 if after is not None else 0
-        # Keep items that followed the predecessor in an earlier list before this one only when
-        # this list starts fresh (at == 0 puts a brand new conversation's first message first).
-        if after is None and order:
-            at = len(order)
-        order.insert(at, unit)
-        after = unit
+        else:
+            index[unit.key] = unit
+            order.append(unit)
 
 
 def plan_spans(spans: list[Span]) -> Plan:

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
 
 from .. import normalize
 from ..errors import DomainError
 from ..jsontext import body_hash
 from ..models import AgentSession, Event, Project, Run
-from ..services.events import EventInput, UsageInput, events_append
+
+# _price is the append path's own pricing (usage rows and the daily aggregate), reused so a
+# late span's usage is priced exactly as an appended event's.
+from ..services.events import EventInput, UsageInput, _price, events_append
 from ..services.sessions import session_upsert
 from . import selectors
 from .decode import Span
@@ -139,6 +144,49 @@ def _store_runs(project: Project, runs: list[RunPlan]) -> None:
         Run.objects.bulk_update(changed, ["status", "ended_at", "reason", "started_at"])
 
 
+@transaction.atomic
+def _attach_calls(project: Project, sp: SessionPlan, late: dict[str, Unit]) -> None:
+    """Give stored messages the call details a late span brings (latency, span, usage).
+
+    A later turn's input may have stored a model's answer before the span of the call that
+    produced it arrived; that span then adds no event, but its latency and usage belong on
+    the answer. Only events without a span yet are touched, so a retry changes nothing.
+    """
+    session = (
+        AgentSession.objects.select_for_update()
+        .filter(project=project, external_id=sp.external_id)
+        .first()
+    )
+    if session is None:
+        return
+    rows = list(
+        Event.objects.filter(session=session, external_id__in=list(late), span_id="")
+        .exclude(usage__isnull=False)
+        .only("id", "external_id", "timestamp", "run_id", "source", "type")
+    )
+    if not rows:
+        return
+    priced_rows, priced_inputs = [], []
+    for row in rows:
+        unit = late[row.external_id]
+        row.duration_ms, row.span_id, row.trace_id = unit.duration_ms, unit.span_id, unit.trace_id
+        usage = _usage(unit)
+        if usage is not None:
+            priced_rows.append(row)
+            priced_inputs.append(
+                EventInput(row.external_id, source=row.source, type=row.type, usage=usage)
+            )
+    Event.objects.bulk_update(rows, ["duration_ms", "span_id", "trace_id"])
+    usages = _price(project, session, priced_rows, priced_inputs) if priced_rows else []
+    if usages:
+        AgentSession.objects.filter(pk=session.pk).update(
+            prompt_tokens=F("prompt_tokens") + sum(u.prompt_tokens for u in usages),
+            completion_tokens=F("completion_tokens") + sum(u.completion_tokens for u in usages),
+            total_tokens=F("total_tokens") + sum(u.total_tokens for u in usages),
+            cost_usd=F("cost_usd") + sum((u.cost_usd for u in usages), Decimal(0)),
+        )
+
+
 def otel_spans_store(*, project: Project, spans: list[Span]) -> TracesOutcome:
     """Store a batch of decoded spans; unusable spans are counted and explained, not fatal."""
     plan = plan_spans(spans)
@@ -159,14 +207,20 @@ def otel_spans_store(*, project: Project, spans: list[Span]) -> TracesOutcome:
             rejected.update({s: "its session could not be written" for s in sp.spans})
             continue
         events: list[EventInput] = []
+        late: dict[str, Unit] = {}
         for unit in sp.units:
-            if ids[id(unit)] in stored or unit.span_id in rejected:
+            if unit.span_id in rejected:
+                continue
+            if ids[id(unit)] in stored:
+                if unit.span_id:
+                    late[ids[id(unit)]] = unit
                 continue
             events.extend(_inputs(sp, unit, ids[id(unit)]))
-        if not events:
-            continue
         try:
-            events_append(project=project, session_external_id=sp.external_id, events=events)
+            if events:
+                events_append(project=project, session_external_id=sp.external_id, events=events)
+            if late:
+                _attach_calls(project, sp, late)
         except DomainError as exc:
             rejected.update({s: exc.detail for s in sp.spans})
     reasons = sorted({reason for reason in rejected.values()})

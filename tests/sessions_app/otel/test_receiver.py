@@ -100,6 +100,19 @@ def test_a_later_turn_arriving_first_still_reads_in_conversation_order(post_otlp
     post_otlp(protobuf(second_turn))
     post_otlp(protobuf(first_turn))
     assert transcript() == EXPECTED
+    # The first turn's calls came late: their latency and usage still land on their events.
+    calls = Event.objects.filter(duration_ms__isnull=False).order_by("seq")
+    assert [(e.type, e.duration_ms) for e in calls] == [
+        ("message", 400),
+        ("tool_result", 250),
+        ("message", 400),
+        ("message", 400),
+    ]
+    session = AgentSession.objects.get(external_id="conv-1")
+    assert (session.prompt_tokens, session.completion_tokens) == (470, 35)
+    post_otlp(protobuf(first_turn))  # and a retry of the late batch changes nothing
+    session.refresh_from_db()
+    assert (session.prompt_tokens, session.completion_tokens) == (470, 35)
 
 
 def test_spans_in_reverse_order_in_one_batch_read_in_conversation_order(post_otlp):
