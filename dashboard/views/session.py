@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from sessions_app.models import AgentSession, Event
+from sessions_app.otel.selectors import session_timeline
 from sessions_app.selectors import (
     event_detail,
     session_ancestors,
@@ -114,6 +115,7 @@ def session_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             children=children,
             children_after=children_after,
             runs=session_runs(session),
+            timeline=session_timeline(session),
             compare_url=optional_url("dashboard:session_compare", slug, pk),
             summaries_url=optional_url("dashboard:session_summaries", slug, pk),
             nav="sessions",

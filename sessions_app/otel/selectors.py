@@ -11,7 +11,7 @@ from django.db.models import F
 
 from ..db import server_bound
 from ..jsontext import document
-from ..models import AgentSession, Event, Project, Run
+from ..models import AgentSession, Event, Project
 
 
 def stored_event_ids(project: Project, ids: list[str]) -> set[str]:
@@ -55,6 +55,7 @@ def sessions_brief(project: Project, external_ids: list[str]) -> dict[str, dict[
 # --- the turn timeline ------------------------------------------------------------------------
 
 TIMELINE_TYPES = (Event.Type.MESSAGE, Event.Type.TOOL_RESULT, Event.Type.ERROR)
+ROW_HEIGHT = 20
 
 
 @dataclass
@@ -68,6 +69,16 @@ class Bar:
     duration_ms: int
     left: float = 0.0
     width: float = 0.0
+    y: int = 0  # the bar's row, in SVG user units
+
+    @property
+    def end(self) -> float:
+        """Where the bar ends, in percent of the axis (its label starts there)."""
+        return round(self.left + self.width, 2)
+
+    @property
+    def text_y(self) -> int:
+        return self.y + 12
 
 
 @dataclass
@@ -79,6 +90,11 @@ class Turn:
     total_ms: int
     bars: list[Bar]
 
+    @property
+    def height(self) -> int:
+        """The SVG's height: one row per call."""
+        return len(self.bars) * ROW_HEIGHT
+
 
 def session_timeline(session: AgentSession, *, limit: int = 200) -> list[Turn]:
     """The model and tool calls with a latency, grouped by run, laid out on a time axis.
@@ -89,15 +105,20 @@ def session_timeline(session: AgentSession, *, limit: int = 200) -> list[Turn]:
     """
     rows = list(
         Event.objects.filter(session=session, duration_ms__isnull=False, type__in=TIMELINE_TYPES)
-        .annotate(model=F("usage__model"))
+        .annotate(
+            model=F("usage__model"), run_name=F("run__external_id"), agent=F("run__agent_name")
+        )
         .order_by("-seq")
-        .values("seq", "run_id", "type", "name", "model", "timestamp", "duration_ms", "is_error")[
-            :limit
-        ]
-    )
+        .values(
+            "seq", "run_id", "run_name", "agent", "type", "name", "model", "timestamp",
+            "duration_ms", "is_error",
+        )[:limit]
+    )  # fmt: skip
     rows.reverse()
-    runs = {
-        r.pk: r for r in Run.objects.filter(pk__in={row["run_id"] for row in rows if row["run_id"]})
+    titles = {
+        row["run_id"]: f"Run {row['run_name']}" + (f" ({row['agent']})" if row["agent"] else "")
+        for row in rows
+        if row["run_id"]
     }
     groups: dict[int | None, list[Bar]] = {}
     for row in rows:
@@ -113,13 +134,10 @@ def session_timeline(session: AgentSession, *, limit: int = 200) -> list[Turn]:
         begin = min(b.start for b in bars)
         end = max(b.start + timedelta(milliseconds=b.duration_ms) for b in bars)
         total = max(int((end - begin).total_seconds() * 1000), 1)
-        for b in bars:
+        for i, b in enumerate(bars):
+            b.y = i * ROW_HEIGHT
             b.left = round((b.start - begin).total_seconds() * 1000 / total * 100, 2)
             b.width = max(round(b.duration_ms / total * 100, 2), 0.5)
-        run = runs.get(run_id) if run_id else None
-        title = f"Run {run.external_id}" if run else "Calls outside a run"
-        if run and run.agent_name:
-            title += f" ({run.agent_name})"
-        turns.append(Turn(title, begin, total, bars))
+        turns.append(Turn(titles.get(run_id, "Calls outside a run"), begin, total, bars))
     turns.sort(key=lambda t: t.started_at)
     return turns
