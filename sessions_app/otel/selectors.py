@@ -37,11 +37,20 @@ def events_by_span(project: Project, span_ids: list[str]) -> list[tuple[str, str
     """(span id, event id) of stored events that came from these spans (one query)."""
     if not span_ids:
         return []
-    return list(
-        Event.objects.filter(project=project, span_id__in=span_ids).values_list(
-            "span_id", "external_id"
+    if connection.vendor != "postgresql":
+        return list(
+            Event.objects.filter(project=project, span_id__in=span_ids).values_list(
+                "span_id", "external_id"
+            )
         )
+    # As above: one probe of the partial (project, span_id) index per id, and one server-side
+    # JSON parameter instead of 500 client-quoted literals (50 ms a batch, profiled).
+    sql = (
+        "SELECT e.span_id, e.external_id FROM json_array_elements_text(%s::json) AS "
+        f"wanted(span_id), LATERAL (SELECT span_id, external_id FROM {Event._meta.db_table} "
+        "WHERE project_id = %s AND span_id = wanted.span_id AND span_id <> '') AS e"
     )
+    return list(server_bound(sql, [document(span_ids, default=str), project.pk]))
 
 
 def sessions_brief(project: Project, external_ids: list[str]) -> dict[str, dict[str, Any]]:
