@@ -162,6 +162,8 @@ def message_key(message: Message) -> str:
     # An assistant message with text is known by its text: some instrumentations drop the tool
     # calls from a call's output that the next call's input carries (litellm). Without text,
     # the call ids tell tool-only messages apart.
+    if "_span" in message:
+        return f"span:{message.pop('_span')}"
     text = str(message.get("content", ""))
     calls = "" if text else ",".join(c.get("id", "") for c in message.get("tool_calls", []))
     return _digest(message.get("role", ""), text, calls)[:32]
@@ -273,6 +275,10 @@ def _tool_units(span: Span, run: str | None, claimed: dict[str, Unit]) -> list[U
 def _model_units(span: Span, run: str | None) -> list[Unit]:
     """A model call's input then output as units; its latency and usage on the output."""
     inputs, outputs = call_messages(span)
+    if not outputs and span.status_code != STATUS_ERROR and call_usage(span.attributes):
+        # Content not recorded (sensitive data off): the call still has its usage and latency,
+        # on an empty answer known by its span, so a retry stays one event.
+        outputs = [{"role": "assistant", "content": "", "_span": span.span_id}]
     units: list[Unit] = []
     counts: dict[str, int] = {}
     for index, message in enumerate([*inputs, *outputs]):

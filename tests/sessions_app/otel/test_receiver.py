@@ -291,3 +291,25 @@ def test_bad_message_json_rejects_that_span_only(post_otlp):
     assert response.json()["partialSuccess"]["rejectedSpans"] == "1"
     assert "does not parse" in response.json()["partialSuccess"]["errorMessage"]
     assert [e.content for e in Event.objects.all()] == ["ok"]
+
+
+def test_a_call_recorded_without_content_keeps_its_usage_and_latency(post_otlp):
+    body = {
+        "resourceSpans": [{"scopeSpans": [{"spans": [{
+            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
+            "name": "chat gpt-4o-mini", "startTimeUnixNano": "1767607200000000000",
+            "endTimeUnixNano": "1767607200750000000",
+            "attributes": [
+                {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                {"key": "gen_ai.conversation.id", "value": {"stringValue": "quiet"}},
+                {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
+                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "30"}},
+                {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "4"}},
+            ]}]}]}]
+    }  # fmt: skip
+    for _ in range(2):  # the retry adds nothing
+        assert post_otlp(json.dumps(body).encode(), content_type="application/json").json() == {}
+    event = Event.objects.get()
+    assert (event.role, event.content, event.duration_ms) == ("assistant", "", 750)
+    assert event.usage.prompt_tokens == 30
+    assert AgentSession.objects.get(external_id="quiet").completion_tokens == 4
