@@ -257,7 +257,7 @@ def _tool_units(span: Span, run: str | None, claimed: dict[str, Unit]) -> list[U
             {"id": call_id, "type": "function",
              "function": {"name": name, "arguments": str(arguments)}}]}  # fmt: skip
         units.append(Unit(message_key(call), call, timestamp=_at(span.start_ns), run=run))
-    message = {"role": "tool", "tool_call_id": call_id, "content": result}
+    message = {"role": "tool", "tool_call_id": call_id, "content": result, "name": name[:255]}
     units.append(
         Unit(
             message_key(message),

@@ -3,6 +3,7 @@ conversation exported over OTLP/HTTP lands as one session, each message once."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -45,24 +46,30 @@ def otel_litellm(server, monkeypatch):
     provider.shutdown()
 
 
-def converse(litellm) -> str:
+async def converse(litellm) -> str:
     """Three calls: the model asks for the tool, answers with its result, answers a follow-up.
     Returns the first answer's text (litellm's mock puts text beside the tool call)."""
     messages = [
         {"role": "system", "content": "You answer about weather."},
         {"role": "user", "content": "Weather in Paris?"},
     ]
-    first = litellm.completion(model="gpt-4o-mini", messages=messages, mock_tool_calls=[CALL])
+    first = await litellm.acompletion(
+        model="gpt-4o-mini", messages=messages, mock_tool_calls=[CALL]
+    )
     assert first.choices[0].message.tool_calls
     text = first.choices[0].message.content or ""
     messages.append({"role": "assistant", "content": text, "tool_calls": [CALL]})
     messages.append({"role": "tool", "tool_call_id": "call_w1", "content": "18C, sunny"})
-    litellm.completion(model="gpt-4o-mini", messages=messages, mock_response="18C and sunny.")
+    await litellm.acompletion(
+        model="gpt-4o-mini", messages=messages, mock_response="18C and sunny."
+    )
     messages += [
         {"role": "assistant", "content": "18C and sunny."},
         {"role": "user", "content": "Umbrella?"},
     ]
-    litellm.completion(model="gpt-4o-mini", messages=messages, mock_response="No.")
+    await litellm.acompletion(model="gpt-4o-mini", messages=messages, mock_response="No.")
+    # litellm logs an async call from a task of its own: let them run inside the conversation.
+    await asyncio.sleep(0.5)
     return text
 
 
@@ -72,7 +79,9 @@ def test_a_tool_using_conversation_lands_as_one_session(otel_litellm):
         "conversation", attributes={"gen_ai.conversation.id": "lite-1", "user.id": "u-42"}
     )
     with conversation:
-        first_text = converse(litellm)
+        # Async calls: litellm's logging then runs in tasks that inherit the caller's context
+        # (its current span); sync calls log from a thread pool that does not always see it.
+        first_text = asyncio.run(converse(litellm))
     # litellm runs its success callbacks on a worker thread after each call returns.
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not Event.objects.filter(content="No.").exists():

@@ -101,7 +101,7 @@ def test_a_conversation_of_several_runs_is_one_session(instrumented):
     ]
     assert [(e.type, e.name) for e in events if e.type in ("tool_call", "tool_result")] == [
         ("tool_call", "get_weather"),
-        ("tool_result", ""),
+        ("tool_result", "get_weather"),
     ]
     result = next(e for e in events if e.type == "tool_result")
     assert result.content == "Sunny and 21 degrees in Paris"
