@@ -281,7 +281,11 @@ API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 0)
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024)
 INGEST_MAX_EVENTS = env_int("INGEST_MAX_EVENTS", 1000)
 INGEST_MAX_JSON_DEPTH = env_int("INGEST_MAX_JSON_DEPTH", 32)
-DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES + 1024
+# The OTLP receiver (docs/otel.md): the largest body, compressed or decompressed, and how many
+# exports one process decodes and stores at once before answering 429 with Retry-After.
+OTLP_MAX_BODY_BYTES = env_int("OTLP_MAX_BODY_BYTES", INGEST_MAX_BODY_BYTES)
+OTLP_MAX_CONCURRENT = env_int("OTLP_MAX_CONCURRENT", 8)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, OTLP_MAX_BODY_BYTES) + 1024
 
 LOGGING = {
     "version": 1,

@@ -1,12 +1,19 @@
-"""URL routes: the dashboard at /, the API at /api/ (operations under /api/v1/), the admin."""
+"""URL routes: the dashboard at /, the API at /api/ (operations under /api/v1/), the OTLP
+receiver, the admin."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+
+from sessions_app.otel.receiver import traces as otlp_traces
 
 from .api import api, api_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # OTLP/HTTP: the exporter appends /v1/traces to OTEL_EXPORTER_OTLP_ENDPOINT (…/api/otel);
+    # /v1/traces as well for users coming from Phoenix, whose endpoint is the bare host.
+    path("api/otel/v1/traces", otlp_traces, name="otlp-traces"),
+    path("v1/traces", otlp_traces, name="otlp-traces-root"),
     path("api/", api.urls),
     # Clients of the API read JSON errors, also for a path that does not exist.
     re_path(r"^api/", api_not_found),

@@ -65,6 +65,10 @@ class EventInput:
     usage: UsageInput | None = None
     # An LLM message without usage gets its tokens counted for this model (tokens_estimated).
     model: str = ""
+    # A model or tool call's latency; the OpenTelemetry span it came from (hex ids).
+    duration_ms: int | None = None
+    span_id: str = ""
+    trace_id: str = ""
 
 
 @dataclass(frozen=True)

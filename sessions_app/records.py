@@ -54,5 +54,8 @@ def event_record(event: Event) -> dict[str, Any]:
         "metadata": event.metadata,
         "payload": event.payload,
         "payload_format": event.payload_format,
+        "duration_ms": event.duration_ms,
+        "span_id": event.span_id,
+        "trace_id": event.trace_id,
         "token_usage": None if usage is None else usage_record(usage),
     }

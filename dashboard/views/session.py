@@ -18,6 +18,7 @@ from sessions_app.selectors.events import (
     session_runs,
     transcript_page,
 )
+from sessions_app.selectors.otel import session_timeline
 from sessions_app.selectors.sessions import (
     session_ancestors,
     session_children_page,
@@ -118,6 +119,7 @@ def session_detail(request: DashboardRequest, slug: str, pk: int) -> HttpRespons
             children=children,
             children_after=children_after,
             runs=session_runs(session),
+            timeline=session_timeline(session),
             compare_url=optional_url("dashboard:session_compare", slug, pk),
             summaries_url=optional_url("dashboard:session_summaries", slug, pk),
             nav="sessions",

@@ -190,6 +190,9 @@ class EventIn(StrictIn):
     is_error: StrictBool | None = None
     metadata: dict[str, Any] | None = None
     token_usage: TokenUsageIn | None = None
+    duration_ms: int | None = Field(
+        None, ge=0, le=2**31 - 1, description="A model or tool call's latency in milliseconds."
+    )
     item: dict[str, Any] | None = Field(
         None, description="An OpenAI chat message, Responses item or Agent Framework Message."
     )
@@ -345,6 +348,9 @@ class EventOut(BaseModel):
     payload: Any
     payload_format: str
     token_usage: TokenUsageOut | None
+    duration_ms: int | None = None
+    span_id: str = ""
+    trace_id: str = ""
 
 
 class EventPageOut(BaseModel):

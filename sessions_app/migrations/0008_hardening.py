@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessions_app', '0006_event_usage_project_unconstrained'),
+        ('sessions_app', '0007_event_duration_and_span_ids'),
     ]
 
     operations = [

@@ -92,6 +92,12 @@ class Event(models.Model):
     # SHA-256 of the event as sent: a retry with the same id must carry the same body.
     body_hash = models.CharField(max_length=64, blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
+    # A model or tool call's latency (span end minus start, or as the client reported it).
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # OpenTelemetry ids (hex) of the span the event came from, so a reviewer can find it in
+    # their other tools.
+    span_id = models.CharField(max_length=16, blank=True, default="")
+    trace_id = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -113,6 +119,13 @@ class Event(models.Model):
             ),
             models.Index(
                 fields=["run", "seq"], name="event_run", condition=models.Q(run__isnull=False)
+            ),
+            # The OTLP receiver's check that a span id is not reused with another body, and a
+            # reviewer's search by span id; only the events that carry a span have an entry.
+            models.Index(
+                fields=["project", "span_id"],
+                name="event_span",
+                condition=~models.Q(span_id=""),
             ),
         ]
 

@@ -258,8 +258,8 @@ def test_session_page_query_count(client, viewer, project, django_assert_num_que
     client.force_login(viewer)
     client.get(page_url(session))
     # session row, user, project, role, session, events page, subtree totals, children page
-    # (with their subtree totals), runs, switcher; a root has no ancestors to load
-    with django_assert_num_queries(10):
+    # (with their subtree totals), runs, turn timeline, switcher; a root has no ancestors
+    with django_assert_num_queries(11):
         client.get(page_url(session))
 
 

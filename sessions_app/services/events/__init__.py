@@ -12,7 +12,7 @@ The input types live in `sessions_app.inputs`; they are importable from here too
 """
 
 from ...inputs import AppendResult, EventInput, UsageInput
-from .append import events_append
+from .append import events_append, usage_store
 from .pricing import TOOL_TYPES, PricedUsage
 from .removal import event_pop_last, events_clear
 from .rollups import session_recompute_rollups
@@ -29,4 +29,5 @@ __all__ = [
     "events_append",
     "events_clear",
     "session_recompute_rollups",
+    "usage_store",
 ]

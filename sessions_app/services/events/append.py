@@ -89,7 +89,7 @@ def _events_append_once(
     if fresh:
         now = timezone.now()
         created = _store(project, session, fresh, now)
-        priced = _price(project, session, created, fresh)
+        priced = usage_store(project, session, created, fresh)
         rollups_add(
             session,
             totals=batch_totals(created, priced),
@@ -183,10 +183,11 @@ def _bulk_insert_events(rows: list[Event]) -> list[Event]:
     return rows
 
 
-def _price(
+def usage_store(
     project: Project, session: AgentSession, created: list[Event], fresh: list[EventInput]
 ) -> list[PricedUsage]:
-    """Price the new events' usage, store its rows and add it to the daily aggregate."""
+    """Price the new events' usage, store its rows and add it to the daily aggregate (also for
+    events stored earlier whose usage arrives later: the OTLP receiver's late spans)."""
     if not any(has_usage(d) for d in fresh):
         return []
     book = PriceBook(project)

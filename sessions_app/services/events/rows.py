@@ -65,6 +65,9 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("payload_format", "text"),
     Column("body_hash", "text"),
     Column("metadata", "jsonb"),
+    Column("duration_ms", "integer"),
+    Column("span_id", "text"),
+    Column("trace_id", "text"),
 )
 
 # Every input column is an attribute of `PricedUsage` (pricing.py) of the same name.

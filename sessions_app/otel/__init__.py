@@ -1,0 +1,1 @@
+"""OpenTelemetry (OTLP/HTTP) trace ingest: decode, map, store; see docs/otel.md."""

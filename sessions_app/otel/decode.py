@@ -1,0 +1,274 @@
+"""OTLP/HTTP trace bodies (protobuf or JSON, maybe gzipped) into plain `Span` records.
+
+Protobuf is decoded by `opentelemetry-proto`. OTLP's JSON is not protobuf's canonical JSON
+(trace and span ids are hex, not base64; 64-bit integers may be strings), so it is walked here
+directly into the same records. Anything that is not OTLP raises `BadBody` (a 400).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+# An attribute string longer than this is cut (a span is still used); the receiver's body limit
+# bounds the whole request.
+MAX_ATTRIBUTE_CHARS = 1_000_000
+
+STATUS_UNSET, STATUS_OK, STATUS_ERROR = 0, 1, 2
+
+
+class BadBody(Exception):
+    """The body is not an OTLP trace export request."""
+
+
+class TooLarge(Exception):
+    """The body, once decompressed, is over the size limit."""
+
+
+@dataclass
+class SpanEvent:
+    name: str
+    time_ns: int
+    attributes: dict[str, Any]
+
+
+@dataclass
+class Span:
+    """One span with its resource's attributes folded in, ids as lowercase hex."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    start_ns: int
+    end_ns: int
+    attributes: dict[str, Any]
+    resource: dict[str, Any] = field(default_factory=dict)
+    events: list[SpanEvent] = field(default_factory=list)
+    status_code: int = STATUS_UNSET
+    status_message: str = ""
+    kind: int = 0
+
+    @property
+    def duration_ms(self) -> int | None:
+        """End minus start in whole milliseconds; None when the span has no usable end."""
+        if not self.end_ns or self.end_ns < self.start_ns:
+            return None
+        return min((self.end_ns - self.start_ns) // 1_000_000, 2**31 - 1)
+
+
+def inflate(body: bytes, encoding: str, limit: int) -> bytes:
+    """The body without its Content-Encoding (gzip or deflate), refused past `limit` bytes."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "deflate"):
+        raise BadBody(f"Content-Encoding {encoding!r} is not supported (use gzip).")
+    wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+    try:
+        inflater = zlib.decompressobj(wbits)
+        # Bounded, so a small bomb cannot expand into gigabytes before we look at it.
+        out = inflater.decompress(body, limit + 1)
+    except (zlib.error, gzip.BadGzipFile) as exc:
+        raise BadBody(f"The body is not valid {encoding}.") from exc
+    if len(out) > limit:
+        raise TooLarge(f"The decompressed body is larger than {limit} bytes.")
+    return out
+
+
+# --- protobuf ---------------------------------------------------------------------------------
+
+
+def _pb_value(value: Any) -> Any:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [_pb_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: _pb_value(kv.value) for kv in value.kvlist_value.values}
+    if kind == "bytes_value":
+        return value.bytes_value.hex()
+    result = getattr(value, kind)
+    if isinstance(result, str) and len(result) > MAX_ATTRIBUTE_CHARS:
+        return result[:MAX_ATTRIBUTE_CHARS]
+    return result
+
+
+def _pb_attributes(attributes: Any) -> dict[str, Any]:
+    return {kv.key: _pb_value(kv.value) for kv in attributes}
+
+
+def decode_protobuf(body: bytes) -> list[Span]:
+    """Spans of an `ExportTraceServiceRequest` in protobuf."""
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        raise BadBody("The body is not an OTLP protobuf ExportTraceServiceRequest.") from exc
+    spans = []
+    for resource_spans in request.resource_spans:
+        resource = _pb_attributes(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for s in scope_spans.spans:
+                spans.append(
+                    Span(
+                        trace_id=s.trace_id.hex(),
+                        span_id=s.span_id.hex(),
+                        parent_span_id=s.parent_span_id.hex(),
+                        name=s.name,
+                        start_ns=s.start_time_unix_nano,
+                        end_ns=s.end_time_unix_nano,
+                        attributes=_pb_attributes(s.attributes),
+                        resource=resource,
+                        events=[
+                            SpanEvent(e.name, e.time_unix_nano, _pb_attributes(e.attributes))
+                            for e in s.events
+                        ],
+                        status_code=s.status.code,
+                        status_message=s.status.message,
+                        kind=s.kind,
+                    )
+                )
+    return spans
+
+
+# --- JSON -------------------------------------------------------------------------------------
+
+
+def _get(obj: dict, camel: str, snake: str, default: Any = None) -> Any:
+    """OTLP JSON uses lowerCamelCase; receivers should accept the proto's snake_case too."""
+    if camel in obj:
+        return obj[camel]
+    return obj.get(snake, default)
+
+
+def _json_value(value: Any) -> Any:
+    if not isinstance(value, dict) or not value:
+        return None
+    key, inner = next(iter(value.items()))
+    if key in ("stringValue", "string_value"):
+        text = str(inner)
+        return text[:MAX_ATTRIBUTE_CHARS]
+    if key in ("intValue", "int_value"):
+        return int(inner)
+    if key in ("doubleValue", "double_value"):
+        return float(inner)
+    if key in ("boolValue", "bool_value"):
+        return bool(inner)
+    if key in ("arrayValue", "array_value"):
+        return [_json_value(v) for v in (inner or {}).get("values", [])]
+    if key in ("kvlistValue", "kvlist_value"):
+        return _json_attributes((inner or {}).get("values", []))
+    if key in ("bytesValue", "bytes_value"):
+        return str(inner)
+    return None
+
+
+def _json_attributes(items: Any) -> dict[str, Any]:
+    if not isinstance(items, list):
+        raise BadBody("attributes must be a list of {key, value}.")
+    out = {}
+    for kv in items:
+        if isinstance(kv, dict) and isinstance(kv.get("key"), str):
+            try:
+                out[kv["key"]] = _json_value(kv.get("value"))
+            except (TypeError, ValueError):
+                continue  # a wrongly typed value is dropped, not the span
+    return out
+
+
+def _hex_id(value: Any, size: int) -> str:
+    text = value if isinstance(value, str) else ""
+    text = text.lower()
+    if text and (len(text) != size or any(c not in "0123456789abcdef" for c in text)):
+        return ""
+    return text
+
+
+def _json_span(s: dict, resource: dict[str, Any]) -> Span:
+    status = _get(s, "status", "status", {}) or {}
+    code = status.get("code", 0)
+    if isinstance(code, str):  # the enum's name, as some encoders write it
+        code = {"STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}.get(code, 0)
+    return Span(
+        trace_id=_hex_id(_get(s, "traceId", "trace_id"), 32),
+        span_id=_hex_id(_get(s, "spanId", "span_id"), 16),
+        parent_span_id=_hex_id(_get(s, "parentSpanId", "parent_span_id"), 16),
+        name=str(s.get("name", "")),
+        start_ns=int(_get(s, "startTimeUnixNano", "start_time_unix_nano", 0) or 0),
+        end_ns=int(_get(s, "endTimeUnixNano", "end_time_unix_nano", 0) or 0),
+        attributes=_json_attributes(s.get("attributes", [])),
+        resource=resource,
+        events=[
+            SpanEvent(
+                str(e.get("name", "")),
+                int(_get(e, "timeUnixNano", "time_unix_nano", 0) or 0),
+                _json_attributes(e.get("attributes", [])),
+            )
+            for e in s.get("events", [])
+            if isinstance(e, dict)
+        ],
+        status_code=int(code) if isinstance(code, int) else 0,
+        status_message=str(status.get("message", "")),
+        kind=s.get("kind", 0) if isinstance(s.get("kind"), int) else 0,
+    )
+
+
+def decode_json(body: bytes) -> tuple[list[Span], list[str]]:
+    """Spans of an OTLP JSON request, and the reasons for spans that could not be read."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise BadBody("The body is not valid JSON.") from exc
+    if not isinstance(data, dict) or not isinstance(
+        _get(data, "resourceSpans", "resource_spans", []), list
+    ):
+        raise BadBody("The body is not an OTLP ExportTraceServiceRequest (resourceSpans).")
+    spans: list[Span] = []
+    rejected: list[str] = []
+    for rs in _get(data, "resourceSpans", "resource_spans", []):
+        if not isinstance(rs, dict):
+            raise BadBody("resourceSpans must hold objects.")
+        resource = _json_attributes((rs.get("resource") or {}).get("attributes", []))
+        for ss in _get(rs, "scopeSpans", "scope_spans", []) or []:
+            for s in (ss or {}).get("spans", []) if isinstance(ss, dict) else []:
+                try:
+                    spans.append(_json_span(s, resource))
+                except (AttributeError, TypeError, ValueError, BadBody) as exc:
+                    rejected.append(f"unreadable span: {exc}")
+    return spans, rejected
+
+
+def decode(body: bytes, content_type: str) -> tuple[list[Span], list[str]]:
+    """Spans of a request body by its content type, with reasons for unreadable spans."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind in ("application/x-protobuf", "application/protobuf", "application/octet-stream"):
+        return decode_protobuf(body), []
+    if kind == "application/json":
+        return decode_json(body)
+    raise BadBody(f"Content-Type {kind!r} is not OTLP (application/x-protobuf or json).")
+
+
+def response_body(content_type: str, rejected: int, message: str) -> tuple[bytes, str]:
+    """An ExportTraceServiceResponse in the request's encoding."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "application/json":
+        body: dict[str, Any] = {}
+        if rejected or message:
+            body["partialSuccess"] = {"rejectedSpans": str(rejected), "errorMessage": message}
+        return json.dumps(body).encode(), "application/json"
+    response = ExportTraceServiceResponse()
+    if rejected or message:
+        response.partial_success.rejected_spans = rejected
+        response.partial_success.error_message = message
+    return response.SerializeToString(), "application/x-protobuf"
