@@ -8,28 +8,37 @@ with every event, run, token usage row and summary of those sessions. Foreign ke
 the database still enforces them (deferred), and the services delete dependants first.
 
 Modules: `projects` (tenants and access), `sessions` (sessions and runs), `events` (events and
-token usage), `summaries`, `costs` (prices, the daily aggregate, budgets). Import models from
-the package (`from sessions_app.models import Event`).
+token usage), `summaries`, `costs` (prices, the daily aggregate, budgets), `review` (comments,
+scores, annotation queues, review history). Import models from the package
+(`from sessions_app.models import Event`).
 """
 
 from .costs import Budget, BudgetAlert, DailyUsage, ModelPrice
 from .events import Event, TokenUsage
 from .projects import ApiKey, Membership, Project, RetentionRun
+from .review import AnnotationQueue, Comment, DataType, QueueItem, ReviewEvent, Score, ScoreConfig
 from .sessions import AgentSession, Run
 from .summaries import Summary
 
 __all__ = [
     "AgentSession",
+    "AnnotationQueue",
     "ApiKey",
     "Budget",
     "BudgetAlert",
+    "Comment",
     "DailyUsage",
+    "DataType",
     "Event",
     "Membership",
     "ModelPrice",
     "Project",
+    "QueueItem",
     "RetentionRun",
+    "ReviewEvent",
     "Run",
+    "Score",
+    "ScoreConfig",
     "Summary",
     "TokenUsage",
 ]
