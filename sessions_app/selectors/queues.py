@@ -13,7 +13,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from ..errors import NotFound
-from ..models import AgentSession, AnnotationQueue, Project, QueueItem
+from ..models import AgentSession, AnnotationQueue, Project, QueueItem, ScoreConfig
 from .session_list import SessionFilters
 
 
@@ -182,3 +182,13 @@ def queue_neighbour(queue: AnnotationQueue, item: QueueItem, *, forward: bool) -
 def review_queues_of(project: Project) -> list[AnnotationQueue]:
     """The project's queues by name (for "add to queue" menus)."""
     return list(AnnotationQueue.objects.filter(project=project).only("id", "name"))
+
+
+def queue_configs(queue: AnnotationQueue) -> list[ScoreConfig]:
+    """The score configs a queue's reviewers fill in, by name."""
+    return list(queue.score_configs.order_by("name"))
+
+
+def queue_member_ids(queue: AnnotationQueue) -> list[int]:
+    """The user ids of a queue's members."""
+    return list(queue.members.values_list("pk", flat=True))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import transaction
@@ -15,7 +16,9 @@ from ..errors import Conflict, InvalidInput
 from ..models import AgentSession, AnnotationQueue, Project, QueueItem, ScoreConfig
 from ..selectors.queues import rule_filters
 from ..selectors.session_list import sessions_filtered
+from .comments import comment_add
 from .history import review_event_add
+from .scores import score_record, score_value_check
 
 LOCK_MINUTES = 5
 
@@ -154,3 +157,26 @@ def queue_item_finish(*, item: QueueItem, user: AbstractBaseUser, status: str) -
         summary=f"{'completed' if status == 'completed' else 'skipped'} in queue {item.queue.name}",
     )
     return item
+
+
+@transaction.atomic
+def queue_item_complete(
+    *,
+    item: QueueItem,
+    user: AbstractBaseUser,
+    values: list[tuple[ScoreConfig, Any]],
+    comment: str = "",
+) -> QueueItem:
+    """Record a reviewer's scores and comment on the item's session and mark it done, all or
+    nothing: a value that does not fit its config is an InvalidInput naming `score_<id>`."""
+    for config, value in values:
+        try:
+            score_value_check(config, value)
+        except InvalidInput as exc:
+            raise InvalidInput(exc.detail, field=f"score_{config.pk}") from exc
+    item = queue_item_open(item=item, user=user)
+    for config, value in values:
+        score_record(session=item.session, name=config.name, value=value, config=config, user=user)
+    if comment.strip():
+        comment_add(session=item.session, text=comment, user=user)
+    return queue_item_finish(item=item, user=user, status=QueueItem.Status.COMPLETED)

@@ -196,3 +196,11 @@ def score_config_save(
         setattr(config, key, value)
     config.save()
     return config
+
+
+@transaction.atomic
+def project_viewers_may_review_set(*, project: Project, allowed: bool) -> Project:
+    """Let viewers score, comment and work queues in this project (or stop them)."""
+    Project.objects.filter(pk=project.pk).update(viewers_may_review=allowed)
+    project.viewers_may_review = allowed
+    return project
