@@ -186,6 +186,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_app.tasks.retention.retention_apply_all",
         "schedule": 86400,
     },
+    "review-queue-rules": {
+        "task": "sessions_app.tasks.review.queue_rules_apply_all",
+        "schedule": 300,
+    },
 }
 
 # Summaries: the model litellm calls. Without credentials for it, the extractive summarizer runs.

@@ -145,8 +145,9 @@ class AnnotationQueue(models.Model):
     rule_query = models.CharField(max_length=2000, blank=True, default="")
     rule_sample_percent = models.PositiveSmallIntegerField(null=True, blank=True)
     rule_enabled = models.BooleanField(default=False)
-    # Sessions created after this are the rule's "new" sessions still to consider.
-    rule_checked_until = models.DateTimeField(null=True, blank=True)
+    # Sessions with a larger id are the rule's "new" sessions still to consider (ids, not
+    # creation times: an import may create sessions with old timestamps).
+    rule_after_id = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

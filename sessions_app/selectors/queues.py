@@ -192,3 +192,9 @@ def queue_configs(queue: AnnotationQueue) -> list[ScoreConfig]:
 def queue_member_ids(queue: AnnotationQueue) -> list[int]:
     """The user ids of a queue's members."""
     return list(queue.members.values_list("pk", flat=True))
+
+
+def latest_session_id(project: Project) -> int:
+    """The largest session id of the project (0 when it has none)."""
+    last = AgentSession.objects.filter(project=project).order_by("-pk").values_list("pk").first()
+    return last[0] if last else 0

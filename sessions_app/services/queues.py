@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, User
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from ..errors import Conflict, InvalidInput
 from ..models import AgentSession, AnnotationQueue, Project, QueueItem, ScoreConfig
-from ..selectors.queues import rule_filters
+from ..selectors.queues import latest_session_id, rule_filters
 from ..selectors.session_list import sessions_filtered
 from .comments import comment_add
 from .history import review_event_add
@@ -45,16 +45,16 @@ def queue_save(
     rule_query = rule_query.strip().lstrip("?")
     # A rule switched on considers the sessions that arrive from now on.
     switched_on = rule_enabled and (queue is None or not queue.rule_enabled)
-    checked_from: datetime | None = timezone.now() if switched_on else None
-    if queue is not None and not switched_on:
-        checked_from = queue.rule_checked_until
+    after_id = queue.rule_after_id if queue is not None else 0
+    if switched_on:
+        after_id = latest_session_id(project)
     fields = {
         "name": name,
         "description": description.strip(),
         "rule_query": rule_query,
         "rule_sample_percent": rule_sample_percent,
         "rule_enabled": rule_enabled,
-        "rule_checked_until": checked_from,
+        "rule_after_id": after_id,
     }
     if queue is None:
         queue = AnnotationQueue.objects.create(project=project, **fields)
@@ -104,22 +104,20 @@ def sampled(queue: AnnotationQueue, session_pk: int) -> bool:
 
 
 @transaction.atomic
-def queue_rule_apply(*, queue: AnnotationQueue, until: datetime | None = None) -> int:
-    """Add the sampled share of the sessions created since the rule last ran that match its
-    filters; returns how many were added. Idempotent: a re-run adds nothing more."""
+def queue_rule_apply(*, queue: AnnotationQueue) -> int:
+    """Add the sampled share of the sessions that arrived since the rule last ran and match
+    its filters; returns how many were added. Idempotent: a re-run adds nothing more."""
     queue = AnnotationQueue.objects.select_for_update().get(pk=queue.pk)
     if not queue.rule_enabled:
         return 0
-    until = until or timezone.now()
+    until_id = latest_session_id(queue.project)
     qs = sessions_filtered(queue.project, rule_filters(queue.rule_query)).filter(
-        created_at__lte=until
+        pk__gt=queue.rule_after_id, pk__lte=until_id
     )
-    if queue.rule_checked_until is not None:
-        qs = qs.filter(created_at__gt=queue.rule_checked_until)
     chosen = [s for s in qs.only("id", "project_id") if sampled(queue, s.pk)]
     added = queue_items_add(queue=queue, sessions=chosen, added_by=f"rule of {queue.name}")
-    queue.rule_checked_until = until
-    queue.save(update_fields=["rule_checked_until"])
+    queue.rule_after_id = until_id
+    queue.save(update_fields=["rule_after_id"])
     return added
 
 
