@@ -125,7 +125,8 @@ def score_matches(name: str, value: str, low: float | None, high: float | None) 
 
 @dataclass
 class ReviewColumns:
-    """What the list shows per row: comment counts and a value per score name."""
+    """What the list shows per row: comment counts and a value per score name. Each session
+    also gets `comment_count` and `score_cells` (its values in the order of `names`)."""
 
     names: list[str] = field(default_factory=list)
     comments: dict[int, int] = field(default_factory=dict)
@@ -135,6 +136,15 @@ class ReviewColumns:
 def review_columns(project: Project, sessions: list[AgentSession]) -> ReviewColumns:
     """Comment counts and score values of a page of sessions (three queries). A session's
     value of a score is its own (the latest), or else the average of its events' values."""
+    columns = _review_columns(project, sessions)
+    for s in sessions:
+        s.comment_count = columns.comments.get(s.pk, 0)  # type: ignore[attr-defined]
+        row = columns.values.get(s.pk, {})
+        s.score_cells = [row.get(n, "") for n in columns.names]  # type: ignore[attr-defined]
+    return columns
+
+
+def _review_columns(project: Project, sessions: list[AgentSession]) -> ReviewColumns:
     columns = ReviewColumns(names=[c.name for c in score_configs(project)])
     if not sessions:
         return columns
