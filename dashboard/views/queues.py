@@ -185,6 +185,7 @@ def _item_page(
             locked_error, status = exc.detail, 409
     session = item.session
     events, previous, has_more = transcript_page(session, after_seq=0, limit=TRANSCRIPT_LIMIT)
+    review_selectors.attach_event_review(events)
     context = chrome(
         request,
         request.project,

@@ -92,7 +92,17 @@ class Score(models.Model):
         indexes = [models.Index(fields=["session", "name"], name="score_session_name")]
 
     def __str__(self) -> str:
-        return f"{self.name} = {self.value}"
+        return f"{self.name} = {self.display}"
+
+    @property
+    def display(self) -> str:
+        """The value as people read it: 4 not 4.0, true/false, or the label."""
+        value = self.value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value or "")
 
     @property
     def value(self) -> float | bool | str | None:

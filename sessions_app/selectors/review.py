@@ -167,7 +167,7 @@ def _review_columns(project: Project, sessions: list[AgentSession]) -> ReviewCol
         row: dict[str, str] = {}
         for name in columns.names:
             if (sid, name) in own:
-                row[name] = _shown(own[(sid, name)])
+                row[name] = own[(sid, name)].display
             elif of_events.get((sid, name)):
                 numbers = of_events[(sid, name)]
                 row[name] = f"{sum(numbers) / len(numbers):.3g}"
@@ -183,10 +183,18 @@ def _scores_of(ids: list[int], names: list[str]) -> QuerySet[Score]:
     )
 
 
-def _shown(score: Score) -> str:
-    value = score.value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value or "")
+def attach_event_review(events: list[Event]) -> None:
+    """Set `review_comments` and `review_scores` on each event of a transcript page, for the
+    event cards (two queries for the page, none when it is empty)."""
+    if not events:
+        return
+    ids = [e.pk for e in events]
+    comments: dict[int, list[Comment]] = defaultdict(list)
+    scores: dict[int, list[Score]] = defaultdict(list)
+    for comment in Comment.objects.filter(event_id__in=ids).only(*_COMMENT_COLUMNS):
+        comments[comment.event_id or 0].append(comment)
+    for score in Score.objects.filter(event_id__in=ids):
+        scores[score.event_id or 0].append(score)
+    for e in events:
+        e.review_comments = comments.get(e.pk, [])  # type: ignore[attr-defined]
+        e.review_scores = scores.get(e.pk, [])  # type: ignore[attr-defined]

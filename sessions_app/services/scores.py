@@ -129,7 +129,7 @@ def score_record(
         actor=user,
         actor_name=score.author_name,
         kind="score",
-        summary=f"scored {name} = {_shown(score)}{where}",
+        summary=f"scored {name} = {score.display}{where}",
     )
     return score, True
 
@@ -142,13 +142,6 @@ def _replay(existing: Score, body_hash: str, external_id: str) -> Score:
             field="id",
         )
     return existing
-
-
-def _shown(score: Score) -> str:
-    value = score.value
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 @transaction.atomic

@@ -180,3 +180,15 @@ def test_only_admins_let_viewers_review(client, editor, admin_user, project):
     assert client.post(url("viewers_may_review", "acme"), {"allowed": "1"}).status_code == 302
     project.refresh_from_db()
     assert project.viewers_may_review
+
+
+def test_comments_and_scores_on_an_event_show_in_its_card(client, editor, session, helpful):
+    client.force_login(editor)
+    client.post(url("comment_new", "acme", session.pk), {"text": "wrong tool", "event": 2})
+    client.post(
+        url("score_new", "acme", session.pk), {"name": "helpfulness", "value": "3", "event": 2}
+    )
+    html = client.get(url("session_detail", "acme", session.pk)).content.decode()
+    card = html[html.index('id="ev-2"') :]
+    card = card[: card.index("</article>")]
+    assert "wrong tool" in card and "helpfulness = 3" in card
