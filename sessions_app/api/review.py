@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import Comment, Score
+from ..models import ApiKey, Comment, Score
 from ..selectors.review import (
     event_in_session,
     score_config_named,
@@ -110,7 +110,7 @@ def post_score(request: HttpRequest, payload: ScoreIn) -> Status:
     the stored score (200); the same `id` with another body is a 409. A value that does not fit
     the score config of that name is a 422 naming `value`; a name with no config is an ad-hoc
     score of the value's type."""
-    key = request.auth
+    key: ApiKey = request.auth  # type: ignore[attr-defined]
     project = key.project
     session = session_pk(project, payload.session_id)
     event = event_in_session(session, payload.event_id) if payload.event_id else None
@@ -136,7 +136,8 @@ def post_score(request: HttpRequest, payload: ScoreIn) -> Status:
 )
 def get_scores(request: HttpRequest, external_id: str) -> dict[str, Any]:
     """The scores of a session and of its events, oldest first."""
-    session = session_pk(request.auth.project, check_path_id(external_id))
+    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    session = session_pk(key.project, check_path_id(external_id))
     return {"items": [score_dict(s, session.external_id) for s in session_scores(session)]}
 
 
@@ -148,7 +149,7 @@ def get_scores(request: HttpRequest, external_id: str) -> dict[str, Any]:
 def post_comment(request: HttpRequest, external_id: str, payload: CommentIn) -> Status:
     """Add a comment, written by the API key's name, to the session or to its event
     `event_id`."""
-    key = request.auth
+    key: ApiKey = request.auth  # type: ignore[attr-defined]
     session = session_pk(key.project, check_path_id(external_id))
     event = event_in_session(session, payload.event_id) if payload.event_id else None
     comment = comment_add(session=session, text=payload.text, event=event, author_name=key.name)
@@ -163,5 +164,6 @@ def post_comment(request: HttpRequest, external_id: str, payload: CommentIn) -> 
 )
 def get_comments(request: HttpRequest, external_id: str) -> dict[str, Any]:
     """The comments on a session and its events, newest last."""
-    session = session_pk(request.auth.project, check_path_id(external_id))
+    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    session = session_pk(key.project, check_path_id(external_id))
     return {"items": [comment_dict(c, session.external_id) for c in session_comments(session)]}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Q
 from django.http import QueryDict
 from django.utils import timezone
@@ -160,9 +160,7 @@ def queue_items_of_session(session: AgentSession) -> list[QueueItem]:
     return list(QueueItem.objects.filter(session=session).select_related("queue"))
 
 
-def queue_next_item(
-    queue: AnnotationQueue, user: AbstractBaseUser, *, after: int = 0
-) -> QueueItem | None:
+def queue_next_item(queue: AnnotationQueue, user: User, *, after: int = 0) -> QueueItem | None:
     """The first item to do after item `after` that nobody else holds (wrapping round)."""
     now = timezone.now()
     free = QueueItem.objects.filter(queue=queue, status=QueueItem.Status.PENDING).filter(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,7 +32,7 @@ def comment_add(
     session: AgentSession,
     text: str,
     event: Event | None = None,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     author_name: str = "",
 ) -> Comment:
     """Add a comment to a session (or to one of its events) by a user or a named program."""
@@ -60,7 +60,7 @@ def comment_add(
 
 
 @transaction.atomic
-def comment_edit(*, comment: Comment, text: str, user: AbstractBaseUser) -> Comment:
+def comment_edit(*, comment: Comment, text: str, user: User) -> Comment:
     """Change a comment's text; only its author may."""
     if comment.author_id != user.pk:
         raise PermissionDenied("Only its author may edit a comment.", field="text")
@@ -78,7 +78,7 @@ def comment_edit(*, comment: Comment, text: str, user: AbstractBaseUser) -> Comm
 
 
 @transaction.atomic
-def comment_delete(*, comment: Comment, user: AbstractBaseUser, is_admin: bool) -> None:
+def comment_delete(*, comment: Comment, user: User, is_admin: bool) -> None:
     """Delete a comment; its author may, and so may a project admin."""
     if comment.author_id != user.pk and not is_admin:
         raise PermissionDenied("Only its author or an admin may delete a comment.")

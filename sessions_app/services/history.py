@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 
 from ..models import AgentSession, ReviewEvent
 
-Actor = AbstractBaseUser | AnonymousUser | None
+Actor = User | None
 
 
 def review_event_add(
     *, session: AgentSession, actor: Actor, actor_name: str, kind: str, summary: str
 ) -> ReviewEvent:
     """Record one change to a session's review (called inside the change's transaction)."""
-    user = actor if isinstance(actor, AbstractBaseUser) else None
+    user = actor if isinstance(actor, User) else None
     return ReviewEvent.objects.create(
         project_id=session.project_id,
         session=session,

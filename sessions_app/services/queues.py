@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -122,7 +122,7 @@ def queue_rule_apply(*, queue: AnnotationQueue) -> int:
 
 
 @transaction.atomic
-def queue_item_open(*, item: QueueItem, user: AbstractBaseUser) -> QueueItem:
+def queue_item_open(*, item: QueueItem, user: User) -> QueueItem:
     """Lock an item to the reviewer for a few minutes; another reviewer's live lock is a
     Conflict."""
     item = QueueItem.objects.select_for_update().get(pk=item.pk)
@@ -136,7 +136,7 @@ def queue_item_open(*, item: QueueItem, user: AbstractBaseUser) -> QueueItem:
 
 
 @transaction.atomic
-def queue_item_finish(*, item: QueueItem, user: AbstractBaseUser, status: str) -> QueueItem:
+def queue_item_finish(*, item: QueueItem, user: User, status: str) -> QueueItem:
     """Mark an item done or skipped by the reviewer, releasing its lock."""
     if status not in (QueueItem.Status.COMPLETED, QueueItem.Status.SKIPPED):
         raise InvalidInput("An item is completed or skipped.", field="status")
@@ -161,7 +161,7 @@ def queue_item_finish(*, item: QueueItem, user: AbstractBaseUser, status: str) -
 def queue_item_complete(
     *,
     item: QueueItem,
-    user: AbstractBaseUser,
+    user: User,
     values: list[tuple[ScoreConfig, Any]],
     comment: str = "",
 ) -> QueueItem:

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from ..errors import Conflict, InvalidInput
@@ -84,7 +84,7 @@ def score_record(
     comment: str = "",
     external_id: str | None = None,
     body: dict[str, Any] | None = None,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     author_name: str = "",
 ) -> tuple[Score, bool]:
     """Store a score; returns it and whether it is new. With `external_id`, a retry of the same
