@@ -40,3 +40,14 @@ def test_the_periodic_task_applies_every_enabled_rule(project):
     make_session(project, "s")
     assert queue_rules_apply_all() == 1
     assert QueueItem.objects.count() == 1
+
+
+def test_adding_by_hand_skips_sessions_already_queued_and_of_other_projects(project, other_project):
+    from sessions_app.services.queues import queue_items_add
+
+    queue = queue_save(project=project, name="Hand")
+    mine = make_session(project, "mine")
+    theirs = make_session(other_project, "theirs")
+    assert queue_items_add(queue=queue, sessions=[mine, theirs], added_by="bulk") == 1
+    assert queue_items_add(queue=queue, sessions=[mine], added_by="bulk") == 0
+    assert [i.session_id for i in QueueItem.objects.all()] == [mine.pk]
