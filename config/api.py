@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from sessions_app.api import events, health, ingest, runs, sessions
 from sessions_app.api import prompts as prompts_api
+from sessions_app.api import review as review_api
 from sessions_app.api import summaries as summaries_api
 from sessions_app.api import usage as usage_api
 from sessions_app.api.auth import api_key_auth
@@ -103,3 +104,4 @@ for _router in (sessions.router, events.router, runs.router, ingest.router):
 api.add_router("/v1/", usage_api.router)
 api.add_router("/v1/", prompts_api.router)
 api.add_router("/v1/", summaries_api.router)
+api.add_router("/v1/", review_api.router)

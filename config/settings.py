@@ -263,6 +263,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_app.tasks.maintenance.summaries_reap_task",
         "schedule": 60,
     },
+    # Queue rules add their sample of new matching sessions.
+    "review-queue-rules": {
+        "task": "sessions_app.tasks.review.queue_rules_apply_all",
+        "schedule": 300,
+    },
 }
 
 # A running summary whose worker no longer answers is re-queued once it has run this long.

@@ -39,6 +39,10 @@ class SessionFilterForm(forms.Form):
             ("none", "Not reviewed"),
         ],
     )
+    score = forms.CharField(required=False, max_length=100)
+    score_value = forms.CharField(required=False, max_length=200)
+    score_min = forms.FloatField(required=False)
+    score_max = forms.FloatField(required=False)
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
     cursor = forms.CharField(required=False, max_length=500)
 
@@ -78,6 +82,10 @@ class SessionFilterForm(forms.Form):
             meta_value=meta_value,
             q=get("q").strip(),
             review=get("review"),
+            score=get("score").strip(),
+            score_value=get("score_value").strip(),
+            score_min=data.get("score_min"),
+            score_max=data.get("score_max"),
             sort=get("sort", DEFAULT_SORT),
         )
 

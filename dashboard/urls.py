@@ -2,7 +2,19 @@
 
 from django.urls import path
 
-from .views import budgets, costs, home, manage, prices, session, sessions, settings, tree
+from .views import (
+    budgets,
+    costs,
+    home,
+    manage,
+    prices,
+    queues,
+    review,
+    session,
+    sessions,
+    settings,
+    tree,
+)
 from .views import compare as compare_views
 from .views import summaries as summary_views
 
@@ -54,6 +66,28 @@ urlpatterns = [
     path("p/<slug:slug>/budgets/", budgets.budgets, name="budgets"),
     path("p/<slug:slug>/budgets/new/", budgets.budget_new, name="budget_new"),
     path("p/<slug:slug>/budgets/webhook/", budgets.alert_webhook_set, name="alert_webhook_set"),
+    # Review (issue 18): a session's review panel and actions, score configs, queues.
+    path(f"{S}review-panel/", review.review_panel, name="review_panel"),
+    path(f"{S}comments/", review.comment_new, name="comment_new"),
+    path(f"{S}comments/<int:comment_id>/", review.comment_change, name="comment_change"),
+    path(f"{S}scores/", review.score_new, name="score_new"),
+    path(f"{S}queue/", review.queue_add, name="session_queue_add"),
+    path("p/<slug:slug>/scores/", review.score_configs, name="score_configs"),
+    path("p/<slug:slug>/scores/viewers/", review.viewers_may_review, name="viewers_may_review"),
+    path("p/<slug:slug>/queues/", queues.queue_list, name="queue_list"),
+    path("p/<slug:slug>/queues/<int:queue_id>/", queues.queue_detail, name="queue_detail"),
+    path("p/<slug:slug>/queues/<int:queue_id>/rule/", queues.queue_rule_run, name="queue_rule"),
+    path("p/<slug:slug>/queues/<int:queue_id>/work/", queues.queue_work, name="queue_work"),
+    path(
+        "p/<slug:slug>/queues/<int:queue_id>/items/<int:item_id>/",
+        queues.queue_item,
+        name="queue_item",
+    ),
+    path(
+        "p/<slug:slug>/queues/<int:queue_id>/items/<int:item_id>/done/",
+        queues.queue_item_done,
+        name="queue_item_done",
+    ),
     path(
         "p/<slug:slug>/budgets/<int:budget_id>/delete/",
         budgets.budget_remove,

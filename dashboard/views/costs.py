@@ -17,6 +17,7 @@ from sessions_app.selectors import costs as analytics
 from sessions_app.selectors.budgets import budgets_status
 from sessions_app.selectors.costs import UsageFilter, used_models
 from sessions_app.selectors.projects import projects_for_user
+from sessions_app.selectors.review import review_columns
 from sessions_app.selectors.sessions import session_heading
 from sessions_app.selectors.whatif import (
     session_usage,
@@ -202,9 +203,22 @@ def _csv_rows(request: DashboardRequest, f: UsageFilter, breakdown: str) -> tupl
             [row["slug"], *(row[c] for c in CSV_COLUMNS)] for row in rows
         ]
     if breakdown == "sessions":
-        return ["session", "agent", "user", "total_tokens", "cost_usd", "events"], [
-            [s.external_id, s.agent_name, s.user_ref, s.total_tokens, s.cost_usd, s.event_count]
-            for s in analytics.top_sessions(f, limit=1000)
+        top = analytics.top_sessions(f, limit=1000)
+        # The review beside the cost (issue 18): comment count and a column per score.
+        review = review_columns(f.project, top)
+        head = ["session", "agent", "user", "total_tokens", "cost_usd", "events", "comments"]
+        return [*head, *(f"score:{n}" for n in review.names)], [
+            [
+                s.external_id,
+                s.agent_name,
+                s.user_ref,
+                s.total_tokens,
+                s.cost_usd,
+                s.event_count,
+                review.comments.get(s.pk, 0),
+                *(review.values.get(s.pk, {}).get(n, "") for n in review.names),
+            ]
+            for s in top
         ]
     return ["root_session", "sessions", "total_tokens", "cost_usd"], [
         [t["root"].external_id, t["sessions"], t["total_tokens"], t["cost_usd"]]

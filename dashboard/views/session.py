@@ -19,6 +19,7 @@ from sessions_app.selectors.events import (
     transcript_page,
 )
 from sessions_app.selectors.otel import session_timeline
+from sessions_app.selectors.review import attach_event_review
 from sessions_app.selectors.sessions import (
     session_ancestors,
     session_children_page,
@@ -89,6 +90,7 @@ def _transcript_context(request: DashboardRequest, session: AgentSession) -> dic
     events, previous, has_more = transcript_page(
         session, after_seq=after_seq, limit=PAGE_SIZE, run_id=run_pk
     )
+    attach_event_review(events)  # comments and scores on these events (issue 18)
     last_seq = events[-1].seq if events else after_seq
     return {
         "items": build_transcript(events, previous),

@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from sessions_app.selectors.budgets import budget_flags
+from sessions_app.selectors.review import review_columns
 from sessions_app.selectors.session_list import (
     SESSION_SORTS,
     session_filter_choices,
@@ -35,6 +36,8 @@ def session_list(request: DashboardRequest, slug: str) -> HttpResponse:
     context: dict[str, Any] = {
         # Who is over or near a budget right now: the project, each row's end user and session.
         "project_budget": budget_flags(project, page.items),
+        # Comment counts and score values per row (issue 18), attached to the rows.
+        "review": review_columns(project, page.items),
         "form": form,
         "filters": filters,
         "page": page,

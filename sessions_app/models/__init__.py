@@ -9,29 +9,38 @@ the database still enforces them (deferred), and the services delete dependants 
 
 Modules: `projects` (tenants and access), `sessions` (sessions and runs), `events` (events and
 token usage), `summaries`, `costs` (prices, the daily aggregate, budgets), `outbox` (tasks
-waiting for the broker). Import models from the package (`from sessions_app.models import Event`).
+waiting for the broker), `review` (comments, scores, annotation queues, review history).
+Import models from the package (`from sessions_app.models import Event`).
 """
 
 from .costs import Budget, BudgetAlert, DailyUsage, ModelPrice
 from .events import Event, TokenUsage
 from .outbox import OutboxTask
 from .projects import ApiKey, Membership, Project, RetentionRun
+from .review import AnnotationQueue, Comment, DataType, QueueItem, ReviewEvent, Score, ScoreConfig
 from .sessions import AgentSession, Run
 from .summaries import Summary
 
 __all__ = [
     "AgentSession",
+    "AnnotationQueue",
     "ApiKey",
     "Budget",
     "BudgetAlert",
+    "Comment",
     "DailyUsage",
+    "DataType",
     "Event",
     "Membership",
     "ModelPrice",
     "OutboxTask",
     "Project",
+    "QueueItem",
     "RetentionRun",
+    "ReviewEvent",
     "Run",
+    "Score",
+    "ScoreConfig",
     "Summary",
     "TokenUsage",
 ]

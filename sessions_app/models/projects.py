@@ -27,6 +27,8 @@ class Project(models.Model):
     )
     # Budget alerts are POSTed here as JSON when set.
     alert_webhook_url = models.URLField(blank=True, default="")
+    # Review: viewers may score, comment and work queues when an admin allows it.
+    viewers_may_review = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

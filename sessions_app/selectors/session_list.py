@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from ..errors import InvalidInput
 from ..models import AgentSession, DailyUsage, Project, TokenUsage
 from .pagination import KeysetPage, decode_cursor, keyset_page
+from .review import score_matches
 from .search import session_ids_matching
 from .sessions import LIST_COLUMNS, sessions_annotated, unpriced_expression
 
@@ -49,6 +50,11 @@ class SessionFilters:
     meta_value: str = ""
     q: str = ""
     review: str = ""
+    # A score (by name): its label or true/false, or a numeric range (selectors/review.py).
+    score: str = ""
+    score_value: str = ""
+    score_min: float | None = None
+    score_max: float | None = None
     sort: str = DEFAULT_SORT
 
 
@@ -86,6 +92,8 @@ def sessions_filtered(project: Project, filters: SessionFilters) -> QuerySet[Age
         qs = qs.filter(review_status="")
     elif f.review:
         qs = qs.filter(review_status=f.review)
+    if f.score:
+        qs = qs.filter(score_matches(f.score, f.score_value, f.score_min, f.score_max))
     if f.q:
         # Only the transcript: OR-ing a title match in would turn the semi-join on the GIN
         # index's hits into a scan of every session of the project.

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from ..errors import InvalidInput
 from ..models import AgentSession
+from .history import review_event_add
 
 MAX_NOTE_LENGTH = 5000
 
@@ -22,6 +23,15 @@ def session_review_set(
     if len(note) > MAX_NOTE_LENGTH:
         raise InvalidInput(f"A note is at most {MAX_NOTE_LENGTH} characters.", field="review_note")
     now = timezone.now()
+    if status != session.review_status or note != session.review_note:
+        mark = AgentSession.Review(status).label.lower()
+        review_event_add(
+            session=session,
+            actor=user,
+            actor_name="",
+            kind="review",
+            summary=f"set the review to {mark}" + (f": {note[:120]}" if note else ""),
+        )
     session.review_status = status
     session.review_note = note
     session.reviewed_by = user if (status or note) else None

@@ -258,16 +258,18 @@ def test_session_page_query_count(client, viewer, project, django_assert_num_que
     client.force_login(viewer)
     client.get(page_url(session))
     # session row, user, project, role, session, events page, subtree totals, children page
-    # (with their subtree totals), runs, turn timeline, switcher; a root has no ancestors
-    with django_assert_num_queries(11):
+    # (with their subtree totals), runs, turn timeline, switcher, the page's event comments and
+    # scores; a root has no ancestors to load
+    with django_assert_num_queries(13):
         client.get(page_url(session))
 
 
 def test_transcript_partial_query_count(client, viewer, session, django_assert_num_queries):
     client.force_login(viewer)
     client.get(page_url(session))
-    # session row, user, project, role, session, events page (usage and summary joined)
-    with django_assert_num_queries(6):
+    # session row, user, project, role, session, events page (usage and summary joined), the
+    # page's event comments and scores
+    with django_assert_num_queries(8):
         client.get(
             f"{page_url(session, 'dashboard:session_events')}?after_seq=2",
             **htmx("transcript-more"),

@@ -219,14 +219,15 @@ def test_list_page_query_count(client, viewer, variety, django_assert_num_querie
     client.force_login(viewer)
     client.get(url())  # warm the session row
     # session, user, project, role, sessions page, price coverage, filter choices (agents,
-    # models), switcher, budgets
-    with django_assert_num_queries(10):
+    # models), switcher, budgets, review columns (score configs, comment counts)
+    with django_assert_num_queries(12):
         client.get(url(sort="-cost_usd", agent="alpha"))
 
 
 def test_rows_partial_query_count(client, viewer, variety, django_assert_num_queries):
     client.force_login(viewer)
-    with django_assert_num_queries(7):  # includes the budgets and the price coverage
+    # includes the budgets, the price coverage and the review columns (configs, comments)
+    with django_assert_num_queries(9):
         client.get(url(), **htmx("session-rows"))
 
 
@@ -345,6 +346,6 @@ def test_price_coverage_is_one_query_for_the_page(
         make_session(project, f"m{i}", turns=1)
         append_unpriced_answer(project, f"m{i}")
     client.force_login(viewer)
-    with django_assert_num_queries(7):  # as the rows partial of a page without unpriced usage
+    with django_assert_num_queries(9):  # as the rows partial of a page without unpriced usage
         response = client.get(url(), **htmx("session-rows"))
     assert response.content.decode().count("+ unpriced") == 5

@@ -1,0 +1,200 @@
+"""Reads of the review workflow: comments, scores, score configs, a session's review history,
+and the review columns of the sessions list."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from ..errors import NotFound
+from ..models import (
+    AgentSession,
+    Comment,
+    DataType,
+    Event,
+    Project,
+    ReviewEvent,
+    Score,
+    ScoreConfig,
+)
+
+HISTORY_LIMIT = 200
+
+
+def event_in_session(session: AgentSession, external_id: str) -> Event:
+    """An event of the session by its external id, or NotFound naming `event_id`."""
+    event = (
+        Event.objects.filter(session=session, external_id=external_id)
+        .only("id", "session_id", "seq", "external_id")
+        .first()
+    )
+    if event is None:
+        raise NotFound(f"No event {external_id!r} in this session.", field="event_id")
+    return event
+
+
+def event_by_seq(session: AgentSession, seq: int) -> Event:
+    """An event of the session by its seq, or NotFound."""
+    event = Event.objects.filter(session=session, seq=seq).only("id", "session_id", "seq").first()
+    if event is None:
+        raise NotFound(f"No event #{seq} in this session.", field="event")
+    return event
+
+
+def session_comments(session: AgentSession) -> list[Comment]:
+    """A session's comments, its events' included, oldest first (with the event's seq)."""
+    return list(
+        Comment.objects.filter(session=session)
+        .select_related("event")
+        .only(*_COMMENT_COLUMNS, "event__seq", "event__external_id")
+    )
+
+
+_COMMENT_COLUMNS = (
+    "id",
+    "session_id",
+    "event_id",
+    "text",
+    "author_id",
+    "author_name",
+    "created_at",
+    "updated_at",
+)
+
+
+def comment_of(session: AgentSession, comment_id: int) -> Comment:
+    """One comment of the session, or NotFound."""
+    comment = Comment.objects.filter(session=session, pk=comment_id).first()
+    if comment is None:
+        raise NotFound("No such comment.")
+    comment.session = session
+    return comment
+
+
+def session_scores(session: AgentSession) -> list[Score]:
+    """A session's scores and its events' scores, oldest first (with the event's seq)."""
+    return list(Score.objects.filter(session=session).select_related("event"))
+
+
+def score_configs(project: Project) -> list[ScoreConfig]:
+    """The project's score configs by name."""
+    return list(ScoreConfig.objects.filter(project=project))
+
+
+def score_config_named(project: Project, name: str) -> ScoreConfig | None:
+    """The project's score config of this name, or None (an ad-hoc score)."""
+    return ScoreConfig.objects.filter(project=project, name=name).first()
+
+
+def score_config_of(project: Project, pk: int) -> ScoreConfig:
+    """One score config of the project, or NotFound."""
+    config = ScoreConfig.objects.filter(project=project, pk=pk).first()
+    if config is None:
+        raise NotFound("No such score config.")
+    return config
+
+
+def session_history(session: AgentSession) -> list[ReviewEvent]:
+    """The latest changes to a session's review, scores and comments, newest first."""
+    return list(ReviewEvent.objects.filter(session=session).order_by("-created_at", "-id"))[
+        :HISTORY_LIMIT
+    ]
+
+
+def score_matches(name: str, value: str, low: float | None, high: float | None) -> Exists:
+    """A filter on sessions: a score of this name (on the session or one of its events) with
+    this label or true/false, or within [low, high]."""
+    scores = Score.objects.filter(session_id=OuterRef("pk"), name=name)
+    if value:
+        lowered = value.lower()
+        if lowered in ("true", "false", "yes", "no"):
+            flag = 1.0 if lowered in ("true", "yes") else 0.0
+            scores = scores.filter(
+                Q(data_type=DataType.BOOLEAN, value_number=flag) | Q(value_label=value)
+            )
+        else:
+            scores = scores.filter(value_label=value)
+    if low is not None:
+        scores = scores.filter(value_number__gte=low)
+    if high is not None:
+        scores = scores.filter(value_number__lte=high)
+    return Exists(scores)
+
+
+@dataclass
+class ReviewColumns:
+    """What the list shows per row: comment counts and a value per score name. Each session
+    also gets `comment_count` and `score_cells` (its values in the order of `names`)."""
+
+    names: list[str] = field(default_factory=list)
+    comments: dict[int, int] = field(default_factory=dict)
+    values: dict[int, dict[str, str]] = field(default_factory=dict)
+
+
+def review_columns(project: Project, sessions: list[AgentSession]) -> ReviewColumns:
+    """Comment counts and score values of a page of sessions (three queries). A session's
+    value of a score is its own (the latest), or else the average of its events' values."""
+    columns = _review_columns(project, sessions)
+    for s in sessions:
+        s.comment_count = columns.comments.get(s.pk, 0)  # type: ignore[attr-defined]
+        row = columns.values.get(s.pk, {})
+        s.score_cells = [row.get(n, "") for n in columns.names]  # type: ignore[attr-defined]
+    return columns
+
+
+def _review_columns(project: Project, sessions: list[AgentSession]) -> ReviewColumns:
+    columns = ReviewColumns(names=[c.name for c in score_configs(project)])
+    if not sessions:
+        return columns
+    ids = [s.pk for s in sessions]
+    columns.comments = dict(
+        Comment.objects.filter(session_id__in=ids)
+        .values("session_id")
+        .annotate(n=Count("id"))
+        .values_list("session_id", "n")
+    )
+    own: dict[tuple[int, str], Score] = {}
+    of_events: dict[tuple[int, str], list[float]] = defaultdict(list)
+    for score in _scores_of(ids, columns.names):
+        key = (score.session_id, score.name)
+        if score.event_id is None:
+            own[key] = score
+        elif score.value_number is not None:
+            of_events[key].append(score.value_number)
+    for sid in ids:
+        row: dict[str, str] = {}
+        for name in columns.names:
+            if (sid, name) in own:
+                row[name] = own[(sid, name)].display
+            elif of_events.get((sid, name)):
+                numbers = of_events[(sid, name)]
+                row[name] = f"{sum(numbers) / len(numbers):.3g}"
+        columns.values[sid] = row
+    return columns
+
+
+def _scores_of(ids: list[int], names: list[str]) -> QuerySet[Score]:
+    return (
+        Score.objects.filter(session_id__in=ids, name__in=names)
+        .only("session_id", "event_id", "name", "data_type", "value_number", "value_label")
+        .order_by("created_at", "id")
+    )
+
+
+def attach_event_review(events: list[Event]) -> None:
+    """Set `review_comments` and `review_scores` on each event of a transcript page, for the
+    event cards (two queries for the page, none when it is empty)."""
+    if not events:
+        return
+    ids = [e.pk for e in events]
+    comments: dict[int, list[Comment]] = defaultdict(list)
+    scores: dict[int, list[Score]] = defaultdict(list)
+    for comment in Comment.objects.filter(event_id__in=ids).only(*_COMMENT_COLUMNS):
+        comments[comment.event_id or 0].append(comment)
+    for score in Score.objects.filter(event_id__in=ids):
+        scores[score.event_id or 0].append(score)
+    for e in events:
+        e.review_comments = comments.get(e.pk, [])  # type: ignore[attr-defined]
+        e.review_scores = scores.get(e.pk, [])  # type: ignore[attr-defined]

@@ -1,0 +1,53 @@
+"""A queue's rule: sampling N% of the new sessions that match a saved filter."""
+
+from __future__ import annotations
+
+import pytest
+
+from sessions_app.models import QueueItem
+from sessions_app.services.queues import queue_rule_apply, queue_save, sampled
+from sessions_app.tasks.review import queue_rules_apply_all
+from tests.dashboard.conftest import make_session
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_rule_adds_only_new_matching_sessions_and_a_rerun_adds_nothing(project):
+    make_session(project, "old", agent_name="bot")
+    queue = queue_save(project=project, name="Bots", rule_query="agent=bot", rule_enabled=True)
+    make_session(project, "new-bot", agent_name="bot")
+    make_session(project, "new-other", agent_name="other")
+    assert queue_rule_apply(queue=queue) == 1
+    assert queue_rule_apply(queue=queue) == 0
+    assert [i.session.external_id for i in QueueItem.objects.all()] == ["new-bot"]
+
+
+def test_sampling_takes_about_its_share_and_always_the_same_sessions(project):
+    queue = queue_save(project=project, name="Ten", rule_enabled=True, rule_sample_percent=10)
+    picks = [n for n in range(1, 2001) if sampled(queue, n)]
+    assert 140 < len(picks) < 260
+    assert picks == [n for n in range(1, 2001) if sampled(queue, n)]
+
+
+def test_a_rule_that_is_off_adds_nothing(project):
+    queue = queue_save(project=project, name="Off", rule_query="", rule_enabled=False)
+    make_session(project, "s")
+    assert queue_rule_apply(queue=queue) == 0
+
+
+def test_the_periodic_task_applies_every_enabled_rule(project):
+    queue_save(project=project, name="All", rule_enabled=True)
+    make_session(project, "s")
+    assert queue_rules_apply_all() == 1
+    assert QueueItem.objects.count() == 1
+
+
+def test_adding_by_hand_skips_sessions_already_queued_and_of_other_projects(project, other_project):
+    from sessions_app.services.queues import queue_items_add
+
+    queue = queue_save(project=project, name="Hand")
+    mine = make_session(project, "mine")
+    theirs = make_session(other_project, "theirs")
+    assert queue_items_add(queue=queue, sessions=[mine, theirs], added_by="bulk") == 1
+    assert queue_items_add(queue=queue, sessions=[mine], added_by="bulk") == 0
+    assert [i.session_id for i in QueueItem.objects.all()] == [mine.pk]
