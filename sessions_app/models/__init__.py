@@ -8,14 +8,15 @@ with every event, run, token usage row and summary of those sessions. Foreign ke
 the database still enforces them (deferred), and the services delete dependants first.
 
 Modules: `projects` (tenants and access), `sessions` (sessions and runs), `events` (events and
-token usage), `summaries`, `costs` (prices, the daily aggregate, budgets). Import models from
-the package (`from sessions_app.models import Event`).
+token usage), `summaries`, `costs` (prices, the daily aggregate, budgets), `sharing` (saved
+views, share links). Import models from the package (`from sessions_app.models import Event`).
 """
 
 from .costs import Budget, BudgetAlert, DailyUsage, ModelPrice
 from .events import Event, TokenUsage
 from .projects import ApiKey, Membership, Project, RetentionRun
 from .sessions import AgentSession, Run
+from .sharing import SavedView, ShareLink
 from .summaries import Summary
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "Project",
     "RetentionRun",
     "Run",
+    "SavedView",
+    "ShareLink",
     "Summary",
     "TokenUsage",
 ]
