@@ -56,6 +56,7 @@ def share_links_of_project(project: Project, *, limit: int = 200) -> list[ShareL
             *(f.name for f in ShareLink._meta.concrete_fields if f.name != "token_hash"),
             "session__external_id",
             "session__title",
+            "session__preview",
             "created_by__username",
         )[:limit]
     )
