@@ -8,12 +8,15 @@ from django import forms
 from django.http import QueryDict
 
 from sessions_app.models.sharing import SHARE_LINK_DEFAULT_DAYS
+from sessions_app.selectors.session_list import DEFAULT_SORT
 from sessions_app.services.sharing import MAX_SHARE_DAYS
 
 from .forms import SessionFilterForm
 
 # Paging is where you are in a view, not part of it.
 NOT_SAVED = {"cursor"}
+# Values that mean the same as leaving the field out (the filter form sends its sort along).
+DEFAULTS = {"sort": DEFAULT_SORT}
 
 
 def list_query(data: QueryDict) -> str:
@@ -26,7 +29,7 @@ def list_query(data: QueryDict) -> str:
         if name in NOT_SAVED or name in form.errors:
             continue
         for value in data.getlist(name):
-            if value != "":
+            if value != "" and value != DEFAULTS.get(name):
                 pairs.append((name, value))
     return urlencode(pairs)
 

@@ -51,6 +51,8 @@ def _picker(
 ) -> HttpResponse:
     context = {
         "project": project,
+        # Answering a change made in the picker: it stays open.
+        "picker_open": True,
         "list_url": reverse("dashboard:session_list", args=[project.slug]),
         "can_admin": can(request, Membership.Role.ADMIN),
         **picker_context(request, project, current),

@@ -54,3 +54,10 @@ document.addEventListener("change", (event) => {
   }
 });
 document.addEventListener("htmx:afterSettle", updateBulkCount);
+
+// The saved-views picker closes when someone clicks elsewhere on the page.
+document.addEventListener("click", (event) => {
+  document.querySelectorAll("details.views-picker[open]").forEach((picker) => {
+    if (!picker.contains(event.target)) picker.removeAttribute("open");
+  });
+});
