@@ -49,6 +49,11 @@ document.addEventListener("change", (event) => {
   if (box.classList && box.classList.contains("bulk-page")) {
     document.querySelectorAll("input[name=ids][form=bulk-form]").forEach((row) => { row.checked = box.checked; });
   }
+  if (box.name === "ids") {
+    const rows = document.querySelectorAll("input[name=ids][form=bulk-form]");
+    const header = document.querySelector("input.bulk-page");
+    if (header) header.checked = rows.length > 0 && [...rows].every((row) => row.checked);
+  }
   if (box.name === "ids" || (box.classList && (box.classList.contains("bulk-page") || box.classList.contains("bulk-all")))) {
     updateBulkCount();
   }

@@ -105,6 +105,7 @@ def test_an_editor_picks_rows_marks_them_and_saves_the_view(page, login, screens
     assert page.text_content(".bulk-count") == "3 rows"
     page.uncheck("input[aria-label='Select research-1']")
     assert page.text_content(".bulk-count") == "2 rows"
+    assert not page.is_checked("input.bulk-page")
     screenshot("bulk-selected")
     page.click("#bulk-form button[value=reviewed]")
     page.wait_for_selector("#bulk-status:has-text('2 sessions marked reviewed.')")
