@@ -4,15 +4,18 @@ from django.urls import path
 
 from .views import (
     budgets,
+    bulk,
     costs,
     home,
     manage,
     prices,
     queues,
     review,
+    saved_views,
     session,
     sessions,
     settings,
+    share,
     tree,
 )
 from .views import compare as compare_views
@@ -26,7 +29,23 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("p/<slug:slug>/", home.project_home, name="project_home"),
     path("p/<slug:slug>/sessions/", sessions.session_list, name="session_list"),
+    path("p/<slug:slug>/sessions/bulk/", bulk.sessions_bulk, name="sessions_bulk"),
+    path("p/<slug:slug>/views/new/", saved_views.saved_view_new, name="saved_view_new"),
+    path(
+        "p/<slug:slug>/views/<int:view_id>/delete/",
+        saved_views.saved_view_remove,
+        name="saved_view_remove",
+    ),
     path(S, session.session_detail, name="session_detail"),
+    path(f"{S}share/", share.session_share, name="session_share"),
+    path("p/<slug:slug>/settings/share-links/", share.share_links, name="share_links"),
+    path(
+        "p/<slug:slug>/share-links/<int:link_id>/revoke/",
+        share.share_link_revoke_view,
+        name="share_link_revoke",
+    ),
+    # A share link's page: no project in the address, no account needed.
+    path("share/<str:token>/", share.shared_session, name="shared_session"),
     # The transcript's pages (keyset by seq): the session view renders them as a partial.
     path(f"{S}events/", session.session_detail, name="session_events"),
     path(f"{S}events/<int:seq>/", session.event_payload, name="event_payload"),

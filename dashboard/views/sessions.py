@@ -20,7 +20,10 @@ from ..access import project_for
 from ..forms import SessionFilterForm
 from ..htmx import render_htmx
 from ..http import DashboardRequest
+from ..sharing_forms import list_query
+from .bulk import actions_for
 from .common import chrome, htmx_target
+from .saved_views import picker_context
 
 
 @login_required
@@ -45,11 +48,18 @@ def session_list(request: DashboardRequest, slug: str) -> HttpResponse:
         "is_first_page": not cursor,
         # Row links are this prefix plus the session id: one reverse() instead of fifty.
         "list_url": reverse("dashboard:session_list", args=[project.slug]),
+        # The row checkboxes and the bulk bar (dashboard/bulk.py): the role's actions.
+        "bulk_actions": actions_for(request),
     }
     if htmx_target(request) == "session-rows":
         context["project"] = project
     else:
         context = chrome(
-            request, project, **context, choices=session_filter_choices(project), nav="sessions"
+            request,
+            project,
+            **context,
+            **picker_context(request, project, list_query(request.GET)),
+            choices=session_filter_choices(project),
+            nav="sessions",
         )
     return render_htmx(request, "dashboard/sessions.html", context, partials=("session-rows",))

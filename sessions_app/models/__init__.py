@@ -9,8 +9,9 @@ the database still enforces them (deferred), and the services delete dependants 
 
 Modules: `projects` (tenants and access), `sessions` (sessions and runs), `events` (events and
 token usage), `summaries`, `costs` (prices, the daily aggregate, budgets), `outbox` (tasks
-waiting for the broker), `review` (comments, scores, annotation queues, review history).
-Import models from the package (`from sessions_app.models import Event`).
+waiting for the broker), `review` (comments, scores, annotation queues, review history),
+`sharing` (saved views, share links). Import models from the package
+(`from sessions_app.models import Event`).
 """
 
 from .costs import Budget, BudgetAlert, DailyUsage, ModelPrice
@@ -19,6 +20,7 @@ from .outbox import OutboxTask
 from .projects import ApiKey, Membership, Project, RetentionRun
 from .review import AnnotationQueue, Comment, DataType, QueueItem, ReviewEvent, Score, ScoreConfig
 from .sessions import AgentSession, Run
+from .sharing import SavedView, ShareLink
 from .summaries import Summary
 
 __all__ = [
@@ -39,8 +41,10 @@ __all__ = [
     "RetentionRun",
     "ReviewEvent",
     "Run",
+    "SavedView",
     "Score",
     "ScoreConfig",
+    "ShareLink",
     "Summary",
     "TokenUsage",
 ]

@@ -219,8 +219,8 @@ def test_list_page_query_count(client, viewer, variety, django_assert_num_querie
     client.force_login(viewer)
     client.get(url())  # warm the session row
     # session, user, project, role, sessions page, price coverage, filter choices (agents,
-    # models), switcher, budgets, review columns (score configs, comment counts)
-    with django_assert_num_queries(12):
+    # models), switcher, budgets, review columns (score configs, comment counts), saved views
+    with django_assert_num_queries(13):
         client.get(url(sort="-cost_usd", agent="alpha"))
 
 
@@ -309,9 +309,9 @@ def append_unpriced_answer(project, external_id: str) -> None:
 
 
 def cost_cell(html: str, external_id: str) -> str:
-    """The cost cell of the row of this session (the tenth cell)."""
+    """The cost cell of the row of this session (the tenth cell after the selection box)."""
     row = next(r for r in html.split("<tr")[1:] if f"<code>{external_id}</code>" in r)
-    return row.split("<td")[9]
+    return row.split("<td")[10]
 
 
 def test_a_session_with_only_unpriced_usage_says_price_unknown_not_zero(client, viewer, project):

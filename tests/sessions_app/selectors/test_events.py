@@ -56,4 +56,4 @@ def test_another_projects_run_is_not_found(project, other_project):
     Run.objects.create(project=other_project, session=theirs, external_id="r1")
     with pytest.raises(NotFound):
         run_by_external_id(project, "r1")
-    assert run_by_external_id(other_project, "r1").session_external_id == "theirs"
+    assert run_by_external_id(other_project, "r1")[1] == "theirs"
