@@ -114,6 +114,12 @@ class Event(models.Model):
             models.Index(
                 fields=["run", "seq"], name="event_run", condition=models.Q(run__isnull=False)
             ),
+            # Next/previous error in a transcript: a few entries per session, read in seq order.
+            models.Index(
+                fields=["session", "seq"],
+                name="event_session_error",
+                condition=models.Q(is_error=True),
+            ),
         ]
 
     def __str__(self) -> str:
