@@ -159,7 +159,7 @@
       anchor = next ? { element: next, top: next.getBoundingClientRect().top } : null;
     }
   });
-  document.addEventListener("htmx:afterSettle", (event) => {
+  document.addEventListener("htmx:afterSwap", (event) => {
     const target = event.detail.target;
     if (!target) return;
     if (target.id === "transcript-prev" || event.detail.elt.id === "transcript-prev") {
