@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Substr
 
@@ -17,6 +18,8 @@ from .search import events_matching
 
 # How much of an event's content a hit reads to cut its snippet from (content can be megabytes).
 SNIPPET_SOURCE = 20_000
+# Events a search inside a session reads in seq order before it asks the text-search index.
+PROBE = 1_000
 
 
 def transcript_before(
@@ -71,32 +74,77 @@ class Hit:
     text: str
 
 
+def _hit_seqs(
+    session: AgentSession, text: str, *, after: int = 0, before: int | None = None, limit: int
+) -> list[int]:
+    """Seqs of the session's events matching `text` within (after, before), nearest to `after`
+    (ascending) or, with only `before`, nearest to it (descending); at most `limit`.
+
+    PostgreSQL's planner prices the text match far below its real cost, so asked for the first
+    few hits in seq order it walks the session's events one by one through the (session, seq)
+    index: instant for a common word, a whole-session scan (seconds at 100k events) for a rare
+    one. So: first a probe of the PROBE nearest events along that index (a bounded read that a
+    common word fills), then, when it did not fill, the matches alone, planned without the order
+    (`OFFSET 0` keeps that subquery apart), which uses the text-search index for a rare word."""
+    descending = before is not None and not after
+    events = Event.objects.filter(session=session)
+    if after:
+        events = events.filter(seq__gt=after)
+    if before is not None:
+        events = events.filter(seq__lt=before)
+    order = "-seq" if descending else "seq"
+    if connection.vendor != "postgresql":
+        found = events_matching(events, text).order_by(order).values_list("seq", flat=True)
+        return list(found[:limit])
+    if descending:
+        window = events.filter(seq__gte=(before or 0) - PROBE)
+    else:
+        window = events.filter(seq__lte=after + PROBE)
+    probed = list(
+        events_matching(window, text).order_by(order).values_list("seq", flat=True)[:limit]
+    )
+    if len(probed) >= limit:
+        return probed
+    inner = events_matching(events, text).values_list("seq", flat=True)
+    sql, params = inner.query.sql_with_params()
+    direction = "DESC" if descending else "ASC"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT hit.seq FROM ({sql} OFFSET 0) AS hit ORDER BY hit.seq {direction} LIMIT %s",
+            [*params, limit],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def find_in_session(
     session: AgentSession, text: str, *, after_seq: int = 0, limit: int = 20
 ) -> tuple[list[Hit], bool]:
     """Events of the session matching `text` after `after_seq`, in seq order, and whether more
     follow. PostgreSQL: the words, through the text-search index's expression; elsewhere a
     case-insensitive substring."""
-    qs = events_matching(Event.objects.filter(session=session, seq__gt=after_seq), text)
-    rows = list(
-        qs.order_by("seq")
+    seqs = _hit_seqs(session, text, after=after_seq, limit=limit + 1)
+    if not seqs:
+        return [], False
+    rows = (
+        Event.objects.filter(session=session, seq__in=seqs[:limit])
+        .order_by("seq")
         .annotate(head=Substr("content", 1, SNIPPET_SOURCE))
-        .values_list("seq", "type", "role", "name", "head")[: limit + 1]
+        .values_list("seq", "type", "role", "name", "head")
     )
-    hits = [Hit(seq, type_, role, name, head) for seq, type_, role, name, head in rows[:limit]]
-    return hits, len(rows) > limit
+    hits = [Hit(seq, type_, role, name, head) for seq, type_, role, name, head in rows]
+    return hits, len(seqs) > limit
 
 
 def hit_seq_after(session: AgentSession, text: str, seq: int) -> int | None:
     """The seq of the first event after `seq` matching `text`, or None."""
-    qs = events_matching(Event.objects.filter(session=session, seq__gt=seq), text)
-    return qs.order_by("seq").values_list("seq", flat=True).first()
+    found = _hit_seqs(session, text, after=seq, limit=1)
+    return found[0] if found else None
 
 
 def hit_seq_before(session: AgentSession, text: str, seq: int) -> int | None:
     """The seq of the last event before `seq` matching `text`, or None."""
-    qs = events_matching(Event.objects.filter(session=session, seq__lt=seq), text)
-    return qs.order_by("-seq").values_list("seq", flat=True).first()
+    found = _hit_seqs(session, text, before=seq, limit=1)
+    return found[0] if found else None
 
 
 def session_pk_by_external_id(project: Project, external_id: str) -> int | None:

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,6 +22,9 @@ from .conftest import htmx, make_session
 pytestmark = pytest.mark.django_db
 
 ERRORS = (40, 41, 170, 260)
+# Reading the hits of a search inside a session: their seqs, then their rows; on PostgreSQL a
+# probe of the first events in seq order comes first (one hit in 25 does not fill it).
+HIT_QUERIES = 3 if connection.vendor == "postgresql" else 2
 
 
 def long_session(project, external_id: str = "long", size: int = 300) -> AgentSession:
@@ -378,8 +382,8 @@ def test_page_with_find_query_count(client, viewer, project, django_assert_num_q
     session = long_session(project)
     client.force_login(viewer)
     client.get(detail(session), {"find": "needle"})
-    # as above, and the hits
-    with django_assert_num_queries(10):
+    # as above, and the hits: their seqs (PostgreSQL: a bounded probe in seq order first), rows
+    with django_assert_num_queries(9 + HIT_QUERIES):
         client.get(detail(session), {"find": "needle"})
 
 
@@ -387,8 +391,8 @@ def test_find_partial_query_count(client, viewer, project, django_assert_num_que
     session = long_session(project)
     client.force_login(viewer)
     client.get(detail(session))
-    # session row, user, project, role, session, hits
-    with django_assert_num_queries(6):
+    # session row, user, project, role, session, the hits' seqs and rows
+    with django_assert_num_queries(5 + HIT_QUERIES):
         client.get(detail(session), {"find": "needle"}, **htmx("find-results"))
 
 
