@@ -70,7 +70,7 @@ def build_tree(project) -> None:
     columns = """project_id, external_id, parent_id, root_id, path, depth, kind, title, preview,
         agent_name, user_ref, status, metadata, state, service_session_id, created_at, updated_at,
         last_event_at, event_count, last_seq, prompt_tokens, completion_tokens, total_tokens,
-        cost_usd, error_count, children_count, review_status, review_note"""
+        cost_usd, error_count, children_count, review_status, review_note, duration_seconds"""
     with connection.cursor() as c:
         c.execute("SELECT COALESCE(MAX(id), 0) FROM sessions_app_agentsession")
         base = c.fetchone()[0]
@@ -81,7 +81,7 @@ def build_tree(project) -> None:
             SELECT %(base)s + i, %(project)s, 'tree-kid-' || i, %(root)s, %(root)s,
                 '/' || %(root)s || '/' || (%(base)s + i) || '/', 1, 'child', 'Sub-agent ' || i,
                 '', 'worker', '', 'completed', '{{}}', '{{}}', '',
-                now() + i * interval '1 ms', now(), now(), 5, 5, 0, 0, 500, 0.01, 0, 2, '', ''
+                now() + i * interval '1 ms', now(), now(), 5, 5, 0, 0, 500, 0.01, 0, 2, '', '', 0
             FROM generate_series(1::bigint, %(n)s) AS i
             """,
             {"base": base, "project": project.pk, "root": root.pk, "n": TREE_CHILDREN},
@@ -94,7 +94,7 @@ def build_tree(project) -> None:
                 '/' || %(root)s || '/' || (%(base)s + (j + 1) / 2) || '/'
                     || (%(base)s + %(n)s + j) || '/',
                 2, 'child', 'Tool runner ' || j, '', 'tool', '', 'completed', '{{}}', '{{}}', '',
-                now(), now(), now(), 3, 3, 0, 0, 300, 0.005, 0, 0, '', ''
+                now(), now(), now(), 3, 3, 0, 0, 300, 0.005, 0, 0, '', '', 0
             FROM generate_series(1::bigint, 2 * %(n)s) AS j
             """,
             {"base": base, "project": project.pk, "root": root.pk, "n": TREE_CHILDREN},
@@ -110,7 +110,7 @@ def build_tree(project) -> None:
     )
 
 
-def build(rebuild: bool) -> None:
+def build(rebuild: bool, sessions: int = SESSIONS) -> None:
     """Insert the data set with set-based SQL (minutes, not hours)."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
@@ -145,7 +145,7 @@ def build(rebuild: bool) -> None:
                 agent_name, user_ref, status, metadata, state, service_session_id, created_at,
                 updated_at, last_event_at, event_count, last_seq, prompt_tokens,
                 completion_tokens, total_tokens, cost_usd, error_count, children_count,
-                review_status, review_note)
+                review_status, review_note, duration_seconds)
             SELECT %(base)s + i, %(project)s, 'bench-' || i, NULL, %(base)s + i,
                 '/' || (%(base)s + i) || '/', 0, 'root', '',
                 'Question number ' || i || ' about order ' || (i * 7919 %% 100000),
@@ -162,16 +162,16 @@ def build(rebuild: bool) -> None:
                 ((i * 7919) %% 100000) / 10000.0,
                 CASE WHEN i %% 7 = 0 THEN 1 + i %% 3 ELSE 0 END, 0,
                 CASE WHEN i %% 97 = 0 THEN 'flagged' WHEN i %% 13 = 0 THEN 'reviewed' ELSE '' END,
-                ''
+                '', 3600 + i %% 600
             FROM generate_series(1::bigint, %(n)s) AS i
             """,
-            {"base": base, "project": project.pk, "n": SESSIONS},
+            {"base": base, "project": project.pk, "n": sessions},
         )
         c.execute(
             "SELECT setval(pg_get_serial_sequence('sessions_app_agentsession', 'id'), "
             "(SELECT MAX(id) FROM sessions_app_agentsession))"
         )
-    print(f"inserted {SESSIONS:,} sessions in {time.perf_counter() - started:.1f}s")
+    print(f"inserted {sessions:,} sessions in {time.perf_counter() - started:.1f}s")
     for size in (100, 100_000):
         started = time.perf_counter()
         session = AgentSession.objects.create(
@@ -194,15 +194,18 @@ def build(rebuild: bool) -> None:
                     now() - ((%(n)s - i) * interval '5 seconds'), now(),
                     CASE WHEN i %% 2 = 1 THEN 'user' ELSE 'llm' END, 'message',
                     CASE WHEN i %% 2 = 1 THEN 'user' ELSE 'assistant' END, '', '',
-                    'Message ' || i || ': ' || repeat('lorem ipsum dolor sit amet ', 8),
-                    false,
+                    'Message ' || i || ': ' || repeat('lorem ipsum dolor sit amet ', 8)
+                        || CASE WHEN i %% 50 = 0 THEN ' refund requested' ELSE '' END,
+                    i %% 1000 = 500,
                     jsonb_build_object('role', 'user', 'content', repeat('x', 2000)),
                     'native', '', '{}'::jsonb
                 FROM generate_series(1::bigint, %(n)s) AS i
                 """,
                 {"project": project.pk, "session": session.pk, "n": size, "prefix": f"t{size}-"},
             )
-        AgentSession.objects.filter(pk=session.pk).update(event_count=size, last_seq=size)
+        AgentSession.objects.filter(pk=session.pk).update(
+            event_count=size, last_seq=size, error_count=size // 1000
+        )
         print(f"inserted a session of {size:,} events in {time.perf_counter() - started:.1f}s")
     with connection.cursor() as c:
         c.execute("ANALYZE sessions_app_agentsession")
@@ -249,6 +252,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument(
+        "--sessions", type=int, default=SESSIONS, help="sessions in a new data set (list rows)"
+    )
+    parser.add_argument(
+        "--transcript-only",
+        action="store_true",
+        help="time only the transcript rows (?at=, ?find=) against the first page",
+    )
     args = parser.parse_args()
     ensure_database(os.environ["DATABASE_URL"])
 
@@ -260,7 +271,7 @@ def main() -> None:
 
     from sessions_app.models import AgentSession
 
-    build(args.rebuild)
+    build(args.rebuild, args.sessions)
     client = Client()
     client.force_login(get_user_model().objects.get(username="bench"))
     total = AgentSession.objects.filter(project__slug=SLUG).count()
@@ -269,6 +280,9 @@ def main() -> None:
         f"(test client, perf_counter), median / p95 of {args.runs} requests\n"
     )
     base = f"/p/{SLUG}/sessions/"
+    if args.transcript_only:
+        print_rows(client, transcript_rows(), args.runs)
+        return
     rows = [("list, default (last activity)", base)]
     for column in ("last_event_at", "created_at", "cost_usd", "total_tokens", "event_count"):
         rows.append((f"list, sort -{column}", f"{base}?sort=-{column}"))
@@ -292,31 +306,61 @@ def main() -> None:
     cursor = re.search(r'rel="next" href="[^"]*cursor=([^"&]+)', first_page).group(1)
     rows.append(("list, page 2 (cursor) sort -cost_usd", f"{base}?sort=-cost_usd&cursor={cursor}"))
     rows.append(("list, rows partial only", f"{base}?sort=-total_tokens"))
-    for size in (100, 100_000):
-        pk = AgentSession.objects.get(project__slug=SLUG, external_id=f"transcript-{size}").pk
-        rows.append((f"session page, {size:,} events", f"/p/{SLUG}/sessions/{pk}/"))
-        rows.append((f"transcript first page, {size:,} events", f"/p/{SLUG}/sessions/{pk}/events/"))
-        rows.append(
-            (
-                f"transcript page after seq {size // 2:,}",
-                f"/p/{SLUG}/sessions/{pk}/events/?after_seq={size // 2}",
-            )
-        )
+    rows += transcript_rows()
     tree_root = AgentSession.objects.get(project__slug=SLUG, external_id="tree-root").pk
     rows.append(("tree page, root of 9,001 sessions", f"/p/{SLUG}/sessions/{tree_root}/tree/"))
     rows.append(("tree children, first 50 of 3,000", f"/p/{SLUG}/sessions/{tree_root}/children/"))
     rows.append(("session page, root of 9,001 sessions", f"/p/{SLUG}/sessions/{tree_root}/"))
+    print_rows(client, rows, args.runs)
+    explain_list_queries()
+
+
+def transcript_rows() -> list[tuple[str, str]]:
+    """The transcript's rows at 100 and 100,000 events: the first page (the ceiling), a later
+    keyset page, `?at=` near the end, `?find=` of a rare word (one event in 50) and of a word
+    in every event."""
+    from sessions_app.models import AgentSession
+
+    rows = []
+    for size in (100, 100_000):
+        pk = AgentSession.objects.get(project__slug=SLUG, external_id=f"transcript-{size}").pk
+        page = f"/p/{SLUG}/sessions/{pk}/"
+        at = size * 9 // 10
+        rows += [
+            (f"session page, {size:,} events (ceiling)", page),
+            (f"session page ?at={at:,}, {size:,} events", f"{page}?at={at}"),
+            (f"session page ?find=refund, {size:,} events", f"{page}?find=refund"),
+            (f"find partial ?find=refund, {size:,} events", f"{page}?find=refund"),
+            (f"find partial ?find=lorem (every event), {size:,}", f"{page}?find=lorem"),
+            (f"find partial ?find=nowhere (no event), {size:,}", f"{page}?find=nowhere"),
+            (f"transcript first page, {size:,} events", f"{page}events/"),
+            (f"transcript page after seq {size // 2:,}", f"{page}events/?after_seq={size // 2}"),
+            (f"transcript page before seq {at:,}", f"{page}events/?before_seq={at}"),
+        ]
+    return rows
+
+
+HX_TARGETS = {
+    "partial": "session-rows",
+    "find partial": "find-results",
+    "transcript page before": "transcript-prev",
+    "transcript": "transcript-more",
+}
+
+
+def print_rows(client, rows: list[tuple[str, str]], runs: int) -> None:
+    """Time each row and print a line of figures; htmx rows send the region they target."""
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'view':46} {'median':>8} {'p95':>8} {'min':>7} {'db med':>7} {'bytes':>8}  (ms)")
     for label, url in rows:
         headers = {}
-        if "partial" in label:
-            headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "session-rows"}
-        elif label.startswith("transcript"):
-            headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "transcript-more"}
+        for prefix, target in HX_TARGETS.items():
+            if label.startswith(prefix) or (prefix == "partial" and "rows partial" in label):
+                headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": target}
+                break
         client.defaults.update(headers)
-        runs = 5 if "every event" in label else args.runs
-        t = timed(client, url, runs)
+        count = 5 if "every event" in label else runs
+        t = timed(client, url, count)
         for key in headers:
             client.defaults.pop(key)
         print(
@@ -324,7 +368,6 @@ def main() -> None:
             f"{t['bytes']:8,}"
         )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
-    explain_list_queries()
 
 
 def explain_list_queries() -> None:

@@ -16,6 +16,7 @@ from .views import (
     sessions,
     settings,
     share,
+    transcript,
     tree,
 )
 from .views import compare as compare_views
@@ -50,6 +51,15 @@ urlpatterns = [
     path(f"{S}events/", session.session_detail, name="session_events"),
     path(f"{S}events/<int:seq>/", session.event_payload, name="event_payload"),
     path(f"{S}children/", session.session_children, name="session_children"),
+    # Stable addresses: a session by its own id (`/` in it sent as %2F: the path converter
+    # takes it whole), the header's paste box, next/previous error or search hit.
+    path(
+        "p/<slug:slug>/s/<path:external_id>",
+        transcript.session_by_external_id,
+        name="session_by_id",
+    ),
+    path("p/<slug:slug>/go/", transcript.go_to_id, name="go_to_id"),
+    path(f"{S}jump/", transcript.session_jump, name="session_jump"),
     path(f"{S}tree/", tree.session_tree, name="session_tree"),
     path(f"{S}review/", manage.session_review, name="session_review"),
     path(f"{S}archive/", manage.session_archive, name="session_archive"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -26,17 +27,40 @@ from sessions_app.selectors.sessions import (
     session_for_page,
     session_subtree_totals,
 )
+from sessions_app.selectors.transcript import find_in_session, transcript_before
 
 from ..access import project_for
 from ..htmx import render_htmx
 from ..http import DashboardRequest
+from ..snippets import snippet
 from .common import chrome, htmx_target, optional_url
 
 PAGE_SIZE = 50
 # A pause longer than this between two events is marked in the transcript.
 IDLE_GAP = timedelta(minutes=5)
-TRANSCRIPT_PARTIALS = ("transcript", "transcript-more")
+TRANSCRIPT_PARTIALS = ("transcript", "transcript-more", "transcript-prev")
+PARTIALS = (*TRANSCRIPT_PARTIALS, "find-results")
 MAX_INT = 2**31 - 1
+# Events shown above the one `?at=` asks for.
+AT_CONTEXT = 10
+HITS_PAGE = 50
+MAX_FIND = 200
+# Where the transcript's jump links go: the `to` of dashboard:session_jump.
+JUMPS = ("next-error", "prev-error", "next-hit", "prev-hit")
+# The transcript's keyboard shortcuts, given to the page as `data-shortcuts` (JSON) for the help
+# overlay; static/js/transcript.js handles them.
+SHORTCUTS: list[dict[str, str]] = [
+    {"key": "j", "help": "Next event"},
+    {"key": "k", "help": "Previous event"},
+    {"key": "e", "help": "Next error"},
+    {"key": "E", "help": "Previous error"},
+    {"key": "n", "help": "Next search hit"},
+    {"key": "N", "help": "Previous search hit"},
+    {"key": "/", "help": "Search inside this session"},
+    {"key": "g", "help": "Go to event number…"},
+    {"key": "Home", "help": "Start of the transcript"},
+    {"key": "End", "help": "End of the transcript"},
+]
 
 
 @dataclass
@@ -84,33 +108,78 @@ def _int_param(request: DashboardRequest, name: str) -> int | None:
 
 def _transcript_context(request: DashboardRequest, session: AgentSession) -> dict[str, Any]:
     after_seq = _int_param(request, "after_seq") or 0
+    before_seq = _int_param(request, "before_seq")
+    at = _int_param(request, "at")
     run_pk = _int_param(request, "run")
     if run_pk is not None and not session_has_run(session, run_pk):
         raise Http404("No such run in this session.")
+    if before_seq is not None:
+        events, previous, has_less = transcript_before(
+            session, before_seq=before_seq, limit=PAGE_SIZE, run_id=run_pk
+        )
+        attach_event_review(events)
+        return {
+            "items": build_transcript(events, previous),
+            "has_less": has_less,
+            "first_seq": events[0].seq if events else before_seq,
+            "last_seq": events[-1].seq if events else before_seq,
+            "run_filter": run_pk,
+            "before_page": True,
+        }
+    if at is not None and not after_seq:
+        # The page starts a few events before the one asked for, so it is read in context.
+        after_seq = max(at - AT_CONTEXT - 1, 0)
     events, previous, has_more = transcript_page(
         session, after_seq=after_seq, limit=PAGE_SIZE, run_id=run_pk
     )
     attach_event_review(events)  # comments and scores on these events (issue 18)
-    last_seq = events[-1].seq if events else after_seq
+    first_seq = events[0].seq if events else after_seq + 1
     return {
         "items": build_transcript(events, previous),
         "has_more": has_more,
-        "last_seq": last_seq,
+        # seq is gapless, so events precede the page exactly when it starts after #1; with a
+        # run filter the earlier page may turn out empty.
+        "has_less": first_seq > 1 if run_pk is None else after_seq > 0,
+        "first_seq": first_seq,
+        "last_seq": events[-1].seq if events else after_seq,
         "after_seq": after_seq,
+        "at": at,
         "run_filter": run_pk,
         # Only the tail of the whole transcript polls, and only while the session is live.
         "live": not has_more and session.status == AgentSession.Status.ACTIVE,
     }
 
 
+def _find_context(request: DashboardRequest, session: AgentSession) -> dict[str, Any]:
+    find = request.GET.get("find", "").strip()[:MAX_FIND]
+    if not find:
+        return {"find": ""}
+    hits, more = find_in_session(
+        session, find, after_seq=_int_param(request, "find_after") or 0, limit=HITS_PAGE
+    )
+    return {
+        "find": find,
+        "hits": [(hit, snippet(hit.text, find)) for hit in hits],
+        "hits_more": more,
+        "hits_last": hits[-1].seq if hits else 0,
+    }
+
+
 @login_required
 def session_detail(request: DashboardRequest, slug: str, pk: int) -> HttpResponse:
-    """The session page, or one of its regions (#transcript, #transcript-more) for htmx."""
+    """The session page, or one of its regions (#transcript, #transcript-more,
+    #transcript-prev, #find-results) for htmx. `?at=<seq>` opens the transcript around that
+    event; `?find=<text>` lists the events holding the text."""
     project = project_for(request, slug)
     session = session_for_page(project, pk)
     context: dict[str, Any] = {"session": session, "project": project}
+    target = htmx_target(request)
+    if target == "find-results":
+        context.update(_find_context(request, session))
+        return render_htmx(request, "dashboard/session.html", context, partials=PARTIALS)
     context.update(_transcript_context(request, session))
-    if htmx_target(request) not in TRANSCRIPT_PARTIALS:
+    if target not in TRANSCRIPT_PARTIALS:
+        context.update(_find_context(request, session))
         children, children_after = session_children_page(session, limit=PAGE_SIZE)
         context = chrome(
             request,
@@ -124,9 +193,11 @@ def session_detail(request: DashboardRequest, slug: str, pk: int) -> HttpRespons
             timeline=session_timeline(session),
             compare_url=optional_url("dashboard:session_compare", slug, pk),
             summaries_url=optional_url("dashboard:session_summaries", slug, pk),
+            shortcuts_json=json.dumps(SHORTCUTS),
+            missing=request.GET.get("none", "") if request.GET.get("none") in JUMPS else "",
             nav="sessions",
         )
-    return render_htmx(request, "dashboard/session.html", context, partials=TRANSCRIPT_PARTIALS)
+    return render_htmx(request, "dashboard/session.html", context, partials=PARTIALS)
 
 
 @login_required

@@ -127,6 +127,12 @@ class Event(models.Model):
                 name="event_span",
                 condition=~models.Q(span_id=""),
             ),
+            # Next/previous error in a transcript: a few entries per session, read in seq order.
+            models.Index(
+                fields=["session", "seq"],
+                name="event_session_error",
+                condition=models.Q(is_error=True),
+            ),
         ]
 
     def __str__(self) -> str:
