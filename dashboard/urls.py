@@ -2,7 +2,19 @@
 
 from django.urls import path
 
-from .views import budgets, costs, home, manage, prices, session, sessions, settings, tree
+from .views import (
+    assets,
+    budgets,
+    costs,
+    home,
+    manage,
+    payloads,
+    prices,
+    session,
+    sessions,
+    settings,
+    tree,
+)
 from .views import compare as compare_views
 from .views import summaries as summary_views
 
@@ -12,12 +24,16 @@ S = "p/<slug:slug>/sessions/<int:pk>/"
 
 urlpatterns = [
     path("", home.home, name="home"),
+    # Browsers ask for /favicon.ico whatever the page says; the icon itself is a static SVG.
+    path("favicon.ico", assets.favicon, name="favicon"),
     path("p/<slug:slug>/", home.project_home, name="project_home"),
     path("p/<slug:slug>/sessions/", sessions.session_list, name="session_list"),
     path(S, session.session_detail, name="session_detail"),
     # The transcript's pages (keyset by seq): the session view renders them as a partial.
     path(f"{S}events/", session.session_detail, name="session_events"),
     path(f"{S}events/<int:seq>/", session.event_payload, name="event_payload"),
+    path(f"{S}events/<int:seq>/content/", payloads.event_content_view, name="event_content"),
+    path(f"{S}state/", payloads.session_state_view, name="session_state"),
     path(f"{S}children/", session.session_children, name="session_children"),
     path(f"{S}tree/", tree.session_tree, name="session_tree"),
     path(f"{S}review/", manage.session_review, name="session_review"),

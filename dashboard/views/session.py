@@ -34,6 +34,7 @@ PAGE_SIZE = 50
 # A pause longer than this between two events is marked in the transcript.
 IDLE_GAP = timedelta(minutes=5)
 TRANSCRIPT_PARTIALS = ("transcript", "transcript-more")
+STATS_PARTIAL = "session-stats"
 MAX_INT = 2**31 - 1
 
 
@@ -102,10 +103,14 @@ def _transcript_context(request: DashboardRequest, session: AgentSession) -> dic
 
 @login_required
 def session_detail(request: DashboardRequest, slug: str, pk: int) -> HttpResponse:
-    """The session page, or one of its regions (#transcript, #transcript-more) for htmx."""
+    """The session page, or one of its regions (#transcript, #transcript-more, #session-stats)."""
     project = project_for(request, slug)
     session = session_for_page(project, pk)
     context: dict[str, Any] = {"session": session, "project": project}
+    if htmx_target(request) == STATS_PARTIAL:
+        # The header's facts and rollups, refreshed when the live tail brings events.
+        context["subtree"] = session_subtree_totals(session) if session.children_count else None
+        return render_htmx(request, "dashboard/session.html", context, partials=(STATS_PARTIAL,))
     context.update(_transcript_context(request, session))
     if htmx_target(request) not in TRANSCRIPT_PARTIALS:
         children, children_after = session_children_page(session, limit=PAGE_SIZE)
