@@ -40,7 +40,18 @@ MARKDOWN_HINT = re.compile(
     r"^\s{0,3}(#{1,6}\s|[-*+]\s|\d+[.)]\s|>|```|\|.*\|)|\*\*|__|`[^`\n]+`|\[[^\]\n]+\]\([^)\s]+\)",
     re.MULTILINE,
 )
-_markdown = markdown_lib.Markdown(extensions=["fenced_code", "tables", "sane_lists"])
+
+
+def _markdown_without_html() -> markdown_lib.Markdown:
+    """Markdown that shows raw HTML in the text as text: a reviewer sees the <script> an agent
+    wrote instead of losing it to the sanitiser (which stays as the second line of defence)."""
+    md = markdown_lib.Markdown(extensions=["fenced_code", "tables", "sane_lists"])
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return md
+
+
+_markdown = _markdown_without_html()
 
 
 def parse_json_text(text: Any) -> tuple[bool, Any]:
