@@ -68,7 +68,7 @@ document.addEventListener("htmx:afterRequest", (event) => {
 // live tail, pending summaries) stays quiet, so the bar means "something you asked for".
 (() => {
   let pending = 0;
-  const isPoll = (elt) => /\bevery\b|\bload\b/.test((elt && elt.getAttribute && elt.getAttribute("hx-trigger")) || "");
+  const isPoll = (elt) => /\bevery\b|\bload\b|sessionscope:tail/.test((elt && elt.getAttribute && elt.getAttribute("hx-trigger")) || "");
   const bar = () => document.getElementById("htmx-progress");
   document.addEventListener("htmx:beforeRequest", (event) => {
     if (isPoll(event.detail.elt)) return;

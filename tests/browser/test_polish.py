@@ -217,3 +217,29 @@ def test_a_filter_shows_the_progress_bar_while_loading(page, login, reader):
     page.wait_for_url("**agent=support-bot**")
     assert page.evaluate("window.__sawBar") is True
     page.wait_for_function("document.getElementById('htmx-progress').hidden")
+
+
+def test_the_live_tail_updates_the_header_rollups(page, login, reader):
+    user, session = reader
+    login(user)
+    page.goto(f"/p/acme/sessions/{session.pk}/")
+    page.wait_for_selector("#transcript-more.live")
+    events = page.locator("#session-stats .rollup dd").first
+    assert events.inner_text() == "4"
+    events_append(
+        project=session.project,
+        session_external_id="rich",
+        events=[
+            EventInput(external_id="late", source="user", role="user", content="Any news?"),
+            EventInput(external_id="late-2", source="llm", role="assistant", content="Yes."),
+        ],
+    )
+    # The tail polls every 5 s; the header reloads once it has brought the events.
+    page.wait_for_selector("text=Any news?", timeout=12_000)
+    page.wait_for_function(
+        "document.querySelector('#session-stats .rollup dd').textContent.trim() === '6'",
+        timeout=5_000,
+    )
+    assert "just now" in page.inner_text("#session-stats") or "s ago" in page.inner_text(
+        "#session-stats"
+    )
