@@ -3,11 +3,13 @@
 from django.urls import path
 
 from .views import (
+    assets,
     budgets,
     bulk,
     costs,
     home,
     manage,
+    payloads,
     prices,
     queues,
     review,
@@ -28,6 +30,8 @@ S = "p/<slug:slug>/sessions/<int:pk>/"
 
 urlpatterns = [
     path("", home.home, name="home"),
+    # Browsers ask for /favicon.ico whatever the page says; the icon itself is a static SVG.
+    path("favicon.ico", assets.favicon, name="favicon"),
     path("p/<slug:slug>/", home.project_home, name="project_home"),
     path("p/<slug:slug>/sessions/", sessions.session_list, name="session_list"),
     path("p/<slug:slug>/sessions/bulk/", bulk.sessions_bulk, name="sessions_bulk"),
@@ -50,6 +54,8 @@ urlpatterns = [
     # The transcript's pages (keyset by seq): the session view renders them as a partial.
     path(f"{S}events/", session.session_detail, name="session_events"),
     path(f"{S}events/<int:seq>/", session.event_payload, name="event_payload"),
+    path(f"{S}events/<int:seq>/content/", payloads.event_content_view, name="event_content"),
+    path(f"{S}state/", payloads.session_state_view, name="session_state"),
     path(f"{S}children/", session.session_children, name="session_children"),
     # Stable addresses: a session by its own id (`/` in it sent as %2F: the path converter
     # takes it whole), the header's paste box, next/previous error or search hit.

@@ -40,6 +40,7 @@ PAGE_SIZE = 50
 IDLE_GAP = timedelta(minutes=5)
 TRANSCRIPT_PARTIALS = ("transcript", "transcript-more", "transcript-prev")
 PARTIALS = (*TRANSCRIPT_PARTIALS, "find-results")
+STATS_PARTIAL = "session-stats"
 MAX_INT = 2**31 - 1
 # Events shown above the one `?at=` asks for.
 AT_CONTEXT = 10
@@ -168,12 +169,16 @@ def _find_context(request: DashboardRequest, session: AgentSession) -> dict[str,
 @login_required
 def session_detail(request: DashboardRequest, slug: str, pk: int) -> HttpResponse:
     """The session page, or one of its regions (#transcript, #transcript-more,
-    #transcript-prev, #find-results) for htmx. `?at=<seq>` opens the transcript around that
-    event; `?find=<text>` lists the events holding the text."""
+    #transcript-prev, #find-results, #session-stats) for htmx. `?at=<seq>` opens the transcript
+    around that event; `?find=<text>` lists the events holding the text."""
     project = project_for(request, slug)
     session = session_for_page(project, pk)
     context: dict[str, Any] = {"session": session, "project": project}
     target = htmx_target(request)
+    if target == STATS_PARTIAL:
+        # The header's facts and rollups, refreshed when the live tail brings events.
+        context["subtree"] = session_subtree_totals(session) if session.children_count else None
+        return render_htmx(request, "dashboard/session.html", context, partials=(STATS_PARTIAL,))
     if target == "find-results":
         context.update(_find_context(request, session))
         return render_htmx(request, "dashboard/session.html", context, partials=PARTIALS)

@@ -70,12 +70,14 @@ def test_a_reviewer_finds_reads_and_exports_a_session(
     page.wait_for_selector("#transcript")
     call = page.locator("details.toolcall").first
     assert call.get_attribute("open") is None
-    call.locator("summary").click()
+    call.locator("> summary").click()
     assert call.get_attribute("open") is not None
     assert call.locator(".toolresult").inner_text().count("found 1 row") == 1
     call.locator("button:has-text('Raw payload')").click()
     page.wait_for_selector(".payload-box")
-    assert '"order": 42' in call.locator(".payload-box").inner_text()
+    # shown as a tree; the raw JSON sits beside it, behind the Raw toggle
+    assert call.locator(".payload-box .jv-key", has_text="order").first.is_visible()
+    assert '"order": 42' in call.locator(".payload-box").text_content()
     screenshot("dashboard-session")
 
     # Flag it with a note (an htmx POST carrying the CSRF header).

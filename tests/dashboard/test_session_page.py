@@ -42,8 +42,9 @@ def test_tool_results_are_nested_under_their_call(client, viewer, session):
     html = client.get(page_url(session)).content.decode()
     call = html.index('id="ev-3"')
     result = html.index('id="ev-4"')
-    closing = html.index("</details>", call)
-    assert call < result < closing
+    # The call's own payload button closes its body, after the results nested in it.
+    call_payload = html.index('hx-target="#payload-3"', call)
+    assert call < result < call_payload
 
 
 def test_breadcrumbs_and_subtree_rollups(client, viewer, project):
