@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .models import Event
+from .models import MAIN_BRANCH, Event
 
 # An event id's longest length (Event.external_id).
 MAX_ID = 255
@@ -65,6 +65,8 @@ class EventInput:
     usage: UsageInput | None = None
     # An LLM message without usage gets its tokens counted for this model (tokens_estimated).
     model: str = ""
+    # The branch the event is written on (Agents SDK branches; `main` by default).
+    branch: str = MAIN_BRANCH
 
 
 @dataclass(frozen=True)

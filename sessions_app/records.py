@@ -55,4 +55,7 @@ def event_record(event: Event) -> dict[str, Any]:
         "payload": event.payload,
         "payload_format": event.payload_format,
         "token_usage": None if usage is None else usage_record(usage),
+        "branch": event.branch,
+        "removed_at": event.removed_at,
+        "removed_by": event.removed_by,
     }

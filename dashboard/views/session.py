@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
+from sessions_app.errors import NotFound
 from sessions_app.models import AgentSession, Event
+from sessions_app.selectors.branches import branch_filter, session_branches
 from sessions_app.selectors.events import (
     event_detail,
     session_has_run,
@@ -85,11 +88,28 @@ def _transcript_context(request: DashboardRequest, session: AgentSession) -> dic
     run_pk = _int_param(request, "run")
     if run_pk is not None and not session_has_run(session, run_pk):
         raise Http404("No such run in this session.")
+    # Events an agent popped or cleared are hidden until asked for (`?removed=1`).
+    show_removed = request.GET.get("removed") == "1"
+    branch = request.GET.get("branch") or ""
+    try:
+        branch_q = branch_filter(session, branch) if branch else None
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
     events, previous, has_more = transcript_page(
-        session, after_seq=after_seq, limit=PAGE_SIZE, run_id=run_pk
+        session,
+        after_seq=after_seq,
+        limit=PAGE_SIZE,
+        run_id=run_pk,
+        show_removed=show_removed,
+        branch=branch_q,
     )
     last_seq = events[-1].seq if events else after_seq
+    kept = {"run": run_pk or "", "removed": "1" if show_removed else "", "branch": branch}
     return {
+        # The transcript's own filters, carried by its "load more" and live links.
+        "transcript_qs": urlencode({k: v for k, v in kept.items() if v}),
+        "show_removed": show_removed,
+        "branch": branch,
         "items": build_transcript(events, previous),
         "has_more": has_more,
         "last_seq": last_seq,
@@ -118,6 +138,7 @@ def session_detail(request: DashboardRequest, slug: str, pk: int) -> HttpRespons
             children=children,
             children_after=children_after,
             runs=session_runs(session),
+            branches=session_branches(session),
             compare_url=optional_url("dashboard:session_compare", slug, pk),
             summaries_url=optional_url("dashboard:session_summaries", slug, pk),
             nav="sessions",

@@ -96,6 +96,8 @@ def event_inputs(
         for produced_event in produced:
             produced_event.timestamp = timestamp
             produced_event.run_external_id = run_id
+            if event.branch:
+                produced_event.branch = event.branch
         primary.append(len(inputs))
         inputs.extend(produced)
     return inputs, primary

@@ -186,6 +186,9 @@ class EventIn(StrictIn):
         None, description="An OpenAI chat message, Responses item or Agent Framework Message."
     )
     format: ItemFormat | None = None
+    branch: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        None, description="The branch the event is written on (Agents SDK branches): `main`."
+    )
 
     @model_validator(mode="after")
     def _one_shape(self) -> EventIn:
@@ -337,6 +340,10 @@ class EventOut(BaseModel):
     payload: Any
     payload_format: str
     token_usage: TokenUsageOut | None
+    branch: str = "main"
+    # Set when an agent's pop or clear removed the event from its reads (kept in the record).
+    removed_at: datetime | None = None
+    removed_by: str = ""
 
 
 class EventPageOut(BaseModel):

@@ -12,13 +12,15 @@ token usage), `summaries`, `costs` (prices, the daily aggregate, budgets). Impor
 the package (`from sessions_app.models import Event`).
 """
 
+from .branches import SessionBranch
 from .costs import Budget, BudgetAlert, DailyUsage, ModelPrice
-from .events import Event, TokenUsage
+from .events import MAIN_BRANCH, Event, TokenUsage
 from .projects import ApiKey, Membership, Project, RetentionRun
 from .sessions import AgentSession, Run
 from .summaries import Summary
 
 __all__ = [
+    "MAIN_BRANCH",
     "AgentSession",
     "ApiKey",
     "Budget",
@@ -30,6 +32,7 @@ __all__ = [
     "Project",
     "RetentionRun",
     "Run",
+    "SessionBranch",
     "Summary",
     "TokenUsage",
 ]

@@ -1,18 +1,27 @@
-"""Removing events from a session: the latest item (pop) or all of them (clear)."""
+"""Removing items from an agent's view of a session: the latest item (pop) or all (clear).
+
+Nothing is erased: removed events are marked with when and by which call, disappear from the
+agent's reads (`format=` reads, prompts, the next pop) and stay in the record, the transcript
+and the cost figures. Money spent stays spent. Retention and the dashboard's delete
+(`services.sessions.delete_events_of`) still remove them for good.
+"""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from ...models import AgentSession, Event
-from ..sessions import delete_events_of
-from .rollups import session_recompute_rollups
+
+POP = "pop"
+CLEAR = "clear"
 
 
 @transaction.atomic
 def event_pop_last(*, session: AgentSession) -> Event | None:
-    """Remove the latest item of a session (with the events derived from it) and return it.
+    """Mark the latest live item of a session (with the events derived from it) removed and
+    return it as it was before the pop.
 
     An OpenAI chat message with `tool_calls` is stored as the message plus one tool_call event
     per call; popping removes all of them, as an SDK session's `pop_item` removes one item.
@@ -20,7 +29,7 @@ def event_pop_last(*, session: AgentSession) -> Event | None:
     session = AgentSession.objects.select_for_update().get(pk=session.pk)
     # Loaded with its usage and its parent's and run's ids: the caller shows what was removed.
     events = (
-        Event.objects.filter(session=session)
+        Event.objects.filter(session=session, removed_at__isnull=True)
         .select_related("usage")
         .annotate(
             parent_external_id=F("parent_event__external_id"),
@@ -31,16 +40,17 @@ def event_pop_last(*, session: AgentSession) -> Event | None:
     last = events.filter(payload__isnull=False).first() or events.first()
     if last is None:
         return None
-    delete_events_of(project_id=session.project_id, session_ids=[session.pk], from_seq=last.seq)
-    session_recompute_rollups(session=session)
+    Event.objects.filter(session=session, seq__gte=last.seq, removed_at__isnull=True).update(
+        removed_at=timezone.now(), removed_by=POP
+    )
     return last
 
 
 @transaction.atomic
 def events_clear(*, session: AgentSession) -> int:
-    """Remove every event of a session (its runs and the session itself stay)."""
+    """Mark every live event of a session removed (every branch, as the SDK's
+    `clear_session`); returns how many were."""
     session = AgentSession.objects.select_for_update().get(pk=session.pk)
-    deleted = delete_events_of(project_id=session.project_id, session_ids=[session.pk])
-    session.summaries.all().delete()
-    session_recompute_rollups(session=session)
-    return deleted
+    return Event.objects.filter(session=session, removed_at__isnull=True).update(
+        removed_at=timezone.now(), removed_by=CLEAR
+    )

@@ -65,6 +65,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("payload_format", "text"),
     Column("body_hash", "text"),
     Column("metadata", "jsonb"),
+    Column("branch", "text"),
 )
 
 # Every input column is an attribute of `PricedUsage` (pricing.py) of the same name.

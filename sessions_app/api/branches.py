@@ -1,0 +1,86 @@
+"""Branches of a session (Agents SDK `AdvancedSQLiteSession`): create one from a user turn,
+list them with their sizes. Events are written to a branch with the event's `branch` field and
+read with `?branch=`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from django.http import HttpRequest
+from ninja import Router
+from pydantic import BaseModel, Field
+
+from ..models import SessionBranch
+from ..selectors.branches import branch_counts, session_branches
+from ..selectors.sessions import session_pk
+from ..services.branches import branch_create_from_turn
+from .convert import check_path_id
+from .schemas import ERRORS, CleanStr, StrictIn
+
+router = Router(tags=["branches"])
+
+
+BranchName = Annotated[CleanStr, Field(min_length=1, max_length=100)]
+
+
+class BranchIn(StrictIn):
+    """A branch from a user turn of another branch (Agents SDK `create_branch_from_turn`)."""
+
+    name: BranchName
+    parent: BranchName = "main"
+    from_turn: int = Field(ge=1, le=2**31 - 1, description="The parent's user turn (1-based).")
+
+
+class BranchOut(BaseModel):
+    name: str
+    parent: str
+    fork_seq: int = Field(description="The parent's events up to this seq belong to it too.")
+    from_turn: int
+    created_at: datetime
+    message_count: int | None = None
+    user_turns: int | None = None
+
+
+class BranchListOut(BaseModel):
+    items: list[BranchOut]
+
+
+def _branch_dict(branch: SessionBranch) -> dict[str, Any]:
+    return {
+        "name": branch.name,
+        "parent": branch.parent,
+        "fork_seq": branch.fork_seq,
+        "from_turn": branch.from_turn,
+        "created_at": branch.created_at,
+    }
+
+
+@router.post(
+    "/sessions/{external_id}/branches",
+    response={201: BranchOut, **ERRORS},
+    summary="Create a branch from a user turn",
+)
+def post_branch(request: HttpRequest, external_id: str, payload: BranchIn) -> tuple[int, Any]:
+    """A new branch sharing `parent`'s events before its user turn `from_turn`; 409 when the
+    name was used before, 422 when the parent has no such turn."""
+    session = session_pk(request.auth.project, check_path_id(external_id))
+    branch = branch_create_from_turn(
+        session=session, name=payload.name, parent=payload.parent, from_turn=payload.from_turn
+    )
+    return 201, _branch_dict(branch)
+
+
+@router.get(
+    "/sessions/{external_id}/branches",
+    response={200: BranchListOut, **ERRORS},
+    summary="List a session's branches",
+)
+def get_branches(request: HttpRequest, external_id: str) -> dict[str, Any]:
+    """The session's branches (main first) with their live items and user turns."""
+    session = session_pk(request.auth.project, check_path_id(external_id))
+    items = []
+    for branch in session_branches(session):
+        messages, turns = branch_counts(session, branch.name)
+        items.append({**_branch_dict(branch), "message_count": messages, "user_turns": turns})
+    return {"items": items}
