@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from pydantic import BaseModel, Field
 
 from ..models import SessionBranch
@@ -58,17 +58,18 @@ def _branch_dict(branch: SessionBranch) -> dict[str, Any]:
 
 @router.post(
     "/sessions/{external_id}/branches",
-    response={201: BranchOut, **ERRORS},
+    response={200: BranchOut, 201: BranchOut, **ERRORS},
     summary="Create a branch from a user turn",
 )
-def post_branch(request: HttpRequest, external_id: str, payload: BranchIn) -> tuple[int, Any]:
-    """A new branch sharing `parent`'s events before its user turn `from_turn`; 409 when the
-    name was used before, 422 when the parent has no such turn."""
+def post_branch(request: HttpRequest, external_id: str, payload: BranchIn) -> Status:
+    """A new branch sharing `parent`'s events before its user turn `from_turn` (201); a retry
+    of the same request returns it (200); 409 when the name was used for another fork, 422
+    when the parent has no such turn."""
     session = session_pk(request.auth.project, check_path_id(external_id))
-    branch = branch_create_from_turn(
+    branch, created = branch_create_from_turn(
         session=session, name=payload.name, parent=payload.parent, from_turn=payload.from_turn
     )
-    return 201, _branch_dict(branch)
+    return Status(201 if created else 200, _branch_dict(branch))
 
 
 @router.get(

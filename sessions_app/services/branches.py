@@ -14,11 +14,16 @@ from ..selectors.branches import branch_exists, turn_start_seq
 @transaction.atomic
 def branch_create_from_turn(
     *, session: AgentSession, name: str, parent: str = MAIN_BRANCH, from_turn: int
-) -> SessionBranch:
+) -> tuple[SessionBranch, bool]:
     """A new branch holding `parent`'s events before its user turn `from_turn` (as the SDK's
-    `create_branch_from_turn`); a name used before is a conflict, as in the SDK."""
+    `create_branch_from_turn`), and whether it was created: a retry of the same request
+    returns the stored branch; a name used before for another fork is a conflict, as in
+    the SDK."""
     session = AgentSession.objects.select_for_update().get(pk=session.pk)
-    if branch_exists(session, name):
+    stored = SessionBranch.objects.filter(session=session, name=name).first()
+    if stored is not None and (stored.parent, stored.from_turn) == (parent, from_turn):
+        return stored, False
+    if stored is not None or name == MAIN_BRANCH:
         raise Conflict(f"Branch {name!r} already exists in this session.", field="name")
     if not branch_exists(session, parent):
         raise InvalidInput(f"No branch {parent!r} in this session.", field="parent")
@@ -28,9 +33,10 @@ def branch_create_from_turn(
             f"Turn {from_turn} does not contain a user message in branch {parent!r}.",
             field="from_turn",
         )
-    return SessionBranch.objects.create(
+    created = SessionBranch.objects.create(
         session=session, name=name, parent=parent, fork_seq=start - 1, from_turn=from_turn
     )
+    return created, True
 
 
 def branch_record(
