@@ -106,17 +106,26 @@ def get_events(request: HttpRequest, external_id: str, query: Query[EventsQuery]
     return {"items": [event_dict(e) for e in rows], "next_after_seq": next_after}
 
 
+class PopQuery(Schema):
+    format: Literal["openai_chat", "responses", "agent_framework", "native"] | None = Field(
+        None, description="Pop the latest item written in this format (other events stay)."
+    )
+    branch: Annotated[str, Field(max_length=100)] | None = Field(
+        None, description="Pop the latest item written on this branch."
+    )
+
+
 @router.delete(
     "/sessions/{external_id}/events/last",
     response={200: PoppedOut, **ERRORS},
     summary="Pop the last item",
 )
-def pop_last(request: HttpRequest, external_id: str) -> dict[str, Any]:
+def pop_last(request: HttpRequest, external_id: str, query: Query[PopQuery]) -> dict[str, Any]:
     """Remove the latest item (with the events derived from it) from the agent's reads and
     return it; `item` is null when nothing is left. The item stays in the record (marked
     removed by `pop`) and in the cost figures."""
     session = session_pk(request.auth.project, check_path_id(external_id))
-    popped = event_pop_last(session=session)
+    popped = event_pop_last(session=session, fmt=query.format, branch=query.branch)
     return {"item": event_dict(popped) if popped else None}
 
 

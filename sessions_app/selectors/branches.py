@@ -66,6 +66,8 @@ def branch_counts(session: AgentSession, branch: str) -> tuple[int, int]:
     live = Event.objects.filter(
         branch_filter(session, branch), session=session, removed_at__isnull=True
     ).exclude(payload__isnull=True, payload_format__in=FOREIGN_FORMATS)
+    # A run's usage is recorded as a reference event: not an item of the conversation.
+    live = live.exclude(type=Event.Type.REFERENCE)
     return live.count(), _user_turns(session, branch).count()
 
 
