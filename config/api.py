@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from sessions_app.api import events, health, ingest, runs, sessions
+from sessions_app.api import branches, events, health, ingest, runs, sessions
 from sessions_app.api import prompts as prompts_api
 from sessions_app.api import review as review_api
 from sessions_app.api import summaries as summaries_api
@@ -99,7 +99,7 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
 
 
 api.add_router("/v1/", health.router)
-for _router in (sessions.router, events.router, runs.router, ingest.router):
+for _router in (sessions.router, events.router, branches.router, runs.router, ingest.router):
     api.add_router("/v1/", _router)
 api.add_router("/v1/", usage_api.router)
 api.add_router("/v1/", prompts_api.router)

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .models import Event
+from .models import MAIN_BRANCH, Event
 
 # An event id's longest length (Event.external_id).
 MAX_ID = 255
@@ -69,6 +69,8 @@ class EventInput:
     duration_ms: int | None = None
     span_id: str = ""
     trace_id: str = ""
+    # The branch the event is written on (Agents SDK branches; `main` by default).
+    branch: str = MAIN_BRANCH
 
 
 @dataclass(frozen=True)

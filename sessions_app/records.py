@@ -58,4 +58,7 @@ def event_record(event: Event) -> dict[str, Any]:
         "span_id": event.span_id,
         "trace_id": event.trace_id,
         "token_usage": None if usage is None else usage_record(usage),
+        "branch": event.branch,
+        "removed_at": event.removed_at,
+        "removed_by": event.removed_by,
     }

@@ -6,13 +6,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
+from sessions_app.errors import NotFound
 from sessions_app.models import AgentSession, Event
+from sessions_app.selectors.branches import branch_filter, session_branches
 from sessions_app.selectors.events import (
     event_detail,
     session_has_run,
@@ -114,9 +117,24 @@ def _transcript_context(request: DashboardRequest, session: AgentSession) -> dic
     run_pk = _int_param(request, "run")
     if run_pk is not None and not session_has_run(session, run_pk):
         raise Http404("No such run in this session.")
+    # Events an agent popped or cleared are hidden until asked for (`?removed=1`).
+    show_removed = request.GET.get("removed") == "1"
+    branch = request.GET.get("branch") or ""
+    try:
+        branch_q = branch_filter(session, branch) if branch else None
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    kept = {"run": run_pk or "", "removed": "1" if show_removed else "", "branch": branch}
+    # The transcript's own filters, carried by its "load more", "load earlier" and live links.
+    transcript_qs = urlencode({k: v for k, v in kept.items() if v})
     if before_seq is not None:
         events, previous, has_less = transcript_before(
-            session, before_seq=before_seq, limit=PAGE_SIZE, run_id=run_pk
+            session,
+            before_seq=before_seq,
+            limit=PAGE_SIZE,
+            run_id=run_pk,
+            show_removed=show_removed,
+            branch=branch_q,
         )
         attach_event_review(events)
         return {
@@ -125,17 +143,26 @@ def _transcript_context(request: DashboardRequest, session: AgentSession) -> dic
             "first_seq": events[0].seq if events else before_seq,
             "last_seq": events[-1].seq if events else before_seq,
             "run_filter": run_pk,
+            "transcript_qs": transcript_qs,
             "before_page": True,
         }
     if at is not None and not after_seq:
         # The page starts a few events before the one asked for, so it is read in context.
         after_seq = max(at - AT_CONTEXT - 1, 0)
     events, previous, has_more = transcript_page(
-        session, after_seq=after_seq, limit=PAGE_SIZE, run_id=run_pk
+        session,
+        after_seq=after_seq,
+        limit=PAGE_SIZE,
+        run_id=run_pk,
+        show_removed=show_removed,
+        branch=branch_q,
     )
     attach_event_review(events)  # comments and scores on these events (issue 18)
     first_seq = events[0].seq if events else after_seq + 1
     return {
+        "transcript_qs": transcript_qs,
+        "show_removed": show_removed,
+        "branch": branch,
         "items": build_transcript(events, previous),
         "has_more": has_more,
         # seq is gapless, so events precede the page exactly when it starts after #1; with a
@@ -196,6 +223,7 @@ def session_detail(request: DashboardRequest, slug: str, pk: int) -> HttpRespons
             children_after=children_after,
             runs=session_runs(session),
             timeline=session_timeline(session),
+            branches=session_branches(session),
             compare_url=optional_url("dashboard:session_compare", slug, pk),
             summaries_url=optional_url("dashboard:session_summaries", slug, pk),
             shortcuts_json=json.dumps(SHORTCUTS),

@@ -96,6 +96,8 @@ def event_inputs(
         for produced_event in produced:
             produced_event.timestamp = timestamp
             produced_event.run_external_id = run_id
+            if event.branch:
+                produced_event.branch = event.branch
         # The latency belongs to the call the client sent, not to the events derived from it.
         first.duration_ms = event.duration_ms
         primary.append(len(inputs))

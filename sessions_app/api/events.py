@@ -4,7 +4,7 @@ the last item, clear."""
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse
 from ninja import Query, Router, Schema
@@ -12,6 +12,7 @@ from ninja.responses import NinjaJSONEncoder
 from pydantic import Field
 
 from ..models import Project
+from ..selectors.branches import branch_filter
 from ..selectors.events import events_page, items_page
 from ..selectors.sessions import session_pk
 from ..services.events import event_pop_last, events_append, events_clear
@@ -71,6 +72,14 @@ class EventsQuery(Schema):
     format: Literal["openai_chat", "responses", "agent_framework", "native"] | None = Field(
         None, description="Return the items written in this format exactly as sent."
     )
+    include_removed: bool = Field(
+        False,
+        description="Native reads only: include the events an agent popped or cleared "
+        "(`removed_at`, `removed_by` tell when and by which call).",
+    )
+    branch: Annotated[str, Field(max_length=100)] | None = Field(
+        None, description="Only this branch's events (its own and its parents' up to the fork)."
+    )
 
 
 @router.get(
@@ -82,13 +91,29 @@ def get_events(request: ApiRequest, external_id: str, query: Query[EventsQuery])
     """Events in seq order after `after_seq`; pass `next_after_seq` back for the next page.
     With `format=`, the items written in that format, exactly as the agent sent them."""
     session = session_pk(request.auth.project, check_path_id(external_id))
+    branch = None if query.branch is None else branch_filter(session, query.branch)
     if query.format:
         items, next_after = items_page(
-            session, fmt=query.format, after_seq=query.after_seq, limit=query.limit
+            session, fmt=query.format, after_seq=query.after_seq, limit=query.limit, branch=branch
         )
         return {"items": items, "next_after_seq": next_after}
-    rows, next_after = events_page(session, after_seq=query.after_seq, limit=query.limit)
+    rows, next_after = events_page(
+        session,
+        after_seq=query.after_seq,
+        limit=query.limit,
+        include_removed=query.include_removed,
+        branch=branch,
+    )
     return {"items": [event_dict(e) for e in rows], "next_after_seq": next_after}
+
+
+class PopQuery(Schema):
+    format: Literal["openai_chat", "responses", "agent_framework", "native"] | None = Field(
+        None, description="Pop the latest item written in this format (other events stay)."
+    )
+    branch: Annotated[str, Field(max_length=100)] | None = Field(
+        None, description="Pop the latest item written on this branch."
+    )
 
 
 @router.delete(
@@ -96,11 +121,12 @@ def get_events(request: ApiRequest, external_id: str, query: Query[EventsQuery])
     response={200: PoppedOut, **ERRORS},
     summary="Pop the last item",
 )
-def pop_last(request: ApiRequest, external_id: str) -> dict[str, Any]:
-    """Remove the latest item (with the events derived from it) and return it; `item` is null
-    when the session has no events."""
+def pop_last(request: ApiRequest, external_id: str, query: Query[PopQuery]) -> dict[str, Any]:
+    """Remove the latest item (with the events derived from it) from the agent's reads and
+    return it; `item` is null when nothing is left. The item stays in the record (marked
+    removed by `pop`) and in the cost figures."""
     session = session_pk(request.auth.project, check_path_id(external_id))
-    popped = event_pop_last(session=session)
+    popped = event_pop_last(session=session, fmt=query.format, branch=query.branch)
     return {"item": event_dict(popped) if popped else None}
 
 
@@ -110,6 +136,7 @@ def pop_last(request: ApiRequest, external_id: str) -> dict[str, Any]:
     summary="Clear all events",
 )
 def clear_events(request: ApiRequest, external_id: str) -> dict[str, int]:
-    """Remove every event of the session; the session and its runs stay."""
+    """Remove every event from the agent's reads; `deleted` counts them. They stay in the
+    record (marked removed by `clear`) and in the cost figures; the session and runs stay."""
     session = session_pk(request.auth.project, check_path_id(external_id))
     return {"deleted": events_clear(session=session)}

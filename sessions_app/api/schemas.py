@@ -197,6 +197,9 @@ class EventIn(StrictIn):
         None, description="An OpenAI chat message, Responses item or Agent Framework Message."
     )
     format: ItemFormat | None = None
+    branch: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        None, description="The branch the event is written on (Agents SDK branches): `main`."
+    )
 
     @model_validator(mode="after")
     def _one_shape(self) -> EventIn:
@@ -351,6 +354,10 @@ class EventOut(BaseModel):
     duration_ms: int | None = None
     span_id: str = ""
     trace_id: str = ""
+    branch: str = "main"
+    # Set when an agent's pop or clear removed the event from its reads (kept in the record).
+    removed_at: datetime | None = None
+    removed_by: str = ""
 
 
 class EventPageOut(BaseModel):

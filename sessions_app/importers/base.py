@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import jsontext
 from ..errors import DomainError
-from ..inputs import EventInput, bounded_id
+from ..inputs import AppendResult, EventInput, bounded_id
 from ..models import AgentSession, Project
 from ..services.events import events_append
 from ..services.sessions import UNSET, session_upsert
@@ -116,22 +116,24 @@ def upsert_if_changed(
 
 def append(
     *, project: Project, session_id: str, events: list[EventInput], report: ImportReport, where: str
-) -> None:
-    """Store a session's events in one batch, counting created and duplicate ones."""
+) -> list[AppendResult]:
+    """Store a session's events in one batch, counting created and duplicate ones; returns
+    what happened to each (nothing when the batch was left out)."""
     if not events:
-        return
+        return []
     try:
         _, results = events_append(project=project, session_external_id=session_id, events=events)
     except DomainError as exc:
         # A changed source (an id imported before with another body) or bad data: the whole
         # session's batch is left out, and the reason is reported.
         report.skip(where, f"{exc.code}: {exc.detail}")
-        return
+        return []
     for result in results:
         if result.status == "created":
             report.events_created += 1
         else:
             report.events_duplicate += 1
+    return results
 
 
 def with_origin(

@@ -21,7 +21,8 @@ from typing import Any
 from .. import normalize
 from ..errors import DomainError
 from ..inputs import EventInput, UsageInput
-from ..models import Event, Project
+from ..models import MAIN_BRANCH, Event, Project
+from ..services.branches import branch_record
 from .base import ImportReport, append, parse_time, stable_id, upsert_if_changed, with_origin
 
 SESSIONS_TABLE = "agent_sessions"
@@ -143,7 +144,7 @@ def _import_session(
     metadata: dict[str, Any] = {"imported_from": "openai-agents-sqlite"}
     if branches:
         metadata["branches"] = branches
-    upsert_if_changed(
+    session = upsert_if_changed(
         project=project, external_id=sid, fields={"metadata": metadata}, report=report
     )
 
@@ -166,6 +167,10 @@ def _import_session(
         origin: dict[str, Any] = {"import_row": row_id}
         places = placements.get(row_id)
         if places:
+            # An item sits first on the branch it was written on; the SDK copies it onto the
+            # branches made later from a later turn, which share it here instead.
+            for event in events:
+                event.branch = places[0]["branch_id"] or MAIN_BRANCH
             origin.update(
                 branch_id=places[0]["branch_id"],
                 branches=sorted({p["branch_id"] for p in places}),
@@ -192,7 +197,44 @@ def _import_session(
         batch.extend(
             with_origin(events, metadata=events[0].metadata, timestamp=events[0].timestamp)
         )
-    append(project=project, session_id=sid, events=batch, report=report, where=where)
+    results = append(project=project, session_id=sid, events=batch, report=report, where=where)
+    if results and len(branches) > 1:
+        seqs = {r.external_id: r.seq for r in results}
+        last_seq = {row_id: max(seqs[e.external_id] for e in events) for row_id, events in items}
+        for branch in _branch_forks(placements, last_seq):
+            branch_record(session=session, **branch)
+
+
+def _branch_forks(
+    placements: dict[int, list[dict[str, Any]]], last_seq: dict[int, int]
+) -> list[dict[str, Any]]:
+    """Each branch but main with where it forked: the SDK copied the items before the turn it
+    branched from (they sit first on another branch); the latest of them is the fork point,
+    and the branch it was written on the parent."""
+    own = {row: places[0]["branch_id"] for row, places in placements.items() if places}
+    found: list[dict[str, Any]] = []
+    names = {p["branch_id"] for places in placements.values() for p in places} - {MAIN_BRANCH}
+    for name in sorted(names):
+        copied = [
+            (row, p["branch_turn"])
+            for row, places in placements.items()
+            for p in places[1:]
+            if p["branch_id"] == name and own[row] != name and row in last_seq
+        ]
+        if not copied:
+            # Branched from the first turn: nothing shared.
+            found.append({"name": name, "parent": MAIN_BRANCH, "fork_seq": 0, "from_turn": 1})
+            continue
+        last_row = max(row for row, _ in copied)
+        found.append(
+            {
+                "name": name,
+                "parent": own[last_row],
+                "fork_seq": last_seq[last_row],
+                "from_turn": max(turn or 0 for _, turn in copied) + 1,
+            }
+        )
+    return found
 
 
 def _attach_usage(

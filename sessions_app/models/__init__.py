@@ -14,8 +14,9 @@ waiting for the broker), `review` (comments, scores, annotation queues, review h
 (`from sessions_app.models import Event`).
 """
 
+from .branches import SessionBranch
 from .costs import Budget, BudgetAlert, DailyUsage, ModelPrice
-from .events import Event, TokenUsage
+from .events import MAIN_BRANCH, Event, TokenUsage
 from .outbox import OutboxTask
 from .projects import ApiKey, Membership, Project, RetentionRun
 from .review import AnnotationQueue, Comment, DataType, QueueItem, ReviewEvent, Score, ScoreConfig
@@ -24,6 +25,7 @@ from .sharing import SavedView, ShareLink
 from .summaries import Summary
 
 __all__ = [
+    "MAIN_BRANCH",
     "AgentSession",
     "AnnotationQueue",
     "ApiKey",
@@ -44,6 +46,7 @@ __all__ = [
     "SavedView",
     "Score",
     "ScoreConfig",
+    "SessionBranch",
     "ShareLink",
     "Summary",
     "TokenUsage",

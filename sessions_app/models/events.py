@@ -10,6 +10,9 @@ from django.utils import timezone
 from .projects import Project
 from .sessions import AgentSession, Run
 
+# The branch every session starts on (the Agents SDK's name for it).
+MAIN_BRANCH = "main"
+
 
 class Event(models.Model):
     """One thing that happened in a session, in server-assigned order (`seq`)."""
@@ -98,12 +101,23 @@ class Event(models.Model):
     # their other tools.
     span_id = models.CharField(max_length=16, blank=True, default="")
     trace_id = models.CharField(max_length=32, blank=True, default="")
+    # The branch the event was written on (Agents SDK `AdvancedSQLiteSession` branches). A
+    # branch shares its parent's events up to its fork point (`SessionBranch`), stored once.
+    branch = models.CharField(max_length=100, default=MAIN_BRANCH, db_default=MAIN_BRANCH)
+    # An agent's pop or clear hides an event from the agent's reads but keeps it in the record
+    # (and in the cost figures): when, and by which call (`pop`, `clear`).
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.CharField(max_length=20, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["session", "seq"], name="event_session_seq"),
+            # Unique among live events only: an agent that clears and re-adds (compaction)
+            # reuses its items' ids, and the removed rows keep theirs in the record.
             models.UniqueConstraint(
-                fields=["project", "external_id"], name="event_project_external_id"
+                fields=["project", "external_id"],
+                name="event_project_external_id",
+                condition=models.Q(removed_at__isnull=True),
             ),
         ]
         indexes = [

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import F
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models import F, Q
 from django.shortcuts import get_object_or_404
 
 from ..errors import NotFound
@@ -14,21 +13,30 @@ from ..models import AgentSession, Event, Project, Run
 
 
 def transcript_page(
-    session: AgentSession, *, after_seq: int = 0, limit: int = 50, run_id: int | None = None
+    session: AgentSession,
+    *,
+    after_seq: int = 0,
+    limit: int = 50,
+    run_id: int | None = None,
+    show_removed: bool = False,
+    branch: Q | None = None,
 ) -> tuple[list[Event], Event | None, bool]:
     """A keyset page of the transcript: events after `after_seq` (the payload and metadata
     deferred until someone clicks), the event just before the page (for the idle-gap marker),
-    and whether more follow. Each event comes with its usage and summary record (one join)."""
+    and whether more follow. Each event comes with its usage and summary record (one join).
+    Removed events (an agent's pop or clear) only with `show_removed`; `branch` is a
+    `branches.branch_filter`."""
     qs = (
         Event.objects.filter(session=session)
         .defer("payload", "metadata", "body_hash")
         .select_related("usage", "summary_record")
-        # The branch an imported message belongs to (Agents SDK branches), read in SQL so the
-        # metadata itself stays unloaded.
-        .annotate(branch=KeyTextTransform("branch_id", "metadata"))
     )
     if run_id is not None:
         qs = qs.filter(run_id=run_id)
+    if not show_removed:
+        qs = qs.filter(removed_at__isnull=True)
+    if branch is not None:
+        qs = qs.filter(branch)
     # Fetch the previous event too (seq >= after_seq) so the first row can show an idle gap.
     rows: list[Event] = list(qs.filter(seq__gte=max(after_seq, 1)).order_by("seq")[: limit + 2])
     previous = None
@@ -44,12 +52,22 @@ def event_detail(session: AgentSession, seq: int) -> Event:
 
 
 def events_page(
-    session: AgentSession, *, after_seq: int, limit: int
+    session: AgentSession,
+    *,
+    after_seq: int,
+    limit: int,
+    include_removed: bool = False,
+    branch: Q | None = None,
 ) -> tuple[list[Event], int | None]:
-    """A page of events in seq order with usage, parent and run ids, in one query."""
+    """A page of events in seq order with usage, parent and run ids, in one query; events an
+    agent removed only with `include_removed`."""
+    qs = Event.objects.filter(session=session, seq__gt=after_seq)
+    if not include_removed:
+        qs = qs.filter(removed_at__isnull=True)
+    if branch is not None:
+        qs = qs.filter(branch)
     rows: list[Event] = list(
-        Event.objects.filter(session=session, seq__gt=after_seq)
-        .select_related("usage")
+        qs.select_related("usage")
         .annotate(
             parent_external_id=F("parent_event__external_id"),
             run_external_id=F("run__external_id"),
@@ -62,17 +80,21 @@ def events_page(
 
 
 def items_page(
-    session: AgentSession, *, fmt: str, after_seq: int, limit: int
+    session: AgentSession, *, fmt: str, after_seq: int, limit: int, branch: Q | None = None
 ) -> tuple[list[Any], int | None]:
-    """The stored items written in a format, exactly as sent, in seq order (an SDK session's
-    `get_items`); events derived from an item have no payload and are not repeated."""
-    rows = list(
-        Event.objects.filter(
-            session=session, seq__gt=after_seq, payload_format=fmt, payload__isnull=False
-        )
-        .order_by("seq")
-        .values_list("seq", "payload")[: limit + 1]
+    """The live items written in a format, exactly as sent, in seq order (an SDK session's
+    `get_items`); events derived from an item have no payload and are not repeated, and items
+    the agent popped or cleared are gone from this view (they stay in the record)."""
+    qs = Event.objects.filter(
+        session=session,
+        seq__gt=after_seq,
+        payload_format=fmt,
+        payload__isnull=False,
+        removed_at__isnull=True,
     )
+    if branch is not None:
+        qs = qs.filter(branch)
+    rows = list(qs.order_by("seq").values_list("seq", "payload")[: limit + 1])
     next_after = rows[limit - 1][0] if len(rows) > limit else None
     return [payload for _, payload in rows[:limit]], next_after
 

@@ -32,7 +32,10 @@ class SessionLoader:
         self._cache: dict[Any, Any] = {}
 
     def _events(self):
-        return Event.objects.filter(session_id=self.session.pk).only(*COLUMNS)
+        # What an agent popped or cleared is not part of its prompt (it stays in the record).
+        return Event.objects.filter(session_id=self.session.pk, removed_at__isnull=True).only(
+            *COLUMNS
+        )
 
     def _memo(self, key: Any, compute: Any) -> Any:
         if key not in self._cache:
@@ -41,7 +44,7 @@ class SessionLoader:
 
     def has_events(self) -> bool:
         """Whether the session has any event (an empty session gives an empty prompt)."""
-        return self._memo("any", lambda: self.session.last_seq > 0 or self._events().exists())
+        return self._memo("any", lambda: self._events().exists())
 
     def first_user(self) -> Event | None:
         """The first user message."""
@@ -162,7 +165,9 @@ class SessionLoader:
             if not ids:
                 return []
             latest = dict(
-                Event.objects.filter(session_id__in=ids, type=Event.Type.SUMMARY)
+                Event.objects.filter(
+                    session_id__in=ids, type=Event.Type.SUMMARY, removed_at__isnull=True
+                )
                 .values("session_id")
                 .annotate(seq=Max("seq"))
                 .values_list("session_id", "seq")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models import Q
 from django.db.models.functions import Substr
 
 from ..models import AgentSession, Event, Project
@@ -23,18 +23,28 @@ PROBE = 1_000
 
 
 def transcript_before(
-    session: AgentSession, *, before_seq: int, limit: int = 50, run_id: int | None = None
+    session: AgentSession,
+    *,
+    before_seq: int,
+    limit: int = 50,
+    run_id: int | None = None,
+    show_removed: bool = False,
+    branch: Q | None = None,
 ) -> tuple[list[Event], Event | None, bool]:
     """The keyset page of the transcript just before `before_seq` (in seq order), the event
-    before it (for the idle-gap marker) and whether more precede, in one query."""
+    before it (for the idle-gap marker) and whether more precede, in one query; the same
+    filters as `events.transcript_page`."""
     qs = (
         Event.objects.filter(session=session, seq__lt=before_seq)
         .defer("payload", "metadata", "body_hash")
         .select_related("usage", "summary_record")
-        .annotate(branch=KeyTextTransform("branch_id", "metadata"))
     )
     if run_id is not None:
         qs = qs.filter(run_id=run_id)
+    if not show_removed:
+        qs = qs.filter(removed_at__isnull=True)
+    if branch is not None:
+        qs = qs.filter(branch)
     rows: list[Event] = list(qs.order_by("-seq")[: limit + 1])
     previous = rows[limit] if len(rows) > limit else None
     page = rows[:limit]

@@ -259,9 +259,9 @@ def test_session_page_query_count(client, viewer, project, django_assert_num_que
     client.force_login(viewer)
     client.get(page_url(session))
     # session row, user, project, role, session, events page, subtree totals, children page
-    # (with their subtree totals), runs, turn timeline, switcher, the page's event comments and
-    # scores; a root has no ancestors to load
-    with django_assert_num_queries(13):
+    # (with their subtree totals), runs, branches, turn timeline, switcher, the page's event
+    # comments and scores; a root has no ancestors to load
+    with django_assert_num_queries(14):
         client.get(page_url(session))
 
 
@@ -321,35 +321,6 @@ def test_children_page_by_keyset_then_more_link(client, viewer, project):
     response = client.get(f"{url}?after={after}")
     shown = [c.external_id for c in response.context["children"]]
     assert shown == ["many-2", "many-3", "many-4"]
-
-
-def test_imported_branches_are_labelled_in_the_transcript(client, viewer, project):
-    events_append(
-        project=project,
-        session_external_id="branched",
-        events=[
-            EventInput(
-                external_id="m1",
-                source="user",
-                role="user",
-                content="first try",
-                metadata={"branch_id": "main"},
-            ),
-            EventInput(
-                external_id="m2",
-                source="user",
-                role="user",
-                content="retried turn",
-                metadata={"branch_id": "retry-1"},
-            ),
-            EventInput(external_id="m3", source="user", role="user", content="no branch"),
-        ],
-    )
-    client.force_login(viewer)
-    session = AgentSession.objects.get(external_id="branched")
-    html = client.get(page_url(session)).content.decode()
-    assert html.count('class="tag branch"') == 2
-    assert "branch retry-1" in html and "branch main" in html
 
 
 def append_unpriced_answer(project, external_id: str) -> None:

@@ -373,9 +373,9 @@ def test_page_at_an_event_query_count(client, viewer, project, django_assert_num
     session = long_session(project)
     client.force_login(viewer)
     client.get(detail(session), {"at": 200})
-    # session row, user, project, role, session, events page, children page, runs, switcher,
-    # turn timeline, the page's event comments and scores
-    with django_assert_num_queries(12):
+    # session row, user, project, role, session, events page, children page, runs, branches,
+    # switcher, turn timeline, the page's event comments and scores
+    with django_assert_num_queries(13):
         client.get(detail(session), {"at": 200})
 
 
@@ -384,7 +384,7 @@ def test_page_with_find_query_count(client, viewer, project, django_assert_num_q
     client.force_login(viewer)
     client.get(detail(session), {"find": "needle"})
     # as above, and the hits: their seqs (PostgreSQL: a bounded probe in seq order first), rows
-    with django_assert_num_queries(12 + HIT_QUERIES):
+    with django_assert_num_queries(13 + HIT_QUERIES):
         client.get(detail(session), {"find": "needle"})
 
 

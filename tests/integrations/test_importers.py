@@ -34,6 +34,8 @@ from django.core.management import call_command
 from sessions_app.demo_agents import USER_TURNS, build_agents
 from sessions_app.importers import import_paths
 from sessions_app.models import AgentSession, Event, Run, TokenUsage
+from sessions_app.selectors.branches import branch_filter, session_branches
+from sessions_app.selectors.events import items_page
 
 pytestmark = pytest.mark.django_db
 
@@ -107,9 +109,17 @@ def test_advanced_sqlite_branches_and_turn_usage_are_kept(project, tmp_path):
         result = await Runner.run(build_agents(), "What is the weather in Rome?", session=session)
         await session.store_run_usage(result)
 
+    async def each_branch() -> dict[str, list]:
+        found = {}
+        for name in ("main", "retry-weather"):
+            await session.switch_to_branch(name)
+            found[name] = await session.get_items()
+        return found
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         asyncio.run(branch())
+        sdk_branches = asyncio.run(each_branch())
     session.close()
     with sqlite3.connect(db) as conn:
         (total_tokens,) = conn.execute("SELECT SUM(total_tokens) FROM turn_usage").fetchone()
@@ -133,6 +143,14 @@ def test_advanced_sqlite_branches_and_turn_usage_are_kept(project, tmp_path):
     assert usages.count() == len(USER_TURNS) + 1
     assert sum(u.total_tokens for u in usages) == total_tokens == stored.total_tokens
     assert {u.model for u in usages} == {"gpt-4o-mini"}
+    # Each branch reads as the SDK reads it: its own items after the ones it shares.
+    assert [b.name for b in session_branches(stored)] == ["main", "retry-weather"]
+    for name, expected in sdk_branches.items():
+        items, _ = items_page(
+            stored, fmt="responses", after_seq=0, limit=1000, branch=branch_filter(stored, name)
+        )
+        assert items == expected, name
+    assert len(sdk_branches["main"]) != len(events)
 
 
 def test_agent_framework_jsonl_history_and_snapshot(project, tmp_path):

@@ -66,7 +66,11 @@ def test_pop_and_clear_behave_like_sqlite_session(client):
     asyncio.run(theirs.clear_session())
     assert asyncio.run(ours.get_items()) == asyncio.run(theirs.get_items()) == []
     assert asyncio.run(ours.pop_item()) is asyncio.run(theirs.pop_item()) is None
-    assert AgentSession.objects.get(external_id="conv-2").event_count == 0
+    # Gone from the agent's reads, kept in the record: every event is marked removed.
+    stored = Event.objects.filter(session__external_id="conv-2")
+    assert stored.exists()
+    assert not stored.filter(removed_at=None).exists()
+    assert {e.removed_by for e in stored} == {"pop", "clear"}
 
 
 def test_an_unknown_session_is_empty(client):

@@ -115,12 +115,16 @@ if others:
     sys.exit(f"{sys.argv[1]}'s environment also holds {others}")
 EOF
   "$venv/bin/python" -c "import sessionscope_client.$module" || { status=1; continue; }
-  test_file="tests/integrations/adapters/test_${name//-/_}_alone.py"
+  # The adapter's tests, and those of modules built on it (test_openai_agents_advanced_alone.py).
+  test_files=("tests/integrations/adapters/test_${name//-/_}_alone.py")
+  for extra in tests/integrations/adapters/test_"${name//-/_}"_*_alone.py; do
+    if [ -e "$extra" ]; then test_files+=("$extra"); fi
+  done
   SESSIONSCOPE_TEST_URL="http://127.0.0.1:$PORT" SESSIONSCOPE_TEST_API_KEY="$TOKEN" \
     LITELLM_LOCAL_MODEL_COST_MAP=True HF_HUB_OFFLINE=1 \
     "$venv/bin/python" -m pytest -c clients/python/ci/pytest.ini \
     --rootdir tests/integrations/adapters --confcutdir tests/integrations/adapters \
-    -q "$test_file" || status=1
+    -q "${test_files[@]}" || status=1
 done
 
 if [ "$status" -ne 0 ]; then

@@ -205,19 +205,25 @@ class _Base:
         return _Call("POST", f"/sessions/{_path_id(session_id)}/events", json={"events": events})
 
     @staticmethod
-    def _events(session_id: str, fmt: str | None, after_seq: int, limit: int) -> _Call:
+    def _events(
+        session_id: str, fmt: str | None, after_seq: int, limit: int, branch: str | None = None
+    ) -> _Call:
         params: dict[str, Any] = {"after_seq": after_seq, "limit": limit}
         if fmt:
             params["format"] = fmt
+        if branch:
+            params["branch"] = branch
         return _Call(
             "GET", f"/sessions/{_path_id(session_id)}/events", params=params, none_on_404=True
         )
 
     @staticmethod
-    def _pop(session_id: str) -> _Call:
+    def _pop(session_id: str, fmt: str | None = None, branch: str | None = None) -> _Call:
+        params = {k: v for k, v in (("format", fmt), ("branch", branch)) if v}
         return _Call(
             "DELETE",
             f"/sessions/{_path_id(session_id)}/events/last",
+            params=params,
             retry="unsent",
             none_on_404=True,
         )
@@ -340,19 +346,32 @@ class SessionscopeClient(_Base):
         return page or {"items": [], "next_after_seq": None}
 
     def iter_events(
-        self, session_id: str, *, fmt: str | None = None, after_seq: int = 0, page_size: int = 500
+        self,
+        session_id: str,
+        *,
+        fmt: str | None = None,
+        after_seq: int = 0,
+        page_size: int = 500,
+        branch: str | None = None,
     ) -> Iterator[Any]:
-        """All events after `after_seq` (or, with `fmt`, the items written in that format)."""
+        """All events after `after_seq` (or, with `fmt`, the items written in that format);
+        with `branch`, that branch's only."""
         while True:
-            page = self.events_page(session_id, fmt=fmt, after_seq=after_seq, limit=page_size)
+            page = self._run(self._events(session_id, fmt, after_seq, page_size, branch)) or {
+                "items": [],
+                "next_after_seq": None,
+            }
             yield from page["items"]
             if page["next_after_seq"] is None:
                 return
             after_seq = page["next_after_seq"]
 
-    def pop_event(self, session_id: str) -> dict[str, Any] | None:
-        """Remove and return the latest item of a session (None when empty or unknown)."""
-        answer = self._run(self._pop(session_id))
+    def pop_event(
+        self, session_id: str, *, fmt: str | None = None, branch: str | None = None
+    ) -> dict[str, Any] | None:
+        """Remove and return the latest item of a session (None when empty or unknown); with
+        `fmt`, the latest written in that format; with `branch`, on that branch."""
+        answer = self._run(self._pop(session_id, fmt, branch))
         return answer.get("item") if answer else None
 
     def clear_events(self, session_id: str) -> int:
@@ -477,9 +496,12 @@ class AsyncSessionscopeClient(_Base):
                 return
             after_seq = page["next_after_seq"]
 
-    async def pop_event(self, session_id: str) -> dict[str, Any] | None:
-        """Remove and return the latest item of a session (None when empty or unknown)."""
-        answer = await self._run(self._pop(session_id))
+    async def pop_event(
+        self, session_id: str, *, fmt: str | None = None, branch: str | None = None
+    ) -> dict[str, Any] | None:
+        """Remove and return the latest item of a session (None when empty or unknown); with
+        `fmt`, the latest written in that format; with `branch`, on that branch."""
+        answer = await self._run(self._pop(session_id, fmt, branch))
         return answer.get("item") if answer else None
 
     async def clear_events(self, session_id: str) -> int:

@@ -117,24 +117,11 @@ class SessionscopeSession:
             await asyncio.to_thread(self._add_sync, list(items))
 
     def _pop_sync(self) -> Any | None:
-        # The server pops the latest event, and a run's usage (a native event) may be later than
-        # the last item: pop until an item comes off, then put the other events back as they
-        # were sent (same ids, same bodies), so usage is never returned, popped or lost.
-        kept: list[dict[str, Any]] = []
-        item = None
-        while True:
-            event = self.client.pop_event(self.session_id)
-            if event is None:
-                break
-            if event.get("payload_format") == FORMAT:
-                item = event.get("payload")
-                self._last_seq = max(0, event["seq"] - 1)
-                break
-            kept.append(event)
-        if kept:
-            bodies = [e["payload"] for e in reversed(kept) if isinstance(e.get("payload"), dict)]
-            self._remember(self.client.append_events(self.session_id, bodies))
-        return item
+        # Only this session's own items come off (`format=responses`): a run's usage (a native
+        # event, perhaps later than the last item) is never returned, popped or lost. The
+        # server keeps the popped item in its record, out of every read of ours.
+        event = self.client.pop_event(self.session_id, fmt=FORMAT)
+        return None if event is None else event.get("payload")
 
     async def pop_item(self) -> Any | None:
         """Remove and return the latest item, or None when the session has none."""

@@ -31,9 +31,9 @@ def _stored_events(project: Project, ids: list[str]) -> dict[str, Event]:
     if connection.vendor != "postgresql":
         return {
             e.external_id: e
-            for e in Event.objects.filter(project=project, external_id__in=ids).only(
-                "id", "external_id", "seq", "body_hash", "session_id"
-            )
+            for e in Event.objects.filter(
+                project=project, external_id__in=ids, removed_at__isnull=True
+            ).only("id", "external_id", "seq", "body_hash", "session_id")
         }
     # One JSON parameter bound server-side instead of 500 client-quoted literals, and one
     # index probe per id (LATERAL): with `external_id = ANY(...)` or a plain join PostgreSQL
@@ -42,7 +42,8 @@ def _stored_events(project: Project, ids: list[str]) -> dict[str, Event]:
         "SELECT e.id, e.external_id, e.seq, e.body_hash, e.session_id "
         "FROM json_array_elements_text(%s::json) AS wanted(external_id), LATERAL ("
         f"SELECT id, external_id, seq, body_hash, session_id FROM {Event._meta.db_table} "
-        "WHERE project_id = %s AND external_id = wanted.external_id) AS e"
+        "WHERE project_id = %s AND external_id = wanted.external_id AND removed_at IS NULL"
+        ") AS e"
     )
     found = server_bound(sql, [json_rows(ids), project.pk])
     return {
@@ -118,9 +119,9 @@ def stored_parents(
     calls = {e.parent_tool_call_id for e in events if e.parent_tool_call_id}
     if ids:
         by_id = dict(
-            Event.objects.filter(project_id=session.project_id, external_id__in=ids).values_list(
-                "external_id", "id"
-            )
+            Event.objects.filter(
+                project_id=session.project_id, external_id__in=ids, removed_at__isnull=True
+            ).values_list("external_id", "id")
         )
     if calls:
         # In seq order, so a call id reused within a session (branches) maps to its latest call.

@@ -1,46 +1,69 @@
-"""Removing events from a session: the latest item (pop) or all of them (clear)."""
+"""Removing items from an agent's view of a session: the latest item (pop) or all (clear).
+
+Nothing is erased: removed events are marked with when and by which call, disappear from the
+agent's reads (`format=` reads, prompts, the next pop) and stay in the record, the transcript
+and the cost figures. Money spent stays spent. Retention and the dashboard's delete
+(`services.sessions.delete_events_of`) still remove them for good.
+"""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from ...models import AgentSession, Event
-from ..sessions import delete_events_of
-from .rollups import session_recompute_rollups
+
+POP = "pop"
+CLEAR = "clear"
 
 
 @transaction.atomic
-def event_pop_last(*, session: AgentSession) -> Event | None:
-    """Remove the latest item of a session (with the events derived from it) and return it.
+def event_pop_last(
+    *, session: AgentSession, fmt: str | None = None, branch: str | None = None
+) -> Event | None:
+    """Mark the latest live item of a session (with the events derived from it) removed and
+    return it as it was before the pop; with `fmt`, the latest item written in that format
+    (an SDK session pops its own items, never a usage event); with `branch`, the latest item
+    written on that branch (the items it shares with its parent stay).
 
     An OpenAI chat message with `tool_calls` is stored as the message plus one tool_call event
     per call; popping removes all of them, as an SDK session's `pop_item` removes one item.
     """
     session = AgentSession.objects.select_for_update().get(pk=session.pk)
+    live = Event.objects.filter(session=session, removed_at__isnull=True)
+    if branch is not None:
+        live = live.filter(branch=branch)
     # Loaded with its usage and its parent's and run's ids: the caller shows what was removed.
     events = (
-        Event.objects.filter(session=session)
-        .select_related("usage")
+        live.select_related("usage")
         .annotate(
             parent_external_id=F("parent_event__external_id"),
             run_external_id=F("run__external_id"),
         )
         .order_by("-seq")
     )
-    last = events.filter(payload__isnull=False).first() or events.first()
+    items = events.filter(payload__isnull=False)
+    if fmt is not None:
+        last = items.filter(payload_format=fmt).first()
+    else:
+        last = items.first() or events.first()
     if last is None:
         return None
-    delete_events_of(project_id=session.project_id, session_ids=[session.pk], from_seq=last.seq)
-    session_recompute_rollups(session=session)
+    # The item and what was derived from it (the events after it up to the next item).
+    following = live.filter(seq__gt=last.seq, payload__isnull=False).order_by("seq").first()
+    taken = live.filter(seq__gte=last.seq)
+    if following is not None:
+        taken = taken.filter(seq__lt=following.seq)
+    taken.update(removed_at=timezone.now(), removed_by=POP)
     return last
 
 
 @transaction.atomic
 def events_clear(*, session: AgentSession) -> int:
-    """Remove every event of a session (its runs and the session itself stay)."""
+    """Mark every live event of a session removed (every branch, as the SDK's
+    `clear_session`); returns how many were."""
     session = AgentSession.objects.select_for_update().get(pk=session.pk)
-    deleted = delete_events_of(project_id=session.project_id, session_ids=[session.pk])
-    session.summaries.all().delete()
-    session_recompute_rollups(session=session)
-    return deleted
+    return Event.objects.filter(session=session, removed_at__isnull=True).update(
+        removed_at=timezone.now(), removed_by=CLEAR
+    )

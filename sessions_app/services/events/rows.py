@@ -68,6 +68,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("duration_ms", "integer"),
     Column("span_id", "text"),
     Column("trace_id", "text"),
+    Column("branch", "text"),
 )
 
 # Every input column is an attribute of `PricedUsage` (pricing.py) of the same name.

@@ -103,7 +103,8 @@ WITH batch AS MATERIALIZED (
     SELECT EXISTS (
         SELECT 1 FROM batch, LATERAL (
             SELECT 1 FROM {event_table}
-            WHERE project_id = %(project_id)s AND external_id = batch.external_id LIMIT 1
+            WHERE project_id = %(project_id)s AND external_id = batch.external_id
+                AND removed_at IS NULL LIMIT 1
         ) AS hit
     ) AS found
 ), grown AS (

@@ -223,20 +223,43 @@ def test_read_events_pages_with_usage_parent_and_run(api, django_assert_max_num_
     assert rest["next_after_seq"] is None
 
 
-def test_pop_last_removes_the_latest_item_with_its_derived_events(api):
+def test_pop_last_hides_the_latest_item_with_its_derived_events_from_the_agent(api):
     events = [{"id": f"m{i}", "format": "openai_chat", "item": m} for i, m in enumerate(CHAT[:3])]
     post(api, "chat", events)
     popped = api.delete("/sessions/chat/events/last")
     assert popped.status_code == 200
     assert popped.json()["item"]["payload"] == CHAT[2]
-    assert list(Event.objects.order_by("seq").values_list("external_id", flat=True)) == ["m0", "m1"]
-    session = api.get("/sessions/chat").json()
-    assert (session["event_count"], session["last_seq"]) == (2, 2)
-    # seq stays gapless: the next item takes 3.
-    assert post(api, "chat", events[2:3]).json()["results"][0]["seq"] == 3
+    items = api.get("/sessions/chat/events", format="openai_chat").json()["items"]
+    assert items == CHAT[:2]
+    live = api.get("/sessions/chat/events").json()["items"]
+    assert [e["id"] for e in live] == ["m0", "m1"]
 
 
-def test_pop_returns_the_popped_events_usage_and_links(api):
+def test_a_popped_item_stays_in_the_record_marked_with_when_and_by_which_call(api):
+    events = [{"id": f"m{i}", "format": "openai_chat", "item": m} for i, m in enumerate(CHAT[:3])]
+    post(api, "chat", events)
+    api.delete("/sessions/chat/events/last")
+    stored = list(Event.objects.order_by("seq").values_list("external_id", "removed_by"))
+    assert [e for e, by in stored if by] == [e for e, _ in stored[2:]]
+    assert {by for _, by in stored[2:]} == {"pop"}
+    everything = api.get("/sessions/chat/events", include_removed="true").json()["items"]
+    assert everything[2]["id"] == "m2"
+    assert everything[2]["removed_by"] == "pop"
+    assert everything[2]["removed_at"] is not None
+    assert everything[0]["removed_at"] is None
+
+
+def test_after_a_pop_the_next_item_takes_the_next_seq_and_the_same_id_can_be_added_again(api):
+    events = [{"id": f"m{i}", "format": "openai_chat", "item": m} for i, m in enumerate(CHAT[:3])]
+    post(api, "chat", events)
+    last_seq = api.get("/sessions/chat").json()["last_seq"]
+    api.delete("/sessions/chat/events/last")
+    result = post(api, "chat", events[2:3]).json()["results"][0]
+    assert (result["status"], result["seq"]) == ("created", last_seq + 1)
+    assert api.get("/sessions/chat/events", format="openai_chat").json()["items"] == CHAT[:3]
+
+
+def test_pop_returns_the_popped_events_usage_and_links_and_its_cost_stays(api):
     post(api, "s", [{"id": "q", "source": "user", "message": "question", "run_id": "r"}])
     post(
         api,
@@ -255,7 +278,17 @@ def test_pop_returns_the_popped_events_usage_and_links(api):
     item = api.delete("/sessions/s/events/last").json()["item"]
     assert (item["id"], item["parent_event_id"], item["run_id"]) == ("a", "q", "r")
     assert item["token_usage"]["total_tokens"] == 10
-    assert api.get("/sessions/s").json()["total_tokens"] == 0
+    # Money spent stays spent: the session's and the usage views' figures keep it.
+    assert api.get("/sessions/s").json()["total_tokens"] == 10
+    assert api.get("/usage", group_by="model").json()["items"][0]["total_tokens"] == 10
+
+
+def test_pop_twice_pops_the_item_before_and_pop_on_an_emptied_session_returns_null(api):
+    post(api, "s", [{"id": "a", "source": "user", "message": "1"}])
+    post(api, "s", [{"id": "b", "source": "user", "message": "2"}])
+    assert api.delete("/sessions/s/events/last").json()["item"]["id"] == "b"
+    assert api.delete("/sessions/s/events/last").json()["item"]["id"] == "a"
+    assert api.delete("/sessions/s/events/last").json() == {"item": None}
 
 
 def test_pop_on_an_empty_session_returns_null(api):
@@ -263,7 +296,14 @@ def test_pop_on_an_empty_session_returns_null(api):
     assert api.delete("/sessions/empty/events/last").json() == {"item": None}
 
 
-def test_clear_removes_all_events_and_resets_rollups(api):
+def test_pop_and_clear_of_another_projects_session_are_404(api, other_api):
+    post(api, "mine", [{"id": "a", "source": "user", "message": "x"}])
+    assert other_api.delete("/sessions/mine/events/last").status_code == 404
+    assert other_api.delete("/sessions/mine/events").status_code == 404
+    assert Event.objects.filter(removed_at__isnull=True).count() == 1
+
+
+def test_clear_hides_every_event_from_the_agent_but_keeps_them_and_their_cost(api):
     post(
         api,
         "s",
@@ -277,10 +317,28 @@ def test_clear_removes_all_events_and_resets_rollups(api):
         ],
     )
     response = api.delete("/sessions/s/events")
+    assert response.status_code == 200
     assert response.json() == {"deleted": 1}
+    assert api.get("/sessions/s/events").json()["items"] == []
     session = api.get("/sessions/s").json()
-    assert (session["event_count"], session["total_tokens"], session["last_seq"]) == (0, 0, 0)
-    assert not TokenUsage.objects.exists()
+    assert (session["total_tokens"], session["last_seq"]) == (2, 1)
+    assert TokenUsage.objects.count() == 1
+    assert Event.objects.get().removed_by == "clear"
+    # A second clear finds nothing left to remove.
+    assert api.delete("/sessions/s/events").json() == {"deleted": 0}
+
+
+def test_compaction_clears_and_re_adds_the_same_ids_and_the_record_keeps_both(api):
+    events = [{"id": f"m{i}", "format": "openai_chat", "item": m} for i, m in enumerate(CHAT[:3])]
+    post(api, "chat", events)
+    api.delete("/sessions/chat/events")
+    compacted = [{"id": "m0", "format": "openai_chat", "item": CHAT[0]}]
+    assert post(api, "chat", compacted).json()["results"][0]["status"] == "created"
+    assert api.get("/sessions/chat/events", format="openai_chat").json()["items"] == CHAT[:1]
+    record = api.get("/sessions/chat/events", include_removed="true", limit=100).json()["items"]
+    assert [e["id"] for e in record].count("m0") == 2
+    # A retry of the re-added item is still a duplicate of the live one.
+    assert post(api, "chat", compacted).json()["results"][0]["status"] == "duplicate"
 
 
 def test_events_sent_to_a_summarized_session_go_to_its_segment(api, project):

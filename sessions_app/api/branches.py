@@ -1,0 +1,87 @@
+"""Branches of a session (Agents SDK `AdvancedSQLiteSession`): create one from a user turn,
+list them with their sizes. Events are written to a branch with the event's `branch` field and
+read with `?branch=`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from ninja import Router, Status
+from pydantic import BaseModel, Field
+
+from ..models import SessionBranch
+from ..selectors.branches import branch_counts, session_branches
+from ..selectors.sessions import session_pk
+from ..services.branches import branch_create_from_turn
+from .auth import ApiRequest
+from .convert import check_path_id
+from .schemas import ERRORS, CleanStr, StrictIn
+
+router = Router(tags=["branches"])
+
+
+BranchName = Annotated[CleanStr, Field(min_length=1, max_length=100)]
+
+
+class BranchIn(StrictIn):
+    """A branch from a user turn of another branch (Agents SDK `create_branch_from_turn`)."""
+
+    name: BranchName
+    parent: BranchName = "main"
+    from_turn: int = Field(ge=1, le=2**31 - 1, description="The parent's user turn (1-based).")
+
+
+class BranchOut(BaseModel):
+    name: str
+    parent: str
+    fork_seq: int = Field(description="The parent's events up to this seq belong to it too.")
+    from_turn: int
+    created_at: datetime
+    message_count: int | None = None
+    user_turns: int | None = None
+
+
+class BranchListOut(BaseModel):
+    items: list[BranchOut]
+
+
+def _branch_dict(branch: SessionBranch) -> dict[str, Any]:
+    return {
+        "name": branch.name,
+        "parent": branch.parent,
+        "fork_seq": branch.fork_seq,
+        "from_turn": branch.from_turn,
+        "created_at": branch.created_at,
+    }
+
+
+@router.post(
+    "/sessions/{external_id}/branches",
+    response={200: BranchOut, 201: BranchOut, **ERRORS},
+    summary="Create a branch from a user turn",
+)
+def post_branch(request: ApiRequest, external_id: str, payload: BranchIn) -> Status:
+    """A new branch sharing `parent`'s events before its user turn `from_turn` (201); a retry
+    of the same request returns it (200); 409 when the name was used for another fork, 422
+    when the parent has no such turn."""
+    session = session_pk(request.auth.project, check_path_id(external_id))
+    branch, created = branch_create_from_turn(
+        session=session, name=payload.name, parent=payload.parent, from_turn=payload.from_turn
+    )
+    return Status(201 if created else 200, _branch_dict(branch))
+
+
+@router.get(
+    "/sessions/{external_id}/branches",
+    response={200: BranchListOut, **ERRORS},
+    summary="List a session's branches",
+)
+def get_branches(request: ApiRequest, external_id: str) -> dict[str, Any]:
+    """The session's branches (main first) with their live items and user turns."""
+    session = session_pk(request.auth.project, check_path_id(external_id))
+    items = []
+    for branch in session_branches(session):
+        messages, turns = branch_counts(session, branch.name)
+        items.append({**_branch_dict(branch), "message_count": messages, "user_turns": turns})
+    return {"items": items}

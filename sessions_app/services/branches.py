@@ -1,0 +1,51 @@
+"""Branches of a session (Agents SDK `AdvancedSQLiteSession`): creating one from a user turn
+of another branch, or recording one an importer found. See `models/branches.py` for why a
+branch is a column on events plus one row, not a child session."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from ..errors import Conflict, InvalidInput
+from ..models import MAIN_BRANCH, AgentSession, SessionBranch
+from ..selectors.branches import branch_exists, turn_start_seq
+
+
+@transaction.atomic
+def branch_create_from_turn(
+    *, session: AgentSession, name: str, parent: str = MAIN_BRANCH, from_turn: int
+) -> tuple[SessionBranch, bool]:
+    """A new branch holding `parent`'s events before its user turn `from_turn` (as the SDK's
+    `create_branch_from_turn`), and whether it was created: a retry of the same request
+    returns the stored branch; a name used before for another fork is a conflict, as in
+    the SDK."""
+    session = AgentSession.objects.select_for_update().get(pk=session.pk)
+    stored = SessionBranch.objects.filter(session=session, name=name).first()
+    if stored is not None and (stored.parent, stored.from_turn) == (parent, from_turn):
+        return stored, False
+    if stored is not None or name == MAIN_BRANCH:
+        raise Conflict(f"Branch {name!r} already exists in this session.", field="name")
+    if not branch_exists(session, parent):
+        raise InvalidInput(f"No branch {parent!r} in this session.", field="parent")
+    start = turn_start_seq(session, parent, from_turn)
+    if start is None:
+        raise InvalidInput(
+            f"Turn {from_turn} does not contain a user message in branch {parent!r}.",
+            field="from_turn",
+        )
+    created = SessionBranch.objects.create(
+        session=session, name=name, parent=parent, fork_seq=start - 1, from_turn=from_turn
+    )
+    return created, True
+
+
+def branch_record(
+    *, session: AgentSession, name: str, parent: str, fork_seq: int, from_turn: int
+) -> SessionBranch:
+    """Record (or correct) a branch whose fork point is known (an importer's)."""
+    branch, _ = SessionBranch.objects.update_or_create(
+        session=session,
+        name=name,
+        defaults={"parent": parent, "fork_seq": fork_seq, "from_turn": from_turn},
+    )
+    return branch

@@ -1,0 +1,93 @@
+"""The Agents SDK's `AdvancedSQLiteSession` and ours, driven the same way, answer the same:
+items per branch, the branch list, usage per session, branch and turn."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+
+import pytest
+from agents import Runner
+from agents.extensions.memory import AdvancedSQLiteSession
+from sessionscope_client.openai_agents_advanced import AdvancedSessionscopeSession
+
+from sessions_app.demo_agents import USER_TURNS, build_agents
+from sessions_app.models import AgentSession, SessionBranch
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
+
+RETRY = "What is the weather in Rome?"
+
+
+async def drive(session) -> dict:
+    agent = build_agents()
+    for turn in USER_TURNS:
+        await session.store_run_usage(await Runner.run(agent, turn, session=session))
+    answers: dict = {"main": await session.get_items()}
+    await session.create_branch_from_turn(2, "retry")
+    await session.store_run_usage(await Runner.run(agent, RETRY, session=session))
+    answers["retry"] = await session.get_items()
+    answers["latest-2"] = await session.get_items(limit=2)
+    answers["branches"] = [
+        (b["branch_id"], b["message_count"], b["user_turns"], b["is_current"])
+        for b in await session.list_branches()
+    ]
+    answers["usage"] = await session.get_session_usage()
+    answers["usage-retry"] = await session.get_session_usage("retry")
+    answers["turns-retry"] = await session.get_turn_usage()
+    answers["turn-1-main"] = await session.get_turn_usage(1, branch_id="main")
+    answers["turn-9"] = await session.get_turn_usage(9)
+    popped = await session.pop_item()
+    answers["popped"] = popped
+    answers["after-pop"] = await session.get_items()
+    await session.switch_to_branch("main")
+    answers["main-again"] = await session.get_items()
+    with pytest.raises(ValueError, match="nope"):
+        await session.switch_to_branch("nope")
+    with pytest.raises(ValueError, match="99"):
+        await session.create_branch_from_turn(99, "too-far")
+    return answers
+
+
+def comparable(answers: dict) -> dict:
+    # The SDK's turn usage carries the details as it got them (None or a dict of every field);
+    # we keep cached and reasoning tokens: compare the token counts.
+    for key in ("turns-retry",):
+        answers[key] = [
+            {k: v for k, v in row.items() if not k.endswith("_details")} for row in answers[key]
+        ]
+    answers["turn-1-main"] = {
+        k: v for k, v in answers["turn-1-main"].items() if not k.endswith("_details")
+    }
+    return answers
+
+
+def test_advanced_session_answers_as_advanced_sqlite_session(client, tmp_path):
+    theirs = AdvancedSQLiteSession(
+        session_id="adv", db_path=tmp_path / "adv.db", create_tables=True
+    )
+    ours = AdvancedSessionscopeSession("adv", client=client)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = comparable(asyncio.run(drive(theirs)))
+    got = comparable(asyncio.run(drive(ours)))
+    theirs.close()
+    assert expected["usage"]["total_tokens"] > expected["usage-retry"]["total_tokens"] > 0
+    assert expected["branches"][1][0] == "retry"
+    assert expected["popped"] is not None
+    for key, value in expected.items():
+        assert got[key] == value, key
+
+
+def test_branches_are_stored_as_branches_and_popped_items_stay_in_the_record(client, tmp_path):
+    ours = AdvancedSessionscopeSession("adv-2", client=client)
+    asyncio.run(drive(ours))
+    session = AgentSession.objects.get(external_id="adv-2")
+    branch = SessionBranch.objects.get(session=session)
+    assert (branch.name, branch.parent, branch.from_turn) == ("retry", "main", 2)
+    popped = session.events.exclude(removed_at=None)
+    assert [e.removed_by for e in popped] and {e.removed_by for e in popped} == {"pop"}
+    assert {e.branch for e in popped} == {"retry"}

@@ -1,0 +1,99 @@
+"""Branches over the API: create one from a user turn, write to it, read it, list them."""
+
+from __future__ import annotations
+
+
+def post(api, events, session="b"):
+    return api.post(f"/sessions/{session}/events", {"events": events})
+
+
+def user(eid, text, **kw):
+    return {"id": eid, "format": "openai_chat", "item": {"role": "user", "content": text}, **kw}
+
+
+def reply(eid, text, **kw):
+    return {
+        "id": eid,
+        "format": "openai_chat",
+        "item": {"role": "assistant", "content": text},
+        **kw,
+    }
+
+
+def two_turns(api):
+    post(api, [user("u1", "hi"), reply("a1", "hello"), user("u2", "weather?"), reply("a2", "sun")])
+
+
+def items(api, **params):
+    got = api.get("/sessions/b/events", format="openai_chat", **params).json()["items"]
+    return [i["content"] for i in got]
+
+
+def test_a_branch_from_turn_two_shares_turn_one_and_has_its_own_items(api):
+    two_turns(api)
+    created = api.post("/sessions/b/branches", {"name": "retry", "from_turn": 2})
+    assert created.status_code == 201
+    assert created.json()["parent"] == "main"
+    assert created.json()["fork_seq"] == 2
+    post(api, [user("r2", "weather in Rome?", branch="retry"), reply("r3", "rain", branch="retry")])
+    assert items(api, branch="retry") == ["hi", "hello", "weather in Rome?", "rain"]
+    assert items(api, branch="main") == ["hi", "hello", "weather?", "sun"]
+
+
+def test_branches_are_listed_main_first_with_their_items_and_turns(api):
+    two_turns(api)
+    api.post("/sessions/b/branches", {"name": "retry", "from_turn": 2})
+    post(api, [user("r2", "again", branch="retry")])
+    listed = api.get("/sessions/b/branches").json()["items"]
+    assert [(b["name"], b["message_count"], b["user_turns"]) for b in listed] == [
+        ("main", 4, 2),
+        ("retry", 3, 2),
+    ]
+
+
+def test_a_branch_of_a_branch_reads_through_both_forks(api):
+    two_turns(api)
+    api.post("/sessions/b/branches", {"name": "one", "from_turn": 2})
+    post(api, [user("o2", "two?", branch="one"), reply("o3", "two!", branch="one")])
+    post(api, [user("o4", "three?", branch="one")])
+    made = api.post("/sessions/b/branches", {"name": "two", "parent": "one", "from_turn": 3})
+    assert made.status_code == 201
+    post(api, [user("t3", "other third", branch="two")])
+    assert items(api, branch="two") == ["hi", "hello", "two?", "two!", "other third"]
+
+
+def test_a_retry_is_200_a_reused_name_409_and_a_missing_turn_422(api):
+    two_turns(api)
+    assert api.post("/sessions/b/branches", {"name": "x", "from_turn": 1}).status_code == 201
+    retry = api.post("/sessions/b/branches", {"name": "x", "from_turn": 1})
+    assert retry.status_code == 200
+    assert retry.json()["name"] == "x"
+    again = api.post("/sessions/b/branches", {"name": "x", "from_turn": 2})
+    assert again.status_code == 409
+    assert again.json()["field"] == "name"
+    missing = api.post("/sessions/b/branches", {"name": "y", "from_turn": 9})
+    assert missing.status_code == 422
+    assert missing.json()["field"] == "from_turn"
+    unknown_parent = api.post("/sessions/b/branches", {"name": "z", "parent": "no", "from_turn": 1})
+    assert unknown_parent.status_code == 422
+    assert api.post("/sessions/b/branches", {"name": "main", "from_turn": 1}).status_code == 409
+
+
+def test_reading_an_unknown_branch_is_404(api):
+    two_turns(api)
+    response = api.get("/sessions/b/events", branch="nope")
+    assert response.status_code == 404
+    assert response.json()["field"] == "branch"
+
+
+def test_another_projects_key_cannot_see_or_make_branches(api, other_api):
+    two_turns(api)
+    assert other_api.get("/sessions/b/branches").status_code == 404
+    assert other_api.post("/sessions/b/branches", {"name": "x", "from_turn": 1}).status_code == 404
+
+
+def test_without_a_key_branches_are_401(api):
+    from .conftest import ApiClient
+
+    two_turns(api)
+    assert ApiClient(None).get("/sessions/b/branches").status_code == 401
