@@ -116,9 +116,7 @@ def test_a_session_without_usage_falls_back_to_the_default_model(client, viewer,
     assert client.get(url(quiet)).context["model"] == "gpt-4o"
 
 
-def test_a_text_diff_between_two_strategies_shows_removed_and_added_lines(
-    client, viewer, session
-):
+def test_a_text_diff_between_two_strategies_shows_removed_and_added_lines(client, viewer, session):
     client.force_login(viewer)
     response = client.get(
         url(session, strategies=["minimal"], diff_a="minimal", diff_b="tool_focused")
