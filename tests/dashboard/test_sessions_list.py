@@ -375,7 +375,9 @@ def test_a_snippet_escapes_the_event_text(client, viewer, project):
     events_append(
         project=project,
         session_external_id="xss",
-        events=[EventInput(external_id="x1", source="user", content="<img src=x onerror=boom> boom hi")],
+        events=[
+            EventInput(external_id="x1", source="user", content="<img src=x onerror=boom> boom hi")
+        ],
     )
     client.force_login(viewer)
     html = client.get(url(q="boom")).content.decode()
