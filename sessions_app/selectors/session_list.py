@@ -162,7 +162,9 @@ def session_list_page(
         sessions_filtered(project, filters, scope=scope).order_by().values("pk")[: COUNT_CAP + 1]
     )
     total = counted.count()
-    snippets = search_snippets([s.pk for s in page.items], filters.q) if filters.q else {}
+    snippets = (
+        search_snippets(scope, [s.pk for s in page.items], filters.q) if scope is not None else {}
+    )
     for s in page.items:
         s.snippet = snippets.get(s.pk)  # type: ignore[attr-defined]
     return SessionListPage(

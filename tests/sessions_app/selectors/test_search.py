@@ -77,17 +77,25 @@ def test_search_scope_reads_a_bounded_number_of_matches_latest_first(project, mo
 
     old = _say(project, "old", "invoice one")
     new = _say(project, "new", "invoice two")
-    assert search.search_scope(project, "invoice") == search.SearchScope([new.pk, old.pk], True)
+    scope = search.search_scope(project, "invoice")
+    assert (scope.session_ids, scope.complete) == ([new.pk, old.pk], True)
     monkeypatch.setattr(search, "SEARCH_HITS", 1)
-    assert search.search_scope(project, "invoice") == search.SearchScope([new.pk], False)
+    scope = search.search_scope(project, "invoice")
+    assert (scope.session_ids, scope.complete) == ([new.pk], False)
 
 
-def test_snippets_come_from_each_sessions_first_matching_event(project):
-    from sessions_app.selectors.search import search_snippets
+def test_snippets_come_from_each_sessions_latest_matching_event(project):
+    from sessions_app.selectors.search import search_scope, search_snippets
 
     hit = _say(project, "hit", "The invoice for March")
+    events_append(
+        project=project,
+        session_external_id="hit",
+        events=[EventInput(external_id="hit-2", source="user", content="A second invoice")],
+    )
     miss = _say(project, "miss", "Nothing here")
-    snippets = search_snippets([hit.pk, miss.pk], "invoice")
+    scope = search_scope(project, "invoice")
+    snippets = search_snippets(scope, [hit.pk, miss.pk], "invoice")
     assert list(snippets) == [hit.pk]
-    assert snippets[hit.pk].seq == 1
-    assert "<mark>invoice</mark>" in snippets[hit.pk].html
+    assert snippets[hit.pk].seq == 2
+    assert str(snippets[hit.pk].html) == "A second <mark>invoice</mark>"
