@@ -78,6 +78,7 @@ def session_ids_matching(project: Project, q: str) -> QuerySet:
 # events would otherwise make the list read them all to learn their sessions (1.9 s on
 # PostgreSQL); past the bound the list shows the sessions of the latest matches and says so.
 SEARCH_HITS = 2000
+SEARCH_ROUNDS = 3
 SNIPPET_CHARS = 160
 # The text a snippet is cut from: the indexed part of the content, no more.
 SNIPPET_SOURCE = 65536
@@ -94,18 +95,25 @@ class SearchScope:
     latest_hit: dict[int, int] = field(default_factory=dict)
 
 
-def search_scope(project: Project, q: str) -> SearchScope:
+def search_scope(project: Project, q: str, *, want: int = 50) -> SearchScope:
     """The sessions with an event matching `q`, read from at most SEARCH_HITS + 1 events, the
-    latest first (one bounded query)."""
-    hits = list(
-        events_matching(Event.objects.filter(project=project), q)
-        .order_by("-pk")
-        .values_list("session_id", "pk")[: SEARCH_HITS + 1]
-    )
-    complete = len(hits) <= SEARCH_HITS
+    latest first. When the bound is reached with fewer than `want` sessions (one long session
+    holds all the latest matches), up to SEARCH_ROUNDS - 1 more bounded reads skip the sessions
+    already found, so a busy session cannot hide every other one."""
     latest: dict[int, int] = {}
-    for session_id, event_id in hits[:SEARCH_HITS]:
-        latest.setdefault(session_id, event_id)
+    complete = False
+    for _ in range(SEARCH_ROUNDS):
+        hits = list(
+            events_matching(Event.objects.filter(project=project), q)
+            .exclude(session_id__in=list(latest))
+            .order_by("-pk")
+            .values_list("session_id", "pk")[: SEARCH_HITS + 1]
+        )
+        complete = len(hits) <= SEARCH_HITS
+        for session_id, event_id in hits[:SEARCH_HITS]:
+            latest.setdefault(session_id, event_id)
+        if complete or len(latest) >= want:
+            break
     return SearchScope(session_ids=list(latest), complete=complete, latest_hit=latest)
 
 

@@ -407,6 +407,7 @@ def test_a_search_past_its_bound_says_older_matches_may_be_missing(
     from sessions_app.selectors import search
 
     monkeypatch.setattr(search, "SEARCH_HITS", 2)
+    monkeypatch.setattr(search, "SEARCH_ROUNDS", 1)
     client.force_login(viewer)
     response = client.get(url(q="answer"))
     assert not response.context["listing"].search_complete

@@ -80,6 +80,7 @@ def test_search_scope_reads_a_bounded_number_of_matches_latest_first(project, mo
     scope = search.search_scope(project, "invoice")
     assert (scope.session_ids, scope.complete) == ([new.pk, old.pk], True)
     monkeypatch.setattr(search, "SEARCH_HITS", 1)
+    monkeypatch.setattr(search, "SEARCH_ROUNDS", 1)
     scope = search.search_scope(project, "invoice")
     assert (scope.session_ids, scope.complete) == ([new.pk], False)
 
@@ -99,3 +100,23 @@ def test_snippets_come_from_each_sessions_latest_matching_event(project):
     assert list(snippets) == [hit.pk]
     assert snippets[hit.pk].seq == 2
     assert str(snippets[hit.pk].html) == "A second <mark>invoice</mark>"
+
+
+def test_a_session_holding_all_the_latest_matches_does_not_hide_the_others(project, monkeypatch):
+    from sessions_app.selectors import search
+
+    old = _say(project, "old", "invoice one")
+    events_append(
+        project=project,
+        session_external_id="busy",
+        events=[
+            EventInput(external_id=f"busy-{i}", source="user", content=f"invoice {i}")
+            for i in range(5)
+        ],
+    )
+    busy = AgentSession.objects.get(project=project, external_id="busy")
+    monkeypatch.setattr(search, "SEARCH_HITS", 3)
+    scope = search.search_scope(project, "invoice")
+    # The first read sees only the busy session's latest three; the second skips it.
+    assert scope.session_ids == [busy.pk, old.pk]
+    assert scope.complete
