@@ -167,7 +167,7 @@ def iter_event_rows(session: AgentSession, *, chunk: int = 5000) -> Iterator[Eve
 
 
 # The C function json.dumps(str, ensure_ascii=False) ends in, without the encoder around it.
-_string: Any = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_string: Any = json.encoder.encode_basestring
 
 
 def _split_moment(raw: str) -> tuple[str, str]:
