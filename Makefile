@@ -28,12 +28,21 @@ install: $(VENV)/.installed ## Create the virtualenv and install the runtime dep
 
 install-dev: $(VENV)/.installed-dev ## Install the runtime and development dependencies
 
-run: install ## Install, migrate, seed the demo data once, and serve on http://127.0.0.1:8000
-	$(PY) manage.py migrate --no-input
-	$(PY) manage.py collectstatic --no-input -v0
-	$(PY) manage.py seed_demo
-	$(VENV)/bin/gunicorn config.asgi:application -k asgi --bind $(HOST):$(PORT) --workers 2 \
-		--access-logfile - --log-level warning
+run: ## Install, migrate, seed the demo data once, and serve on http://127.0.0.1:8000
+	@echo "==> Installing the dependencies into $(VENV) (the first run takes about a minute)"
+	@$(MAKE) --no-print-directory install
+	@echo "==> Migrating the database"
+	@$(PY) manage.py migrate --no-input -v0
+	@$(PY) manage.py collectstatic --no-input -v0
+	@echo "==> Seeding the demo data (once)"
+	@$(PY) manage.py seed_demo --quiet-credentials
+	@echo "==> Starting the server (gunicorn, 2 workers) on http://$(HOST):$(PORT)/"
+	@# The last line, the URL, the login and the key, is printed once the server answers.
+	@$(VENV)/bin/gunicorn config.asgi:application -k asgi --bind $(HOST):$(PORT) --workers 2 \
+		--log-level warning & server=$$!; \
+	trap 'kill $$server 2>/dev/null' INT TERM EXIT; \
+	$(PY) manage.py seed_demo --wait-for http://$(HOST):$(PORT)/api/v1/health || exit 1; \
+	wait $$server
 
 worker: install ## Run a Celery worker (needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0)
 	$(VENV)/bin/celery -A config worker --loglevel INFO --concurrency 2

@@ -45,6 +45,7 @@ class SessionFilterForm(forms.Form):
     score_max = forms.FloatField(required=False)
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
     cursor = forms.CharField(required=False, max_length=500)
+    before = forms.CharField(required=False, max_length=500)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

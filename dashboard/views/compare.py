@@ -15,8 +15,9 @@ from django.urls import reverse
 from sessions_app import prompts
 from sessions_app.errors import InvalidInput
 from sessions_app.models import AgentSession
+from sessions_app.prompts.diff import PromptDiff, prompt_diff
 from sessions_app.selectors.costs import used_models
-from sessions_app.selectors.sessions import session_for_page
+from sessions_app.selectors.sessions import session_for_page, session_main_model
 
 from ..access import project_for
 from ..htmx import render_htmx
@@ -35,6 +36,9 @@ class CompareForm(forms.Form):
     model = forms.CharField(max_length=255, required=False)
     max_tokens = forms.IntegerField(min_value=1, max_value=10_000_000, required=False)
     history = forms.IntegerField(min_value=1, max_value=prompts.MAX_HISTORY, required=False)
+    # The two strategies whose prompts are shown as a text diff.
+    diff_a = forms.ChoiceField(choices=[(s, s) for s in prompts.STRATEGIES], required=False)
+    diff_b = forms.ChoiceField(choices=[(s, s) for s in prompts.STRATEGIES], required=False)
 
 
 @dataclass
@@ -91,30 +95,48 @@ def _model_choices(project_id: int, chosen: str) -> list[str]:
     return sorted({m for m in models if m})
 
 
+def _diff_pair(data: dict[str, Any], chosen: list[str]) -> tuple[str, str]:
+    """The two strategies to diff: the ones asked for, else the first two shown (minimal and
+    conversation when fewer than two are shown)."""
+    default_a, default_b = [*chosen, prompts.MINIMAL, prompts.CONVERSATION][:2]
+    if default_a == default_b:
+        default_b = prompts.CONVERSATION if default_a != prompts.CONVERSATION else prompts.MINIMAL
+    return data.get("diff_a") or default_a, data.get("diff_b") or default_b
+
+
 @login_required
 def session_compare(request: DashboardRequest, slug: str, pk: int) -> HttpResponse:
-    """Strategies side by side (default all five), counted and priced for one model."""
+    """Strategies side by side (default all five), counted and priced for one model (by
+    default the one the session used most), and a text diff between two of them."""
     project = project_for(request, slug)
     session: AgentSession = session_for_page(project, pk)
     session.project = project
     form = CompareForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     strategies = data.get("strategies") or list(prompts.STRATEGIES)
-    model = (data.get("model") or prompts.DEFAULT_MODEL).strip()
+    model = (data.get("model") or session_main_model(session) or prompts.DEFAULT_MODEL).strip()
     max_tokens = data.get("max_tokens")
     history = data.get("history") or prompts.DEFAULT_HISTORY
+    chosen = [s for s in prompts.STRATEGIES if s in strategies]
+    diff_a, diff_b = _diff_pair(data, chosen)
     error = ""
     columns: list[Column] = []
+    diff: PromptDiff | None = None
     try:
+        # The diff's two strategies are built even when their columns are not shown.
+        wanted = [s for s in prompts.STRATEGIES if s in chosen or s in (diff_a, diff_b)]
         built = prompts.build_all(
             session,
-            [s for s in prompts.STRATEGIES if s in strategies],
+            wanted,
             model=model,
             max_tokens=max_tokens,
             history=history,
             include_parent_context=True,
         )
-        columns = _columns(slug, built)
+        by_name = {p.strategy: p for p in built}
+        columns = _columns(slug, [p for p in built if p.strategy in chosen])
+        if diff_a != diff_b:
+            diff = prompt_diff(by_name[diff_a], by_name[diff_b])
     except InvalidInput as exc:
         error = exc.detail
     context = chrome(
@@ -130,6 +152,9 @@ def session_compare(request: DashboardRequest, slug: str, pk: int) -> HttpRespon
         max_tokens=max_tokens,
         history=history,
         error=error,
+        diff=diff,
+        diff_a=diff_a,
+        diff_b=diff_b,
         total_columns=len(columns),
         nav="sessions",
     )

@@ -10,10 +10,11 @@ from django.urls import reverse
 
 from sessions_app.selectors.budgets import budget_flags
 from sessions_app.selectors.review import review_columns
+from sessions_app.selectors.search import SEARCH_HITS
 from sessions_app.selectors.session_list import (
     SESSION_SORTS,
     session_filter_choices,
-    sessions_page,
+    session_list_page,
 )
 
 from ..access import project_for
@@ -25,6 +26,8 @@ from .bulk import actions_for
 from .common import chrome, htmx_target
 from .saved_views import picker_context
 
+PAGE_SIZE = 50
+
 
 @login_required
 def session_list(request: DashboardRequest, slug: str) -> HttpResponse:
@@ -35,7 +38,9 @@ def session_list(request: DashboardRequest, slug: str) -> HttpResponse:
         form.is_valid()
     filters = form.filters()
     cursor = form.cleaned_data.get("cursor", "") if form.is_bound else ""
-    page = sessions_page(project, filters, cursor=cursor)
+    before = form.cleaned_data.get("before", "") if form.is_bound else ""
+    listing = session_list_page(project, filters, cursor=cursor, before=before, limit=PAGE_SIZE)
+    page = listing.page
     context: dict[str, Any] = {
         # Who is over or near a budget right now: the project, each row's end user and session.
         "project_budget": budget_flags(project, page.items),
@@ -44,8 +49,10 @@ def session_list(request: DashboardRequest, slug: str) -> HttpResponse:
         "form": form,
         "filters": filters,
         "page": page,
+        "listing": listing,
+        "search_hits": SEARCH_HITS,
         "sorts": SESSION_SORTS,
-        "is_first_page": not cursor,
+        "is_first_page": not (cursor or page.prev_cursor),
         # Row links are this prefix plus the session id: one reverse() instead of fifty.
         "list_url": reverse("dashboard:session_list", args=[project.slug]),
         # The row checkboxes and the bulk bar (dashboard/bulk.py): the role's actions.

@@ -23,10 +23,11 @@ MAX_BIGINT = 2**63
 
 @dataclass
 class KeysetPage(Generic[M]):
-    """One page of rows and the cursor of the next page, if any."""
+    """One page of rows and the cursors of the next and previous pages, if any."""
 
     items: list[M]
     next_cursor: str | None
+    prev_cursor: str | None = None
 
 
 def encode_cursor(value: Any, pk: int) -> str:
@@ -75,18 +76,32 @@ def keyset_page(
     descending: bool,
     after: tuple[Any, int] | None,
     limit: int,
+    before: tuple[Any, int] | None = None,
 ) -> KeysetPage[M]:
-    """The `limit` rows of `qs` after the position `after` in (column, pk) order: one indexed
-    range scan (never OFFSET), one row more than shown to know whether a next page exists."""
-    if after is not None:
-        value, pk = after
-        op = "lt" if descending else "gt"
+    """The `limit` rows of `qs` after the position `after` (or just before `before`) in
+    (column, pk) order: one indexed range scan (never OFFSET), one row more than shown to know
+    whether a page lies beyond. A previous page is offered from any page but the first; the
+    page before `before` is read backwards over the same index and put back in order."""
+    backwards = before is not None
+    position = before if backwards else after
+    # Walking backwards is walking forwards in the opposite direction.
+    forward = descending != backwards
+    if position is not None:
+        value, pk = position
+        op = "lt" if forward else "gt"
         qs = qs.filter(Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk}))
-    order = [f"-{column}", "-pk"] if descending else [column, "pk"]
+    order = [f"-{column}", "-pk"] if forward else [column, "pk"]
     items = list(qs.order_by(*order)[: limit + 1])
-    next_cursor = None
-    if len(items) > limit:
-        items = items[:limit]
-        last = items[-1]
-        next_cursor = encode_cursor(getattr(last, column), last.pk)
-    return KeysetPage(items=items, next_cursor=next_cursor)
+    more = len(items) > limit
+    items = items[:limit]
+    if backwards:
+        items.reverse()
+    next_cursor = prev_cursor = None
+    if items:
+        first, last = items[0], items[-1]
+        # Coming back from a later page, that page is still there.
+        if more or backwards:
+            next_cursor = encode_cursor(getattr(last, column), last.pk)
+        if (backwards and more) or (not backwards and after is not None):
+            prev_cursor = encode_cursor(getattr(first, column), first.pk)
+    return KeysetPage(items=items, next_cursor=next_cursor, prev_cursor=prev_cursor)

@@ -3,11 +3,23 @@ the GIN index of migration 0005, a case-insensitive substring match on other dat
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Expression, F, Func, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    Expression,
+    F,
+    Func,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Left
 from django.db.models.sql.compiler import SQLCompiler
+from django.utils.html import escape
+from django.utils.safestring import SafeString
 
 from ..models import Event, Project
 
@@ -58,3 +70,104 @@ def events_matching(events: QuerySet[Event], q: str) -> QuerySet[Event]:
 def session_ids_matching(project: Project, q: str) -> QuerySet:
     """Ids of the project's sessions with an event matching `q`, for a semi-join."""
     return events_matching(Event.objects.filter(project=project), q).values("session_id")
+
+
+# -- the sessions list's search -------------------------------------------------------------
+
+# A search reads at most this many matching events, the latest first. A word found in 100,000
+# events would otherwise make the list read them all to learn their sessions (1.9 s on
+# PostgreSQL); past the bound the list shows the sessions of the latest matches and says so.
+SEARCH_HITS = 2000
+SEARCH_ROUNDS = 3
+SNIPPET_CHARS = 160
+# The text a snippet is cut from: the indexed part of the content, no more.
+SNIPPET_SOURCE = 65536
+
+
+@dataclass(frozen=True)
+class SearchScope:
+    """The sessions a search found: all of them (`complete`), or those of the latest
+    `SEARCH_HITS` matching events. `latest_hit` maps each session to its latest matching event
+    read (the snippet's source)."""
+
+    session_ids: list[int]
+    complete: bool
+    latest_hit: dict[int, int] = field(default_factory=dict)
+
+
+def search_scope(project: Project, q: str, *, want: int = 50) -> SearchScope:
+    """The sessions with an event matching `q`, read from at most SEARCH_HITS + 1 events, the
+    latest first. When the bound is reached with fewer than `want` sessions (one long session
+    holds all the latest matches), up to SEARCH_ROUNDS - 1 more bounded reads skip the sessions
+    already found, so a busy session cannot hide every other one."""
+    latest: dict[int, int] = {}
+    complete = False
+    for _ in range(SEARCH_ROUNDS):
+        hits = list(
+            events_matching(Event.objects.filter(project=project), q)
+            .exclude(session_id__in=list(latest))
+            .order_by("-pk")
+            .values_list("session_id", "pk")[: SEARCH_HITS + 1]
+        )
+        complete = len(hits) <= SEARCH_HITS
+        for session_id, event_id in hits[:SEARCH_HITS]:
+            latest.setdefault(session_id, event_id)
+        if complete or len(latest) >= want:
+            break
+    return SearchScope(session_ids=list(latest), complete=complete, latest_hit=latest)
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """Why a session matched: the seq of its first matching event and the words in context."""
+
+    seq: int
+    html: SafeString
+
+
+def search_words(q: str) -> list[str]:
+    """The words of a query as the highlighter looks for them (letters and digits)."""
+    return [w for w in re.findall(r"\w+", q.lower()) if w][:20]
+
+
+def highlight(text: str, q: str, *, width: int = SNIPPET_CHARS) -> SafeString:
+    """`width` characters of `text` around the first word of `q`, escaped, each word of `q`
+    wrapped in <mark>. PostgreSQL matches whole words, other databases substrings: the
+    highlighter marks whole words when it finds one, else the substring."""
+    words = search_words(q)
+    flat = " ".join(text.split())
+    if not words:
+        return SafeString(escape(flat[:width]))
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+    first = pattern.search(flat)
+    if first is None:
+        pattern = re.compile(alternatives, re.IGNORECASE)
+        first = pattern.search(flat)
+    start = 0 if first is None else max(0, first.start() - width // 3)
+    window = flat[start : start + width]
+    parts: list[str] = ["…" if start else ""]
+    at = 0
+    for m in pattern.finditer(window):
+        parts.append(str(escape(window[at : m.start()])))
+        parts.append(f"<mark>{escape(m.group(0))}</mark>")
+        at = m.end()
+    parts.append(str(escape(window[at:])))
+    if start + width < len(flat):
+        parts.append("…")
+    return SafeString("".join(parts))
+
+
+def search_snippets(scope: SearchScope, session_ids: list[int], q: str) -> dict[int, Snippet]:
+    """For each session, its latest matching event that the search read, as a highlighted
+    snippet: one query by primary key (a scan for each session's first match took 1.3 s for a
+    rare word deep in a 100,000-event session)."""
+    wanted = [scope.latest_hit[pk] for pk in session_ids if pk in scope.latest_hit]
+    if not wanted:
+        return {}
+    rows = (
+        Event.objects.filter(pk__in=wanted)
+        .annotate(part=Left("content", SNIPPET_SOURCE))
+        .values_list("session_id", "seq", "part")
+    )
+    return {sid: Snippet(seq=seq, html=highlight(text or "", q)) for sid, seq, text in rows}

@@ -14,7 +14,7 @@ from ..errors import InvalidInput
 from ..models import AgentSession, DailyUsage, Project, TokenUsage
 from .pagination import KeysetPage, decode_cursor, keyset_page
 from .review import score_matches
-from .search import session_ids_matching
+from .search import SearchScope, Snippet, search_scope, search_snippets
 from .sessions import LIST_COLUMNS, sessions_annotated, unpriced_expression
 
 # Sorts of the sessions list: each is backed by an index on (project, <column>, id) in the model,
@@ -58,9 +58,11 @@ class SessionFilters:
     sort: str = DEFAULT_SORT
 
 
-def sessions_filtered(project: Project, filters: SessionFilters) -> QuerySet[AgentSession]:
+def sessions_filtered(
+    project: Project, filters: SessionFilters, *, scope: SearchScope | None = None
+) -> QuerySet[AgentSession]:
     """The project's sessions matching the list's filters (unordered, all columns deferred
-    except those the list shows)."""
+    except those the list shows); `scope` is the search's result when the caller has it."""
     qs = AgentSession.objects.filter(project=project).only(*LIST_COLUMNS)
     f = filters
     if f.agent:
@@ -95,9 +97,11 @@ def sessions_filtered(project: Project, filters: SessionFilters) -> QuerySet[Age
     if f.score:
         qs = qs.filter(score_matches(f.score, f.score_value, f.score_min, f.score_max))
     if f.q:
-        # Only the transcript: OR-ing a title match in would turn the semi-join on the GIN
-        # index's hits into a scan of every session of the project.
-        qs = qs.filter(pk__in=session_ids_matching(project, f.q))
+        # Only the transcript, through a bounded read of the latest matching events (see
+        # search.SEARCH_HITS): the sessions found are a short list of ids.
+        if scope is None:
+            scope = search_scope(project, f.q)
+        qs = qs.filter(pk__in=scope.session_ids)
     return qs
 
 
@@ -106,23 +110,78 @@ def _day_start(day: date) -> datetime:
 
 
 def sessions_page(
-    project: Project, filters: SessionFilters, *, cursor: str = "", limit: int = 50
+    project: Project,
+    filters: SessionFilters,
+    *,
+    cursor: str = "",
+    before: str = "",
+    limit: int = 50,
+    scope: SearchScope | None = None,
 ) -> KeysetPage[AgentSession]:
-    """A keyset page of the sessions list in the filters' sort order (a malformed cursor
-    restarts the list)."""
+    """A keyset page of the sessions list in the filters' sort order, after `cursor` or before
+    `before` (a malformed cursor restarts the list)."""
     descending = filters.sort.startswith("-")
     column = filters.sort.lstrip("-")
     if column not in SESSION_SORTS:
         column, descending = DEFAULT_SORT.lstrip("-"), True
     page = keyset_page(
-        sessions_filtered(project, filters),
+        sessions_filtered(project, filters, scope=scope),
         column=column,
         descending=descending,
-        after=decode_cursor(cursor, column) if cursor else None,
+        after=decode_cursor(cursor, column) if cursor and not before else None,
+        before=decode_cursor(before, column) if before else None,
         limit=limit,
     )
     _attach_unpriced(page.items)
     return page
+
+
+# Counting every matching session of a large project costs a scan of them all; the list counts
+# up to this many and says "more than" past it.
+COUNT_CAP = 10_000
+
+
+@dataclass
+class SessionListPage:
+    """A page of the list with what the page says about it: how many sessions match (exact up
+    to COUNT_CAP, `total_capped` past it), whether a search saw all its matches, and each
+    row's snippet when searching."""
+
+    page: KeysetPage[AgentSession]
+    total: int
+    total_capped: bool
+    search_complete: bool
+    snippets: dict[int, Snippet]
+
+
+def session_list_page(
+    project: Project,
+    filters: SessionFilters,
+    *,
+    cursor: str = "",
+    before: str = "",
+    limit: int = 50,
+) -> SessionListPage:
+    """The sessions list's page, its count and its search snippets (a search adds two
+    queries: the bounded read of matching events and the page's snippets)."""
+    scope = search_scope(project, filters.q) if filters.q else None
+    page = sessions_page(project, filters, cursor=cursor, before=before, limit=limit, scope=scope)
+    counted = (
+        sessions_filtered(project, filters, scope=scope).order_by().values("pk")[: COUNT_CAP + 1]
+    )
+    total = counted.count()
+    snippets = (
+        search_snippets(scope, [s.pk for s in page.items], filters.q) if scope is not None else {}
+    )
+    for s in page.items:
+        s.snippet = snippets.get(s.pk)  # type: ignore[attr-defined]
+    return SessionListPage(
+        page=page,
+        total=min(total, COUNT_CAP),
+        total_capped=total > COUNT_CAP,
+        search_complete=scope.complete if scope is not None else True,
+        snippets=snippets,
+    )
 
 
 def _attach_unpriced(sessions: list[AgentSession]) -> None:

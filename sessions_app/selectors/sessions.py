@@ -253,3 +253,17 @@ def _attach_subtree_totals(nodes: list[AgentSession]) -> None:
             n.sub_sessions, n.sub_events = row["sessions"], row["event_sum"]
             n.sub_tokens, n.sub_cost = row["tokens"], row["cost"]
             n.sub_unpriced = coverage.get(n.pk, "")
+
+
+def session_main_model(session: AgentSession) -> str:
+    """The model the session used most (by usage rows), or "" when it used none."""
+    row = (
+        TokenUsage.objects.filter(session=session)
+        .exclude(model="")
+        .values("model")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "model")
+        .values_list("model", flat=True)
+        .first()
+    )
+    return row or ""

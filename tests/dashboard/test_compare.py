@@ -96,3 +96,51 @@ def test_a_session_of_thousands_of_events_costs_a_fixed_number_of_queries(
         response = client.get(url(big))
     assert response.status_code == 200
     assert "message 2999" in response.content.decode()
+
+
+def test_the_model_defaults_to_the_one_the_session_used(client, viewer, session):
+    client.force_login(viewer)
+    response = client.get(url(session))
+    assert response.context["model"] == "gpt-4o-mini"
+    assert '<option value="gpt-4o-mini" selected>' in response.content.decode()
+
+
+def test_a_session_without_usage_falls_back_to_the_default_model(client, viewer, project):
+    quiet = make_session(project, "quiet", turns=0)
+    events_append(
+        project=project,
+        session_external_id="quiet",
+        events=[EventInput(external_id="q-1", source="user", role="user", content="hello")],
+    )
+    client.force_login(viewer)
+    assert client.get(url(quiet)).context["model"] == "gpt-4o"
+
+
+def test_a_text_diff_between_two_strategies_shows_removed_and_added_lines(client, viewer, session):
+    client.force_login(viewer)
+    response = client.get(
+        url(session, strategies=["minimal"], diff_a="minimal", diff_b="tool_focused")
+    )
+    html = response.content.decode()
+    diff = response.context["diff"]
+    assert (diff.left, diff.right) == ("minimal", "tool_focused")
+    assert diff.removed + diff.added > 0
+    assert "Text diff: Minimal → Tool focused" in html
+    assert 'class="del"' in html or 'class="ins"' in html
+    # The diff's strategies are built even when only one column is shown.
+    assert html.count('class="compare-col"') == 1
+
+
+def test_the_diff_is_in_the_columns_partial(client, viewer, session):
+    client.force_login(viewer)
+    response = client.get(
+        url(session, diff_a="conversation", diff_b="hierarchical"), **htmx("compare-columns")
+    )
+    assert 'class="prompt-diff"' in response.content.decode()
+
+
+def test_the_same_strategy_on_both_sides_shows_no_diff(client, viewer, session):
+    client.force_login(viewer)
+    response = client.get(url(session, diff_a="minimal", diff_b="minimal"))
+    assert response.context["diff"] is None
+    assert 'class="prompt-diff"' not in response.content.decode()

@@ -174,7 +174,7 @@ def test_invalid_filter_is_reported_and_ignored(client, viewer, variety):
 )
 @pytest.mark.parametrize("descending", [True, False])
 def test_keyset_pages_cover_every_session_once_in_order(
-    client, viewer, project, column, descending
+    client, viewer, project, column, descending, monkeypatch
 ):
     for i in range(7):
         make_session(project, f"k{i}", turns=i % 3)
@@ -184,28 +184,27 @@ def test_keyset_pages_cover_every_session_once_in_order(
     client.force_login(viewer)
     sort = f"-{column}" if descending else column
     seen, cursor = [], ""
-    from sessions_app.selectors import session_list
-
-    original = session_list.sessions_page
-
-    def small_pages(project, filters, *, cursor="", limit=50):
-        return original(project, filters, cursor=cursor, limit=3)
-
     import dashboard.views.sessions as view_module
 
-    view_module.sessions_page = small_pages
-    try:
-        for _ in range(5):
-            response = client.get(url(sort=sort, **({"cursor": cursor} if cursor else {})))
-            seen += response.context["page"].items
-            cursor = response.context["page"].next_cursor
-            if not cursor:
-                break
-    finally:
-        view_module.sessions_page = original
+    monkeypatch.setattr(view_module, "PAGE_SIZE", 3)
+    pages = []
+    for _ in range(5):
+        response = client.get(url(sort=sort, **({"cursor": cursor} if cursor else {})))
+        pages.append([s.pk for s in response.context["page"].items])
+        seen += response.context["page"].items
+        cursor = response.context["page"].next_cursor
+        if not cursor:
+            break
     assert len(seen) == 7 and len({s.pk for s in seen}) == 7
     keys = [(getattr(s, column), s.pk) for s in seen]
     assert keys == sorted(keys, reverse=descending)
+    # And back: each previous page is the page shown before it, the first one has none.
+    before = response.context["page"].prev_cursor
+    for expected in reversed(pages[:-1]):
+        response = client.get(url(sort=sort, before=before))
+        assert [s.pk for s in response.context["page"].items] == expected
+        before = response.context["page"].prev_cursor
+    assert before is None
 
 
 def test_a_malformed_cursor_restarts_the_list(client, viewer, variety):
@@ -218,16 +217,26 @@ def test_a_malformed_cursor_restarts_the_list(client, viewer, variety):
 def test_list_page_query_count(client, viewer, variety, django_assert_num_queries):
     client.force_login(viewer)
     client.get(url())  # warm the session row
-    # session, user, project, role, sessions page, price coverage, filter choices (agents,
-    # models), switcher, budgets, review columns (score configs, comment counts), saved views
-    with django_assert_num_queries(13):
+    # session, user, project, role, sessions page, the count, price coverage, filter choices
+    # (agents, models), switcher, budgets, review columns (score configs, comment counts), saved
+    # views
+    with django_assert_num_queries(14):
         client.get(url(sort="-cost_usd", agent="alpha"))
+
+
+def test_a_search_adds_two_queries_the_matching_events_and_the_snippets(
+    client, viewer, variety, django_assert_num_queries
+):
+    client.force_login(viewer)
+    client.get(url())
+    with django_assert_num_queries(12):  # the rows partial's 10, plus the search's 2
+        client.get(url(q="answer"), **htmx("session-rows"))
 
 
 def test_rows_partial_query_count(client, viewer, variety, django_assert_num_queries):
     client.force_login(viewer)
-    # includes the budgets, the price coverage and the review columns (configs, comments)
-    with django_assert_num_queries(9):
+    # the budgets, the price coverage, the count and the review columns (configs, comments)
+    with django_assert_num_queries(10):
         client.get(url(), **htmx("session-rows"))
 
 
@@ -346,6 +355,79 @@ def test_price_coverage_is_one_query_for_the_page(
         make_session(project, f"m{i}", turns=1)
         append_unpriced_answer(project, f"m{i}")
     client.force_login(viewer)
-    with django_assert_num_queries(9):  # as the rows partial of a page without unpriced usage
+    with django_assert_num_queries(10):  # as the rows partial of a page without unpriced usage
         response = client.get(url(), **htmx("session-rows"))
     assert response.content.decode().count("+ unpriced") == 5
+
+
+def test_search_results_show_a_highlighted_snippet_linking_to_the_event(client, viewer, variety):
+    client.force_login(viewer)
+    response = client.get(url(q="question 2"))
+    html = response.content.decode()
+    assert titles(response) == ["b"]
+    b = variety["b"]
+    assert f'href="/p/acme/sessions/{b.pk}/?at=' in html
+    assert "<mark>question</mark>" in html and "<mark>2</mark>" in html
+
+
+def test_a_snippet_escapes_the_event_text(client, viewer, project):
+    from sessions_app.inputs import EventInput
+    from sessions_app.services.events import events_append
+
+    events_append(
+        project=project,
+        session_external_id="xss",
+        events=[
+            EventInput(external_id="x1", source="user", content="<img src=x onerror=boom> boom hi")
+        ],
+    )
+    client.force_login(viewer)
+    html = client.get(url(q="boom")).content.decode()
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=<mark>boom</mark>&gt; <mark>boom</mark>" in html
+
+
+def test_the_list_says_how_many_sessions_match(client, viewer, variety):
+    client.force_login(viewer)
+    html = client.get(url(agent="alpha")).content.decode()
+    assert "2 shown of 2 sessions" in html
+
+
+def test_past_the_count_cap_the_list_says_more_than(client, viewer, variety, monkeypatch):
+    from sessions_app.selectors import session_list
+
+    monkeypatch.setattr(session_list, "COUNT_CAP", 2)
+    client.force_login(viewer)
+    response = client.get(url())
+    assert response.context["listing"].total_capped
+    assert "more than 2 sessions" in response.content.decode()
+
+
+def test_a_search_past_its_bound_says_older_matches_may_be_missing(
+    client, viewer, variety, monkeypatch
+):
+    from sessions_app.selectors import search
+
+    monkeypatch.setattr(search, "SEARCH_HITS", 2)
+    monkeypatch.setattr(search, "SEARCH_ROUNDS", 1)
+    client.force_login(viewer)
+    response = client.get(url(q="answer"))
+    assert not response.context["listing"].search_complete
+    assert "older matches may be missing" in response.content.decode()
+    # The sessions shown are those of the two latest matching events ("a" answered first).
+    assert set(titles(response)) == {"b", "d"}
+
+
+def test_previous_page_link_is_offered_past_the_first_page(client, viewer, variety, monkeypatch):
+    import dashboard.views.sessions as view_module
+
+    monkeypatch.setattr(view_module, "PAGE_SIZE", 2)
+    client.force_login(viewer)
+    first = client.get(url())
+    assert 'rel="prev"' not in first.content.decode()
+    cursor = first.context["page"].next_cursor
+    html = client.get(url(cursor=cursor), **htmx("session-rows")).content.decode()
+    assert 'rel="prev"' in html and "before=" in html
+    second = client.get(url(cursor=cursor))
+    back = client.get(url(before=second.context["page"].prev_cursor))
+    assert titles(back) == titles(first)

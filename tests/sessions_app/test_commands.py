@@ -79,7 +79,7 @@ def test_create_user_superuser():
 
 def test_seed_demo_writes_consistent_data_and_is_idempotent():
     output = run("seed_demo", "--sessions", "12", "--long-events", "300")
-    assert "password sessionscope-demo" in output
+    assert "login demo / sessionscope-demo" in output
     token = output.strip().splitlines()[-1].split()[-1]
     assert api_key_authenticate(token).project.slug == "demo"
     assert get_user_model().objects.get(username="demo").check_password("sessionscope-demo")
@@ -105,3 +105,92 @@ def test_seed_demo_writes_consistent_data_and_is_idempotent():
     assert "already present" in run("seed_demo")
     assert Event.objects.count() == before
     assert output.strip().splitlines()[-1] == run("seed_demo").strip().splitlines()[-1]
+
+
+def test_demo_conversations_hang_together():
+    import json
+
+    run("seed_demo", "--sessions", "30", "--long-events", "200")
+    calls = Event.objects.filter(type="tool_call")
+    assert calls.exists()
+    for call in calls:
+        # Arguments are a JSON object, never Python's repr or an echo of the question.
+        assert isinstance(json.loads(call.content), dict)
+    for result in Event.objects.filter(type="tool_result", is_error=False)[:50]:
+        assert isinstance(json.loads(result.content), dict)
+    from sessions_app import demo_scripts
+
+    turns = [
+        turn
+        for scripts in (
+            demo_scripts.SUPPORT,
+            demo_scripts.CODING,
+            demo_scripts.RESEARCH,
+            demo_scripts.TRAVEL,
+            demo_scripts.ANALYST,
+        )
+        for script in scripts
+        for turn in script.turns
+    ]
+    on_error = {t.answer_on_error[:15] for t in turns if t.calls}
+    assert not on_error & {t.answer[:15] for t in turns}
+    for error in Event.objects.filter(type="tool_result", is_error=True):
+        # The answer that follows is the one for a failure, and names the failed tool and
+        # its cause where the turn has several tools.
+        answer = (
+            Event.objects.filter(session=error.session, seq__gt=error.seq, role="assistant")
+            .order_by("seq")
+            .first()
+        )
+        assert answer.content[:15] in on_error
+        if (
+            "{tool}"
+            in next(
+                t for t in turns if t.answer_on_error[:15] == answer.content[:15]
+            ).answer_on_error
+        ):
+            assert error.name in answer.content and error.content in answer.content
+    assert "parcel" not in " ".join(
+        Event.objects.filter(session__agent_name="travel-planner").values_list("content", flat=True)
+    )
+
+
+def test_every_demo_session_with_usage_is_priced():
+    run("seed_demo", "--sessions", "30", "--long-events", "100")
+    assert not TokenUsage.objects.filter(cost_source="unknown").exists()
+    assert not AgentSession.objects.filter(total_tokens__gt=0, cost_usd=0).exists()
+
+
+def test_demo_sessions_come_in_each_frameworks_shape():
+    run("seed_demo", "--sessions", "40", "--long-events", "100")
+    formats = set(Event.objects.values_list("payload_format", flat=True).distinct())
+    assert formats == {"native", "openai_chat", "responses", "agent_framework"}
+    frameworks = {s.metadata.get("framework") for s in AgentSession.objects.all()}
+    assert {"agentsilex", "openai-agents", "agent-framework", "a2a-session-manager"} <= frameworks
+    chat = Event.objects.filter(payload_format="openai_chat", type="tool_result").first()
+    assert chat.payload["role"] == "tool" and chat.payload["tool_call_id"] == chat.tool_call_id
+
+
+def test_wait_for_prints_the_credentials_line_once_the_server_answers():
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        output = run("seed_demo", "--wait-for", f"http://127.0.0.1:{port}/api/v1/health")
+    finally:
+        server.shutdown()
+    line = output.strip().splitlines()[-1]
+    assert line.startswith(f"Sessionscope is ready: http://127.0.0.1:{port}/")
+    assert "login demo / sessionscope-demo" in line and "API key ss_demo0000_" in line
+    assert not Project.objects.filter(slug="demo").exists()  # it wrote nothing

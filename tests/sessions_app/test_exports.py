@@ -125,3 +125,31 @@ def test_markdown_of_a_session_without_usage_shows_a_true_zero(project):
         project, "quiet", EventInput(external_id="u", source="user", content="hi", timestamp=T0)
     )
     assert "- **Cost:** `$0`" in "".join(export_markdown(session))
+
+
+@pytest.mark.parametrize(
+    ("raw", "json_form", "iso"),
+    [
+        ("2026-03-01 12:00:00+00", '"2026-03-01T12:00:00Z"', "2026-03-01T12:00:00+00:00"),
+        (
+            "2026-03-01 12:00:00.1234+00",
+            '"2026-03-01T12:00:00.123Z"',
+            "2026-03-01T12:00:00.123400+00:00",
+        ),
+        (
+            "2026-03-01 12:00:00.000120",
+            '"2026-03-01T12:00:00.000Z"',
+            "2026-03-01T12:00:00.000120+00:00",
+        ),
+        ("2026-03-01 12:00:00", '"2026-03-01T12:00:00Z"', "2026-03-01T12:00:00+00:00"),
+    ],
+)
+def test_moments_are_written_from_the_databases_text_as_django_writes_them(raw, json_form, iso):
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from sessions_app.exports import _iso, _moment
+
+    assert _moment(raw) == json_form
+    moment = datetime.fromisoformat(iso)
+    assert _moment(raw) == json.dumps(moment, cls=DjangoJSONEncoder)
+    assert _iso(raw) == moment.isoformat()

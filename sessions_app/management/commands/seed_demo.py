@@ -8,17 +8,24 @@ every status, sub-agent children, summary segments, and one long session of 20,0
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from sessions_app import demo_scripts
+from sessions_app.demo_scripts import ASKS, FRAMEWORKS, SHAPES, Script, Turn, fill, framework_item
 from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession, ApiKey, Membership, ModelPrice, Project, Run, Summary
 from sessions_app.services.events import events_append
@@ -30,37 +37,22 @@ DEMO_USER = "demo"
 DEMO_PASSWORD = "sessionscope-demo"
 DEMO_PROJECT = "demo"
 
-AGENTS = {
-    "support-bot": ("gpt-4o-mini", ["lookup_order", "refund_order", "search_faq"]),
-    "research-agent": ("gpt-4o", ["web_search", "fetch_page", "summarize_pdf"]),
-    "code-assistant": ("claude-3-5-sonnet-20241022", ["run_tests", "read_file", "apply_patch"]),
-    "travel-planner": ("claude-3-haiku-20240307", ["search_flights", "book_hotel", "get_weather"]),
-    "local-analyst": ("my-local-llama", ["run_sql", "plot_chart"]),
+# Each agent's model is priced: by litellm's bundled table, or (the local llama) by the demo
+# project's price override, so no demo session shows $0 by accident.
+AGENTS: dict[str, tuple[str, list[Script]]] = {
+    "support-bot": ("gpt-4o-mini", demo_scripts.SUPPORT),
+    "research-agent": ("gpt-4o", demo_scripts.RESEARCH),
+    "code-assistant": ("claude-sonnet-4-5-20250929", demo_scripts.CODING),
+    "travel-planner": ("claude-haiku-4-5-20251001", demo_scripts.TRAVEL),
+    "local-analyst": ("my-local-llama", demo_scripts.ANALYST),
 }
-QUESTIONS = [
-    "Where is my order #{n}? It was supposed to arrive on Monday.",
-    "Can you compare the pricing of the three vendors we shortlisted?",
-    "The test suite fails on CI with a timeout in test_ingest_{n}. Can you look?",
-    "Plan a 4-day trip to Lisbon in May for two people, mid-range budget.",
-    "How many active users did we have last week, split by country?",
-    "Summarise the attached paper and list its main limitations.",
-    "I was charged twice for order #{n}; please refund one of them.",
-    "Refactor the payment module so retries are idempotent.",
-]
-FOLLOW_UPS = [
-    "Thanks. Can you also check the alternatives?",
-    "That did not work, the same error happens again.",
-    "Great, please go ahead.",
-    "Can you make it shorter and add sources?",
-]
-ANSWERS = [
-    "I checked the records: the carrier is late; the parcel should arrive within two days.",
-    "Here is the comparison. Vendor B is cheapest at volume, but vendor A has the better SLA.",
-    "The timeout comes from a missing index; I added it and the tests pass locally in 40 s.",
-    "Day 1: Alfama and the castle. Day 2: Belém. Day 3: Sintra. Day 4: LX Factory and the river.",
-    "There were 12,408 active users, 41% from Portugal, 22% from Spain, the rest spread out.",
-]
-TOOL_ERRORS = ["TimeoutError: upstream took longer than 30s", "PermissionError: read-only replica"]
+
+
+def credentials_line(url: str) -> str:
+    """The one line that says where to go: the URL, the login and the demo API key."""
+    return (
+        f"Sessionscope is ready: {url}  login {DEMO_USER} / {DEMO_PASSWORD}  API key {demo_token()}"
+    )
 
 
 def demo_token() -> str:
@@ -76,8 +68,31 @@ class Command(BaseCommand):
         parser.add_argument("--sessions", type=int, default=300)
         parser.add_argument("--long-events", type=int, default=20_000)
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument(
+            "--quiet-credentials",
+            action="store_true",
+            help="Do not print the login and key (make run prints them once the server answers)",
+        )
+        parser.add_argument(
+            "--wait-for",
+            metavar="URL",
+            default="",
+            help="Write nothing: wait until URL answers, then print one line with the login",
+        )
 
-    def handle(self, *args, sessions: int, long_events: int, seed: int, **options) -> None:
+    def handle(
+        self,
+        *args,
+        sessions: int,
+        long_events: int,
+        seed: int,
+        quiet_credentials: bool = False,
+        wait_for: str = "",
+        **options,
+    ) -> None:
+        if wait_for:
+            self._announce_when_up(wait_for)
+            return
         started = time.monotonic()
         project = Project.objects.filter(slug=DEMO_PROJECT).first()
         if project is None:
@@ -99,10 +114,35 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Demo data already present; nothing written.")
-        self.stdout.write(
-            f"Log in: http://127.0.0.1:8000/  user {DEMO_USER}  password {DEMO_PASSWORD}"
-        )
-        self.stdout.write(f"Demo API key (project {DEMO_PROJECT}): {demo_token()}")
+        if not quiet_credentials:
+            self.stdout.write(credentials_line("http://127.0.0.1:8000/"))
+
+    def _announce_when_up(self, url: str, timeout: float = 60.0) -> None:
+        """Poll `url` until it answers, then print the credentials line (the last line of
+        `make run`); fail after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except urllib.error.HTTPError:
+                break  # it answered, even if not with a 200
+            except OSError as exc:
+                if time.monotonic() > deadline:
+                    raise CommandError(f"The server did not answer at {url}: {exc}") from exc
+                time.sleep(0.2)
+        parts = urllib.parse.urlsplit(url)
+        self.stdout.write(credentials_line(f"{parts.scheme}://{parts.netloc}/"))
+
+    def _progress(self, done: int, total: int, what: str) -> None:
+        """A progress line, rewritten in place on a terminal, every 10 % otherwise."""
+        step = max(total // 10, 1)
+        if self.stdout.isatty():
+            self.stdout.write(f"\r    {what}: {done:,}/{total:,}", ending="")
+            if done >= total:
+                self.stdout.write("")
+        elif done % step == 0 or done >= total:
+            self.stdout.write(f"    {what}: {done:,}/{total:,}")
 
     @transaction.atomic
     def _setup(self) -> Project:
@@ -132,96 +172,115 @@ class Command(BaseCommand):
         sid: str,
         n: int,
         t: datetime,
-        model: str,
-        tools: list[str],
-        question: str,
+        agent: str,
+        turn: Turn,
+        number: int,
         run_id: str | None,
     ) -> tuple[list[EventInput], datetime]:
-        """One user turn: the question, an assistant message asking for tools, the tool
-        results (some failing), and the final answer."""
+        """One user turn: the question, the assistant asking for the turn's tools, their
+        results (some failing, with the cause), and the answer that follows from them."""
         rng = self.rng
+        model, _ = AGENTS[agent]
+        shape = SHAPES[agent]
+
+        def event(kind: str, **fields: Any) -> EventInput:
+            item = framework_item(shape, kind, **fields.pop("item", {}))
+            if item is not None:
+                fields["payload"], fields["payload_format"] = item, shape
+            return EventInput(run_external_id=run_id, timestamp=t, **fields)
+
+        question = fill(turn.question, number)
         events = [
-            EventInput(
+            event(
+                "user",
                 external_id=f"{sid}-{n}-u",
                 source="user",
                 role="user",
                 content=question,
-                timestamp=t,
-                run_external_id=run_id,
+                item={"text": question},
             )
         ]
-        t += timedelta(seconds=rng.randint(2, 20))
-        ask_id = f"{sid}-{n}-a1"
-        calls = rng.sample(tools, k=rng.randint(1, min(2, len(tools))))
         prompt = rng.randint(400, 4000)
-        events.append(
-            EventInput(
-                external_id=ask_id,
-                source="llm",
-                role="assistant",
-                content="Let me check that.",
-                timestamp=t,
-                run_external_id=run_id,
-                metadata={
-                    "tool_calls": [
-                        {"id": f"call_{sid}_{n}_{i}", "name": c} for i, c in enumerate(calls)
-                    ]
-                },
-                usage=UsageInput(
-                    model=model,
-                    prompt_tokens=prompt,
-                    completion_tokens=rng.randint(20, 120),
-                    cached_tokens=rng.choice([0, 0, prompt // 2]),
-                ),
-            )
-        )
-        for i, tool in enumerate(calls):
-            call_id = f"call_{sid}_{n}_{i}"
-            failed = rng.random() < 0.12
-            t += timedelta(milliseconds=rng.randint(300, 9000))
-            args = {"query": question[:40], "limit": rng.randint(1, 10)}
+        failed_any = False
+        failure = ("", "")
+        if turn.calls:
+            t += timedelta(seconds=rng.randint(2, 20))
+            ask_id = f"{sid}-{n}-a1"
+            ask = rng.choice(ASKS)
+            calls = [
+                (f"call_{sid}_{n}_{i}", c.tool, json.dumps(fill(c.arguments, number)))
+                for i, c in enumerate(turn.calls)
+            ]
             events.append(
-                EventInput(
-                    external_id=f"{sid}-{n}-c{i}",
+                event(
+                    "ask",
+                    external_id=ask_id,
                     source="llm",
-                    type="tool_call",
-                    name=tool,
-                    tool_call_id=call_id,
-                    content=str(args),
-                    parent_external_id=ask_id,
-                    timestamp=t,
-                    run_external_id=run_id,
-                    payload={"tool": tool, "arguments": args},
+                    role="assistant",
+                    content=ask,
+                    metadata={"tool_calls": [{"id": c, "name": tl} for c, tl, _ in calls]},
+                    usage=UsageInput(
+                        model=model,
+                        prompt_tokens=prompt,
+                        completion_tokens=rng.randint(20, 120),
+                        cached_tokens=rng.choice([0, 0, prompt // 2]),
+                    ),
+                    item={"text": ask, "calls": calls},
                 )
             )
-            t += timedelta(milliseconds=rng.randint(100, 4000))
-            result = (
-                rng.choice(TOOL_ERRORS) if failed else f"{tool} returned {rng.randint(1, 40)} rows"
-            )
-            events.append(
-                EventInput(
-                    external_id=f"{sid}-{n}-r{i}",
-                    source="tool",
-                    type="tool_result",
-                    role="tool",
-                    name=tool,
-                    tool_call_id=call_id,
-                    content=result,
-                    is_error=failed,
-                    parent_tool_call_id=call_id,
-                    timestamp=t,
-                    run_external_id=run_id,
+            for i, (call, (call_id, tool, arguments)) in enumerate(
+                zip(turn.calls, calls, strict=True)
+            ):
+                failed = rng.random() < 0.12
+                failed_any = failed_any or failed
+                t += timedelta(milliseconds=rng.randint(300, 9000))
+                events.append(
+                    event(
+                        "call",
+                        external_id=f"{sid}-{n}-c{i}",
+                        source="llm",
+                        type="tool_call",
+                        name=tool,
+                        tool_call_id=call_id,
+                        content=arguments,
+                        parent_external_id=ask_id,
+                        item={"call_id": call_id, "tool": tool, "text": arguments},
+                    )
                 )
-            )
+                t += timedelta(milliseconds=rng.randint(100, 4000))
+                result = (
+                    fill(call.error, number)
+                    if failed
+                    else json.dumps(fill(call.result, number), ensure_ascii=False)
+                )
+                events.append(
+                    event(
+                        "result",
+                        external_id=f"{sid}-{n}-r{i}",
+                        source="tool",
+                        type="tool_result",
+                        role="tool",
+                        name=tool,
+                        tool_call_id=call_id,
+                        content=result,
+                        is_error=failed,
+                        parent_tool_call_id=call_id,
+                        item={"call_id": call_id, "text": result},
+                    )
+                )
+                if failed:
+                    failure = (tool, result)
+                    break  # the agent stops at the first failure and says why
         t += timedelta(seconds=rng.randint(2, 30))
+        answer = fill(turn.answer_on_error if failed_any else turn.answer, number)
+        answer = answer.replace("{tool}", failure[0]).replace("{error}", failure[1])
         events.append(
-            EventInput(
+            event(
+                "answer",
                 external_id=f"{sid}-{n}-a2",
                 source="llm",
                 role="assistant",
-                content=rng.choice(ANSWERS),
-                timestamp=t,
-                run_external_id=run_id,
+                content=answer,
                 usage=UsageInput(
                     model=model,
                     prompt_tokens=prompt + rng.randint(200, 900),
@@ -234,6 +293,7 @@ class Command(BaseCommand):
                         else None
                     ),
                 ),
+                item={"text": answer},
             )
         )
         return events, t
@@ -241,7 +301,9 @@ class Command(BaseCommand):
     def _conversation(
         self, sid: str, agent: str, user: str, start: datetime, turns: int, **session_kw
     ) -> AgentSession:
-        model, tools = AGENTS[agent]
+        _, scripts = AGENTS[agent]
+        script: Script = self.rng.choice(scripts)
+        number = self.rng.randint(1000, 9999)
         session, _ = session_upsert(
             project=self.project,
             external_id=sid,
@@ -251,16 +313,14 @@ class Command(BaseCommand):
                 "metadata": {
                     "env": self.rng.choice(["prod", "prod", "staging"]),
                     "channel": self.rng.choice(["web", "slack", "api"]),
+                    "framework": FRAMEWORKS[SHAPES[agent]],
                 },
             },
             **session_kw,
         )
         t = start
         batch: list[EventInput] = []
-        for n in range(turns):
-            question = (
-                self.rng.choice(QUESTIONS) if n == 0 else self.rng.choice(FOLLOW_UPS)
-            ).format(n=self.rng.randint(1000, 9999))
+        for n, turn in enumerate(script.turns[: max(turns, 1)]):
             run_id = f"{sid}-run{n}"
             run, _ = run_create(
                 session=session,
@@ -269,7 +329,7 @@ class Command(BaseCommand):
                 agent_name=agent,
                 started_at=t,
             )
-            events, t = self._turn(sid, n, t, model, tools, question, run_id)
+            events, t = self._turn(sid, n, t, agent, turn, number, run_id)
             batch.extend(events)
             outcome = self.rng.choices(
                 [Run.Status.COMPLETED, Run.Status.FAILED, Run.Status.CANCELLED, None],
@@ -294,6 +354,7 @@ class Command(BaseCommand):
         rng = self.rng
         users = [f"user-{i:03d}" for i in range(1, 41)]
         for i in range(count):
+            self._progress(i, count, "sessions")
             agent = rng.choice(list(AGENTS))
             start = self.now - timedelta(days=rng.uniform(0, 30), minutes=rng.randint(0, 600))
             sid = f"demo-{i:04d}"
@@ -322,6 +383,7 @@ class Command(BaseCommand):
                     )
             if rng.random() < 0.05:
                 self._segment(root, agent)
+        self._progress(count, count, "sessions")
 
     def _segment(self, session: AgentSession, agent: str) -> None:
         """Summarize a session and continue it in a segment, as infinite conversations do."""
@@ -383,15 +445,13 @@ class Command(BaseCommand):
                 "user_ref": "user-001",
             },
         )
-        model, tools = AGENTS["support-bot"]
+        turns = [turn for script in demo_scripts.SUPPORT for turn in script.turns]
         t = self.now - timedelta(days=3)
         batch: list[EventInput] = []
         n = 0
         written = 0
         while written < total:
-            events, t = self._turn(
-                sid, n, t, model, tools, self.rng.choice(QUESTIONS).format(n=n), None
-            )
+            events, t = self._turn(sid, n, t, "support-bot", turns[n % len(turns)], 1000 + n, None)
             events = events[: total - written - len(batch)]
             batch.extend(events)
             n += 1
@@ -400,3 +460,4 @@ class Command(BaseCommand):
                 events_append(project=self.project, session_external_id=sid, events=batch)
                 written += len(batch)
                 batch = []
+                self._progress(written, total, "events of the long session")
