@@ -12,8 +12,7 @@ from ..selectors.sessions import session_by_external_id
 from ..services.ingest import EventsOp, IngestOp, RunOp, RunUpdateOp, SessionOp, ingest_apply
 from .auth import ApiRequest
 from .convert import check_batch_size, event_inputs, run_dict, session_dict
-from .schemas import (
-    ERRORS,
+from .ingest_schemas import (
     IngestEventsItem,
     IngestIn,
     IngestItem,
@@ -21,6 +20,7 @@ from .schemas import (
     IngestRunItem,
     IngestSessionItem,
 )
+from .schemas import ERRORS
 from .sessions import upsert_fields
 
 router = Router(tags=["ingest"])

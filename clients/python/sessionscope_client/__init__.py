@@ -4,9 +4,9 @@ The framework integrations live in their own modules and import their framework 
 `openai_agents`, `agent_framework`, `litellm_callback`, `a2a_store`, `agentsilex`.
 """
 
+from .async_client import AsyncSessionscopeClient
 from .batch import EventBatcher
 from .client import (
-    AsyncSessionscopeClient,
     ConflictError,
     NotFoundError,
     SessionscopeClient,

@@ -1,4 +1,5 @@
-"""Sync and async HTTP clients for the Sessionscope agents' API (`/api/v1/`).
+"""The HTTP client for the Sessionscope agents' API (`/api/v1/`); its asyncio twin is in
+`async_client`.
 
 Every event gets its idempotency id (`id`) before the first attempt, so a retry after a timeout
 or a 5xx can never store an event twice: the server answers `duplicate` for an id it already
@@ -8,13 +9,12 @@ connection was never made.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -390,136 +390,6 @@ class SessionscopeClient(_Base):
     def ingest(self, items: list[Mapping[str, Any]]) -> dict[str, Any]:
         """A mixed batch (`op`: session, events, run, run_update), one result per item."""
         return self._run(self._ingest(items))
-
-
-class AsyncSessionscopeClient(_Base):
-    """Asyncio client with the same calls as `SessionscopeClient`. Use it from one event loop."""
-
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = 3,
-        backoff: float = 0.25,
-        max_backoff: float = 8.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(
-            base_url,
-            api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff=backoff,
-            max_backoff=max_backoff,
-        )
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url, headers=self._headers, timeout=timeout, transport=transport
-        )
-
-    async def _run(self, call: _Call) -> Any:
-        attempt = 0
-        while True:
-            response: httpx.Response | None = None
-            try:
-                response = await self._http.request(
-                    call.method, call.path, json=call.json, params=call.params or None
-                )
-            except httpx.TransportError as exc:
-                if attempt >= self.max_retries or not self._retryable(call, exc, None):
-                    raise
-            else:
-                if attempt >= self.max_retries or not self._retryable(call, None, response):
-                    return self._result(call, response)
-            await asyncio.sleep(self._delay(attempt, response))
-            attempt += 1
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
-
-    async def __aenter__(self) -> AsyncSessionscopeClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def upsert_session(self, session_id: str, **fields: Any) -> dict[str, Any]:
-        """Create or update a session; only the fields given change."""
-        return await self._run(self._upsert_session(session_id, fields))
-
-    async def get_session(self, session_id: str) -> dict[str, Any] | None:
-        """A session with its rollups, or None when it does not exist."""
-        return await self._run(self._get_session(session_id))
-
-    async def iter_sessions(self, **filters: Any) -> AsyncIterator[dict[str, Any]]:
-        """Every session matching the filters, following the cursor."""
-        cursor = None
-        while True:
-            page = await self._run(self._list_sessions(filters, cursor))
-            for item in page["items"]:
-                yield item
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
-
-    async def delete_session(self, session_id: str) -> None:
-        """Delete a session and its subtree (nothing happens when it does not exist)."""
-        await self._run(self._delete_session(session_id))
-
-    async def append_events(
-        self, session_id: str, events: Sequence[Mapping[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """Append events in order; events without an `id` get one."""
-        results: list[dict[str, Any]] = []
-        for batch in batches(with_ids(events)):
-            results.extend((await self._run(self._append(session_id, batch)))["results"])
-        return results
-
-    async def events_page(
-        self, session_id: str, *, fmt: str | None = None, after_seq: int = 0, limit: int = 100
-    ) -> dict[str, Any]:
-        """One page `{items, next_after_seq}`; an unknown session is an empty page."""
-        page = await self._run(self._events(session_id, fmt, after_seq, limit))
-        return page or {"items": [], "next_after_seq": None}
-
-    async def iter_events(
-        self, session_id: str, *, fmt: str | None = None, after_seq: int = 0, page_size: int = 500
-    ) -> AsyncIterator[Any]:
-        """All events after `after_seq` (or, with `fmt`, the items written in that format)."""
-        while True:
-            page = await self.events_page(session_id, fmt=fmt, after_seq=after_seq, limit=page_size)
-            for item in page["items"]:
-                yield item
-            if page["next_after_seq"] is None:
-                return
-            after_seq = page["next_after_seq"]
-
-    async def pop_event(
-        self, session_id: str, *, fmt: str | None = None, branch: str | None = None
-    ) -> dict[str, Any] | None:
-        """Remove and return the latest item of a session (None when empty or unknown); with
-        `fmt`, the latest written in that format; with `branch`, on that branch."""
-        answer = await self._run(self._pop(session_id, fmt, branch))
-        return answer.get("item") if answer else None
-
-    async def clear_events(self, session_id: str) -> int:
-        """Remove every event of a session; returns how many were deleted."""
-        answer = await self._run(self._clear(session_id))
-        return answer["deleted"] if answer else 0
-
-    async def create_run(self, session_id: str, run_id: str, **fields: Any) -> dict[str, Any]:
-        """Create a run in a session (idempotent by run id)."""
-        return await self._run(self._create_run(session_id, {"id": run_id, **fields}))
-
-    async def update_run(self, run_id: str, **fields: Any) -> dict[str, Any]:
-        """Change a run's status, reason, ended_at or metadata."""
-        return await self._run(self._update_run(run_id, fields))
-
-    async def ingest(self, items: list[Mapping[str, Any]]) -> dict[str, Any]:
-        """A mixed batch (`op`: session, events, run, run_update), one result per item."""
-        return await self._run(self._ingest(items))
 
 
 def client_from(
