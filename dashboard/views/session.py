@@ -61,7 +61,7 @@ SHORTCUTS: list[dict[str, str]] = [
     {"key": "n", "help": "Next search hit"},
     {"key": "N", "help": "Previous search hit"},
     {"key": "/", "help": "Search inside this session"},
-    {"key": "g", "help": "Go to event number…"},
+    {"key": "#", "help": "Go to event number…"},
     {"key": "Home", "help": "Start of the transcript"},
     {"key": "End", "help": "End of the transcript"},
 ]

@@ -46,13 +46,24 @@
 
   function dialog() { return document.getElementById("help-overlay"); }
 
+  // The transcript's keys (static/js/transcript.js handles them): listed, not dispatched here.
+  function transcriptShortcuts() {
+    const nav = document.querySelector("#transcript-nav[data-shortcuts]");
+    if (!nav) return [];
+    try {
+      return JSON.parse(nav.dataset.shortcuts).map((s) => ({ keys: s.key, description: s.help, group: "Transcript" }));
+    } catch (error) {
+      return [];
+    }
+  }
+
   function openHelp() {
     const box = dialog();
     if (!box) return;
     const list = box.querySelector("[data-shortcut-list]");
     list.replaceChildren();
     const groups = new Map();
-    registry.list().forEach((entry) => {
+    registry.list().concat(transcriptShortcuts()).forEach((entry) => {
       if (!groups.has(entry.group)) groups.set(entry.group, []);
       groups.get(entry.group).push(entry);
     });

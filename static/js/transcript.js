@@ -201,7 +201,8 @@
     n: () => hit(1),
     N: () => hit(-1),
     "/": () => focus("find"),
-    g: () => focus("at"),
+    // "#": event numbers read "#123"; "g" starts the global "g s" / "g c" jumps (shortcuts.js).
+    "#": () => focus("at"),
     Home: () => click("start"),
     End: () => click("end"),
   };

@@ -152,6 +152,8 @@ def test_use_the_keyboard_help_overlay_and_go_to_sessions(page, login, screensho
     assert overlay.is_visible()
     text = overlay.inner_text()
     assert "Show this help" in text and "Sessions list" in text and "Next event" in text
+    # The transcript's own keys are listed too (from #transcript-nav's data-shortcuts).
+    assert "Next error" in text and "Go to event number" in text
     screenshot("polish-help-overlay")
     page.keyboard.press("Escape")
     assert not overlay.is_visible()

@@ -45,7 +45,9 @@ def test_events_of_a_session_id_with_slashes_are_written_read_popped_and_cleared
     assert popped.json()["item"]["id"] == "e3"
     cleared = api.delete(f"/sessions/{ENC}/events")
     assert cleared.json() == {"deleted": 2}
-    assert not Event.objects.exists()
+    # Pop and clear take the events out of the agent's reads and keep them in the record.
+    assert not Event.objects.filter(removed_at__isnull=True).exists()
+    assert sorted(Event.objects.values_list("removed_by", flat=True)) == ["clear", "clear", "pop"]
 
 
 def test_runs_prompt_and_summaries_take_a_session_id_with_slashes(api):
