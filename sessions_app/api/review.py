@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import ApiKey, Comment, Score
+from ..models import Comment, Score
 from ..selectors.review import (
     event_in_session,
     score_config_named,
@@ -20,6 +19,7 @@ from ..selectors.review import (
 from ..selectors.sessions import session_pk
 from ..services.comments import comment_add
 from ..services.scores import score_record
+from .auth import ApiRequest
 from .convert import check_path_id
 from .schemas import ERRORS, CleanStr, ExternalId
 
@@ -105,12 +105,12 @@ def comment_dict(comment: Comment, session_external_id: str) -> dict[str, Any]:
 
 
 @router.post("/scores", response={200: ScoreOut, 201: ScoreOut, **ERRORS}, summary="Add a score")
-def post_score(request: HttpRequest, payload: ScoreIn) -> Status:
+def post_score(request: ApiRequest, payload: ScoreIn) -> Status:
     """Score a session or one of its events (201). A retry with the same `id` and body returns
     the stored score (200); the same `id` with another body is a 409. A value that does not fit
     the score config of that name is a 422 naming `value`; a name with no config is an ad-hoc
     score of the value's type."""
-    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    key = request.auth
     project = key.project
     session = session_pk(project, payload.session_id)
     event = event_in_session(session, payload.event_id) if payload.event_id else None
@@ -134,9 +134,9 @@ def post_score(request: HttpRequest, payload: ScoreIn) -> Status:
     response={200: ScoreListOut, **ERRORS},
     summary="A session's scores",
 )
-def get_scores(request: HttpRequest, external_id: str) -> dict[str, Any]:
+def get_scores(request: ApiRequest, external_id: str) -> dict[str, Any]:
     """The scores of a session and of its events, oldest first."""
-    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    key = request.auth
     session = session_pk(key.project, check_path_id(external_id))
     return {"items": [score_dict(s, session.external_id) for s in session_scores(session)]}
 
@@ -146,10 +146,10 @@ def get_scores(request: HttpRequest, external_id: str) -> dict[str, Any]:
     response={201: CommentOut, **ERRORS},
     summary="Comment on a session or event",
 )
-def post_comment(request: HttpRequest, external_id: str, payload: CommentIn) -> Status:
+def post_comment(request: ApiRequest, external_id: str, payload: CommentIn) -> Status:
     """Add a comment, written by the API key's name, to the session or to its event
     `event_id`."""
-    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    key = request.auth
     session = session_pk(key.project, check_path_id(external_id))
     event = event_in_session(session, payload.event_id) if payload.event_id else None
     comment = comment_add(session=session, text=payload.text, event=event, author_name=key.name)
@@ -162,8 +162,8 @@ def post_comment(request: HttpRequest, external_id: str, payload: CommentIn) -> 
     response={200: CommentListOut, **ERRORS},
     summary="A session's comments",
 )
-def get_comments(request: HttpRequest, external_id: str) -> dict[str, Any]:
+def get_comments(request: ApiRequest, external_id: str) -> dict[str, Any]:
     """The comments on a session and its events, newest last."""
-    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    key = request.auth
     session = session_pk(key.project, check_path_id(external_id))
     return {"items": [comment_dict(c, session.external_id) for c in session_comments(session)]}
