@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PlainSerializer,
     PrivateAttr,
     StrictBool,
@@ -286,9 +287,11 @@ class EventsIn(StrictIn):
     # private attribute of each event (which cost more than validating the event).
     _raw_events: list[dict[str, Any]] = PrivateAttr(default_factory=list)
 
-    @model_validator(mode="wrap")
+    # pydantic 2.14's stubs leave the wrap validator's model type unsolved (mypy reads Never);
+    # earlier releases check it cleanly, hence unused-ignore.
+    @model_validator(mode="wrap")  # type: ignore[arg-type, unused-ignore]
     @classmethod
-    def _keep_raw(cls, data: Any, handler: Any) -> EventsIn:
+    def _keep_raw(cls, data: Any, handler: ModelWrapValidatorHandler[EventsIn]) -> EventsIn:
         if isinstance(data, dict) and "events" not in data:
             data = {"events": [data]}  # a single event object
         batch = handler(data)
