@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.module_loading import import_string
 
 # The agents' API, the OTLP receiver and its Phoenix-compatible alias; /api/docs is a page.
@@ -123,6 +123,34 @@ class EncodedSlashMiddleware:
             for name, value in view_kwargs.items():
                 if isinstance(value, str):
                     view_kwargs[name] = value.replace(ENCODED_SLASH, "/")
+
+
+class JsonMethodNotAllowedMiddleware:
+    """Answer a method an API path does not take as JSON, like every other API error.
+
+    Ninja answers 405 with a plain-text body; the `Allow` header it sets is kept.
+    """
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            return response
+        allowed = response.get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.path} (allowed: {allowed})."
+        answer = JsonResponse(
+            {
+                "detail": detail,
+                "code": "method_not_allowed",
+            },
+            status=405,
+        )
+        answer["Allow"] = allowed
+        return answer
 
 
 def split_application(pages: WSGIHandler, api: WSGIHandler) -> Callable:

@@ -90,6 +90,8 @@ API_MIDDLEWARE = [
     "sessions_app.api.limits.BodySizeMiddleware",
     # Session and run ids holding `/`, sent as `%2F` (config/handlers.py).
     "config.handlers.EncodedSlashMiddleware",
+    # Ninja's 405 is plain text; every API error is JSON.
+    "config.handlers.JsonMethodNotAllowedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

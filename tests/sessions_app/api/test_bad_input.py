@@ -285,6 +285,17 @@ def test_an_unmatched_api_route_is_a_json_404(client, api_token, path):
     assert response.json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize(
+    ("method", "path"), [("delete", "/api/v1/health"), ("put", "/api/v1/usage")]
+)
+def test_a_method_an_api_path_does_not_take_is_a_json_405(client, api_token, method, path):
+    response = getattr(client, method)(path, headers={"Authorization": f"Bearer {api_token}"})
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == "method_not_allowed"
+    assert "GET" in response["Allow"]
+
+
 def test_a_utf8_body_with_a_byte_order_mark_is_still_accepted(api):
     body = b"\xef\xbb\xbf" + json.dumps({"source": "user", "message": "hi"}).encode()
     response = api.post("/sessions/s/events", raw=body)
