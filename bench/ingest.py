@@ -391,7 +391,7 @@ def copy_ceiling(rows: int) -> float:
         columns = (
             "project_id, session_id, external_id, seq, timestamp, received_at, source, type,"
             " role, name, tool_call_id, content, is_error, payload, payload_format, body_hash,"
-            " metadata"
+            " metadata, span_id, trace_id"
         )
         tag = uuid.uuid4().hex[:8]
         started = time.perf_counter()
@@ -417,6 +417,8 @@ def copy_ceiling(rows: int) -> float:
                         "native",
                         "",
                         "{}",
+                        "",
+                        "",
                     )
                 )
         conn.commit()
