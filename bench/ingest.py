@@ -56,6 +56,9 @@ def env() -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "LOG_LEVEL": "WARNING",
         "CELERY_BROKER_URL": "",
+        # A served process imports litellm in the background at start (for the compare page):
+        # about 4 s of CPU per worker, which would land in the first phase measured here.
+        "SESSIONSCOPE_WARM_LLM": "0",
     }
 
 
