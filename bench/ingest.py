@@ -12,6 +12,7 @@ Prints:
 With --profile, also where the time goes in-process (cProfile over the request path).
 
 Usage: .venv/bin/python bench/ingest.py [--duration 8] [--rate 500] [--profile]
+       [--worker-class gthread|asgi]   (asgi: config/asgi.py on `-k asgi`, as the README serves)
 It creates (and drops first) its own database, ss_bench_ingest, and migrates it. Not a test.
 """
 
@@ -92,9 +93,10 @@ def prepare_database() -> str:
 
 def start_server(workers: int, worker_class: str, threads: int) -> subprocess.Popen:
     """Start gunicorn and wait until /api/v1/health answers."""
+    asgi = worker_class == "asgi"  # what the README serves: config/asgi.py on `-k asgi`
     cmd = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "config.wsgi",
+        "config.asgi:application" if asgi else "config.wsgi",
         "--bind",
         f"{HOST}:{PORT}",
         "--workers",
@@ -111,7 +113,7 @@ def start_server(workers: int, worker_class: str, threads: int) -> subprocess.Po
     ]
     if worker_class == "gthread":
         cmd += ["--threads", str(threads)]
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env())
+    server = subprocess.Popen(cmd, cwd=ROOT, env={**env(), "WEB_THREADS": str(threads)})
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -469,7 +471,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--rate", type=float, default=500.0)
-    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread", "asgi"])
     # Threads let one worker overlap requests waiting on PostgreSQL's commit flush (fsync).
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument(
@@ -487,7 +489,7 @@ def main() -> None:
     log(f"database {DB}: recreating and migrating")
     token = prepare_database()
     server = start_server(2, args.worker_class, args.threads)
-    threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+    threads = f" x {args.threads} threads" if args.worker_class != "sync" else ""
     commit = "synchronous_commit=off" if ASYNC_COMMIT else "synchronous_commit=on"
     log(f"gunicorn: 2 {args.worker_class} workers{threads} on {HOST}:{PORT}, {commit}")
     try:
