@@ -45,7 +45,7 @@ def test_the_list_shows_comment_counts_and_score_columns(client, viewer, scored)
     client.force_login(viewer)
     response = client.get(reverse("dashboard:session_list", args=["acme"]))
     html = response.content.decode()
-    assert ">helpfulness</a></th>" in html and ">solved</a></th>" in html
+    assert 'class="sort">helpfulness</a>' in html and 'class="sort">solved</a>' in html
     row_a = next(r for r in rows(response) if "<code>a</code>" in r)
     assert '<td class="num comment-count">2</td>' in row_a
     assert '<td class="num score-cell">5</td><td class="num score-cell">true</td>' in row_a
