@@ -64,8 +64,14 @@ class SessionFilterForm(forms.Form):
         sort = self.cleaned_data.get("sort", "")
         column = sort.removeprefix("-")
         name = column.removeprefix(SCORE_SORT_PREFIX)
-        if sort and sort not in SORT_VALUES and not (
-            column.startswith(SCORE_SORT_PREFIX) and name.strip() == name and 0 < len(name) <= 100
+        if (
+            sort
+            and sort not in SORT_VALUES
+            and not (
+                column.startswith(SCORE_SORT_PREFIX)
+                and name.strip() == name
+                and 0 < len(name) <= 100
+            )
         ):
             raise forms.ValidationError("Sort by a column of the list.")
         return sort
