@@ -31,16 +31,23 @@ BULK_BATCH = 1000
 
 
 def review_events_add_bulk(
-    *, sessions: Iterable[tuple[int, int]], actor: User, kind: str, summary: str
+    *,
+    sessions: Iterable[tuple[int, int]],
+    actor: Actor,
+    kind: str,
+    summary: str,
+    actor_name: str = "",
 ) -> int:
     """Record the same change to many sessions, given as (id, project id) pairs, in one
     INSERT per thousand rows (called inside the change's transaction); returns how many."""
+    user = actor if isinstance(actor, User) else None
+    name = actor_name or (user.get_username() if user else "")
     rows = [
         ReviewEvent(
             project_id=project_id,
             session_id=pk,
-            actor=actor,
-            actor_name=actor.get_username(),
+            actor=user,
+            actor_name=name,
             kind=kind,
             summary=summary[:500],
         )
