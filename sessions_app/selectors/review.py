@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Avg, Exists, Expression, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Avg, Count, Exists, Expression, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from ..errors import NotFound
@@ -95,6 +95,30 @@ def score_config_of(project: Project, pk: int) -> ScoreConfig:
     if config is None:
         raise NotFound("No such score config.")
     return config
+
+
+@dataclass(frozen=True)
+class ConfigUsage:
+    """How many scores a config's name holds in its project, and the labels they use."""
+
+    scores: int = 0
+    labels: frozenset[str] = frozenset()
+
+
+def score_config_usage(config: ScoreConfig) -> ConfigUsage:
+    """The scores stored under a config's name (its own and ad-hoc ones of that name), counted
+    per label (one query), for the edit form's refusals."""
+    rows = (
+        Score.objects.filter(project_id=config.project_id, name=config.name)
+        .order_by()
+        .values("value_label")
+        .annotate(n=Count("id"))
+        .values_list("value_label", "n")
+    )
+    counts = dict(rows)
+    return ConfigUsage(
+        scores=sum(counts.values()), labels=frozenset(label for label in counts if label)
+    )
 
 
 def session_history(session: AgentSession) -> list[ReviewEvent]:
