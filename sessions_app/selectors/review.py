@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Avg, Count, Exists, Expression, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import BaseExpression
 from django.db.models.functions import Coalesce
 
 from ..errors import NotFound
@@ -148,7 +149,7 @@ def score_matches(name: str, value: str, low: float | None, high: float | None) 
     return Exists(scores)
 
 
-def score_sort_key(project: Project, name: str) -> tuple[str, Expression]:
+def score_sort_key(project: Project, name: str) -> tuple[str, BaseExpression]:
     """The list's sort key for a score column, as (alias, expression) on sessions: what the
     column shows, so the session's own latest value, else the average of its events' values.
     A categorical config sorts by its label (`score_label`), anything else by number
