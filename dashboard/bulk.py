@@ -16,7 +16,7 @@ from django.http.response import HttpResponseBase
 
 from sessions_app.errors import InvalidInput
 from sessions_app.models import AgentSession, Membership
-from sessions_app.selectors.bulk import sessions_csv
+from sessions_app.selectors.bulk import sessions_csv, sessions_keys
 from sessions_app.selectors.queues import queue_of
 from sessions_app.services.queues import queue_items_add
 from sessions_app.services.session_bulk import sessions_archive_bulk, sessions_review_bulk
@@ -64,7 +64,7 @@ def _add_to_queue(request: DashboardRequest, sessions: QuerySet[AgentSession]) -
     if not (raw.isascii() and raw.isdigit() and len(raw) < 12):
         raise InvalidInput("Choose a queue.", field="queue")
     queue = queue_of(request.project, int(raw))
-    picked = list(sessions.only("id", "project_id"))
+    picked = sessions_keys(sessions)
     added = queue_items_add(queue=queue, sessions=picked, added_by=request.user.get_username())
     skipped = len(picked) - added
     already = f"; {_plural(skipped)} already in it" if skipped else ""
