@@ -297,8 +297,9 @@ def config_initial(config: ScoreConfig) -> dict[str, Any]:
     return {
         "name": config.name,
         "data_type": config.data_type,
-        "min_value": config.min_value,
-        "max_value": config.max_value,
+        # 5, not 5.0: the number as it was typed.
+        "min_value": "" if config.min_value is None else f"{config.min_value:g}",
+        "max_value": "" if config.max_value is None else f"{config.max_value:g}",
         "categories": ", ".join(config.categories),
         "description": config.description,
     }
