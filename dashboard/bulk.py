@@ -14,8 +14,11 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
+from sessions_app.errors import InvalidInput
 from sessions_app.models import AgentSession, Membership
-from sessions_app.selectors.bulk import sessions_csv
+from sessions_app.selectors.bulk import sessions_csv, sessions_keys
+from sessions_app.selectors.queues import queue_of
+from sessions_app.services.queues import queue_items_add
 from sessions_app.services.session_bulk import sessions_archive_bulk, sessions_review_bulk
 
 from .http import DashboardRequest
@@ -56,6 +59,18 @@ def _archive(request: DashboardRequest, sessions: QuerySet[AgentSession]) -> Out
     return f"{_plural(n)} archived."
 
 
+def _add_to_queue(request: DashboardRequest, sessions: QuerySet[AgentSession]) -> Outcome:
+    raw = request.POST.get("queue", "")
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 12):
+        raise InvalidInput("Choose a queue.", field="queue")
+    queue = queue_of(request.project, int(raw))
+    picked = sessions_keys(sessions)
+    added = queue_items_add(queue=queue, sessions=picked, added_by=request.user.get_username())
+    skipped = len(picked) - added
+    already = f"; {_plural(skipped)} already in it" if skipped else ""
+    return f"{_plural(added)} added to {queue.name}{already}."
+
+
 def _export(request: DashboardRequest, sessions: QuerySet[AgentSession]) -> Outcome:
     response = StreamingHttpResponse(sessions_csv(sessions), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{request.project.slug}-sessions.csv"'
@@ -68,6 +83,12 @@ ACTIONS: dict[str, BulkAction] = {
         BulkAction("reviewed", "Mark reviewed", _mark("reviewed", "marked reviewed")),
         BulkAction("flagged", "Flag", _mark("flagged", "flagged")),
         BulkAction("unreviewed", "Clear review", _mark("", "cleared of review marks")),
+        BulkAction(
+            "queue",
+            "Add to queue",
+            _add_to_queue,
+            extra_template="dashboard/_bulk_queue_picker.html",
+        ),
         BulkAction("archive", "Archive", _archive, danger=True),
         BulkAction("export", "Export CSV", _export, min_role=Membership.Role.VIEWER, download=True),
     )

@@ -8,10 +8,15 @@ from typing import Any
 from django import forms
 
 from sessions_app.models import AgentSession, Membership, Project
-from sessions_app.selectors.session_list import DEFAULT_SORT, SESSION_SORTS, SessionFilters
+from sessions_app.selectors.session_list import (
+    DEFAULT_SORT,
+    SCORE_SORT_PREFIX,
+    SESSION_SORTS,
+    SessionFilters,
+)
 
 META_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-SORT_CHOICES = [(s, s) for c in SESSION_SORTS for s in (c, f"-{c}")]
+SORT_VALUES = {s for c in SESSION_SORTS for s in (c, f"-{c}")}
 
 
 class SessionFilterForm(forms.Form):
@@ -43,15 +48,33 @@ class SessionFilterForm(forms.Form):
     score_value = forms.CharField(required=False, max_length=200)
     score_min = forms.FloatField(required=False)
     score_max = forms.FloatField(required=False)
-    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
-    cursor = forms.CharField(required=False, max_length=500)
-    before = forms.CharField(required=False, max_length=500)
+    # A column of SESSION_SORTS or a score column (`score:<name>`), `-` first for descending.
+    sort = forms.CharField(required=False, max_length=110)
+    # A score sort's cursor holds its label (up to 200 characters, JSON-escaped).
+    cursor = forms.CharField(required=False, max_length=2000)
+    before = forms.CharField(required=False, max_length=2000)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # `from` and `to` are Python keywords, so they are added here rather than declared.
         self.fields["from"] = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
         self.fields["to"] = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+    def clean_sort(self) -> str:
+        sort = self.cleaned_data.get("sort", "")
+        column = sort.removeprefix("-")
+        name = column.removeprefix(SCORE_SORT_PREFIX)
+        if (
+            sort
+            and sort not in SORT_VALUES
+            and not (
+                column.startswith(SCORE_SORT_PREFIX)
+                and name.strip() == name
+                and 0 < len(name) <= 100
+            )
+        ):
+            raise forms.ValidationError("Sort by a column of the list.")
+        return sort
 
     def clean_meta(self) -> tuple[str, str]:
         raw = self.cleaned_data.get("meta", "")

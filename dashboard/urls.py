@@ -108,6 +108,11 @@ urlpatterns = [
     path(f"{S}scores/", review.score_new, name="score_new"),
     path(f"{S}queue/", review.queue_add, name="session_queue_add"),
     path("p/<slug:slug>/scores/", review.score_configs, name="score_configs"),
+    path(
+        "p/<slug:slug>/scores/<int:config_id>/",
+        review.score_config_edit,
+        name="score_config_edit",
+    ),
     path("p/<slug:slug>/scores/viewers/", review.viewers_may_review, name="viewers_may_review"),
     path("p/<slug:slug>/queues/", queues.queue_list, name="queue_list"),
     path("p/<slug:slug>/queues/<int:queue_id>/", queues.queue_detail, name="queue_detail"),

@@ -82,11 +82,16 @@ def is_long(text: str | None, limit: int = 600) -> bool:
 
 
 @register.inclusion_tag("dashboard/_sort_header.html", takes_context=True)
-def sort_header(context: Context, column: str, label: str) -> dict[str, Any]:
-    """A sortable column header of the sessions list: descending first, then toggled."""
+def sort_header(
+    context: Context, column: str, label: str, title: str = "", score: str = ""
+) -> dict[str, Any]:
+    """A sortable column header of the sessions list: descending first, then toggled. A score
+    column (`score`: its name) also links to the filter on that score."""
     current = context["filters"].sort
     return {
         "label": label,
+        "title": title,
+        "score": score,
         "sort": column if current == f"-{column}" else f"-{column}",
         "active": current in (column, f"-{column}"),
         "arrow": {f"-{column}": "↓", column: "↑"}.get(current, ""),

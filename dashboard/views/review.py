@@ -11,10 +11,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from sessions_app.errors import DomainError, NotFound
-from sessions_app.models import AgentSession, Event, Membership, Project
+from sessions_app.models import AgentSession, Event, Membership, Project, ScoreConfig
 from sessions_app.selectors import queues as queue_selectors
 from sessions_app.selectors import review as review_selectors
 from sessions_app.selectors.sessions import session_for_page
@@ -247,6 +249,60 @@ def score_configs(request: DashboardRequest, slug: str) -> HttpResponse:
     if request.htmx:
         return _configs_page(request, saved=True)
     return redirect("dashboard:score_configs", slug=project.slug)
+
+
+EDIT_PARTIALS = ("score-config-form",)
+
+
+@login_required
+@not_found_is_404
+def score_config_edit(request: DashboardRequest, slug: str, config_id: int) -> HttpResponse:
+    """Edit one score config (editors): its description, bounds and labels; its type or name
+    only while no score uses it, and a label only when no score holds it."""
+    project = project_for(request, slug, min_role=Membership.Role.EDITOR)
+    config = review_selectors.score_config_of(project, config_id)
+    status = 200
+    if request.method == "POST":
+        form = ScoreConfigForm(request.POST)
+        if form.is_valid():
+            try:
+                score_config_save(project=project, config=config, **form.cleaned_data)
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+                status = exc.status
+            else:
+                target = reverse("dashboard:score_configs", args=[project.slug])
+                if request.htmx:
+                    return HttpResponseClientRedirect(target)
+                return redirect(target)
+        else:
+            status = 400
+        # The config as stored, not as the refused form would have had it.
+        config = review_selectors.score_config_of(project, config_id)
+    else:
+        form = ScoreConfigForm(initial=config_initial(config))
+    return render_region_page(
+        request,
+        project,
+        "dashboard/score_config_edit.html",
+        {"config": config, "form": form},
+        partials=EDIT_PARTIALS,
+        nav="queues",
+        status=status,
+    )
+
+
+def config_initial(config: ScoreConfig) -> dict[str, Any]:
+    """The edit form's values for a stored config."""
+    return {
+        "name": config.name,
+        "data_type": config.data_type,
+        # 5, not 5.0: the number as it was typed.
+        "min_value": "" if config.min_value is None else f"{config.min_value:g}",
+        "max_value": "" if config.max_value is None else f"{config.max_value:g}",
+        "categories": ", ".join(config.categories),
+        "description": config.description,
+    }
 
 
 @login_required

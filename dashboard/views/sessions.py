@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from sessions_app.selectors.budgets import budget_flags
+from sessions_app.selectors.queues import queue_choices
 from sessions_app.selectors.review import review_columns
 from sessions_app.selectors.search import SEARCH_HITS
 from sessions_app.selectors.session_list import (
@@ -41,6 +42,8 @@ def session_list(request: DashboardRequest, slug: str) -> HttpResponse:
     before = form.cleaned_data.get("before", "") if form.is_bound else ""
     listing = session_list_page(project, filters, cursor=cursor, before=before, limit=PAGE_SIZE)
     page = listing.page
+    bulk_actions = actions_for(request)
+    bulk_names = {a.name for a in bulk_actions}
     context: dict[str, Any] = {
         # Who is over or near a budget right now: the project, each row's end user and session.
         "project_budget": budget_flags(project, page.items),
@@ -56,7 +59,7 @@ def session_list(request: DashboardRequest, slug: str) -> HttpResponse:
         # Row links are this prefix plus the session id: one reverse() instead of fifty.
         "list_url": reverse("dashboard:session_list", args=[project.slug]),
         # The row checkboxes and the bulk bar (dashboard/bulk.py): the role's actions.
-        "bulk_actions": actions_for(request),
+        "bulk_actions": bulk_actions,
     }
     if htmx_target(request) == "session-rows":
         context["project"] = project
@@ -67,6 +70,8 @@ def session_list(request: DashboardRequest, slug: str) -> HttpResponse:
             **context,
             **picker_context(request, project, list_query(request.GET)),
             choices=session_filter_choices(project),
+            # The bulk bar's queue picker, when the role may add to a queue (one query).
+            bulk_queues=queue_choices(project) if "queue" in bulk_names else [],
             nav="sessions",
         )
     return render_htmx(request, "dashboard/sessions.html", context, partials=("session-rows",))

@@ -95,6 +95,9 @@ class AgentSession(models.Model):
     children_count = models.PositiveIntegerField(default=0)
     # last_event_at - created_at, stored so the list can sort by it through an index.
     duration_seconds = models.BigIntegerField(default=0)
+    # Kept by services/comments.py in the comment's transaction, so the list sorts by it
+    # through an index instead of counting every matching session's comments.
+    comment_count = models.PositiveIntegerField(default=0, db_default=0)
 
     review_status = models.CharField(
         max_length=10, choices=Review.choices, default=Review.NONE, blank=True
@@ -126,6 +129,7 @@ class AgentSession(models.Model):
             models.Index(fields=["project", "-duration_seconds", "-id"], name="session_duration"),
             models.Index(fields=["project", "-children_count", "-id"], name="session_children_n"),
             models.Index(fields=["project", "-error_count", "-id"], name="session_errors"),
+            models.Index(fields=["project", "-comment_count", "-id"], name="session_comments_n"),
             models.Index(fields=["root", "depth", "id"], name="session_tree"),
             models.Index(fields=["parent", "created_at", "id"], name="session_children"),
             models.Index(fields=["path"], name="session_path", opclasses=["varchar_pattern_ops"]),

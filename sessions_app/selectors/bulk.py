@@ -46,6 +46,12 @@ def sessions_selected(
     return AgentSession.objects.filter(project=project, pk__in=list(ids)[:MAX_PICKED])
 
 
+def sessions_keys(sessions: QuerySet[AgentSession]) -> list[AgentSession]:
+    """The selected sessions with only their id and project loaded (one query), for a service
+    that takes the sessions themselves (adding them to a queue)."""
+    return list(sessions.order_by().only("id", "project_id"))
+
+
 def sessions_csv(sessions: QuerySet[AgentSession]) -> Iterator[str]:
     """The sessions as CSV, one line at a time (a header first), in the list's default order,
     read in chunks so a large selection is never held in memory."""

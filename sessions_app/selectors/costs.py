@@ -263,6 +263,7 @@ def top_sessions(f: UsageFilter, *, limit: int = 10) -> list[AgentSession]:
             "total_tokens",
             "cost_usd",
             "event_count",
+            "comment_count",
             "last_event_at",
             "created_at",
         )

@@ -6,18 +6,25 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
+from django.db.models.expressions import OrderBy
 
 M = TypeVar("M", bound=Model)
 
 # Columns whose cursor value is a moment or an amount; every other sort column is an integer.
 DATETIME_COLUMNS = frozenset({"last_event_at", "created_at"})
 DECIMAL_COLUMNS = frozenset({"cost_usd"})
+# Sort keys computed per row (a session's score, see selectors/review.py): a float or a label,
+# and null for a session without one, which sorts last whichever the direction.
+FLOAT_COLUMNS = frozenset({"score_sort"})
+TEXT_COLUMNS = frozenset({"score_label"})
+NULLABLE_COLUMNS = FLOAT_COLUMNS | TEXT_COLUMNS
 MAX_BIGINT = 2**63
 
 
@@ -43,8 +50,18 @@ def decode_cursor(cursor: str, column: str) -> tuple[Any, int] | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         raw, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if column in DATETIME_COLUMNS:
-            value: Any = datetime.fromisoformat(raw)
+        if raw is None and column in NULLABLE_COLUMNS:
+            value: Any = None
+        elif column in FLOAT_COLUMNS:
+            value = float(raw)
+            if not math.isfinite(value):
+                return None
+        elif column in TEXT_COLUMNS:
+            if not isinstance(raw, str):
+                return None
+            value = raw
+        elif column in DATETIME_COLUMNS:
+            value = datetime.fromisoformat(raw)
             if value.tzinfo is None:
                 return None
         elif column in DECIMAL_COLUMNS:
@@ -86,12 +103,16 @@ def keyset_page(
     position = before if backwards else after
     # Walking backwards is walking forwards in the opposite direction.
     forward = descending != backwards
-    if position is not None:
+    if column in NULLABLE_COLUMNS:
+        qs = _nullable_position(qs, column, forward=forward, backwards=backwards, at=position)
+    elif position is not None:
         value, pk = position
         op = "lt" if forward else "gt"
         qs = qs.filter(Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk}))
-    order = [f"-{column}", "-pk"] if forward else [column, "pk"]
-    items = list(qs.order_by(*order)[: limit + 1])
+        qs = qs.order_by(*([f"-{column}", "-pk"] if forward else [column, "pk"]))
+    else:
+        qs = qs.order_by(*([f"-{column}", "-pk"] if forward else [column, "pk"]))
+    items = list(qs[: limit + 1])
     more = len(items) > limit
     items = items[:limit]
     if backwards:
@@ -105,3 +126,25 @@ def keyset_page(
         if (backwards and more) or (not backwards and after is not None):
             prev_cursor = encode_cursor(getattr(first, column), first.pk)
     return KeysetPage(items=items, next_cursor=next_cursor, prev_cursor=prev_cursor)
+
+
+def _nullable_position(
+    qs: QuerySet[M], column: str, *, forward: bool, backwards: bool, at: tuple[Any, int] | None
+) -> QuerySet[M]:
+    """`qs` ordered by a nullable key whose nulls come last in the list's order (so first when
+    walking backwards), and, given a position, only the rows past it in that walk."""
+    nulls_at_end = not backwards
+    nulls = {"nulls_last": True} if nulls_at_end else {"nulls_first": True}
+    key: OrderBy = F(column).desc(**nulls) if forward else F(column).asc(**nulls)
+    qs = qs.order_by(key, "-pk" if forward else "pk")
+    if at is None:
+        return qs
+    value, pk = at
+    op = "lt" if forward else "gt"
+    null_rows = Q(**{f"{column}__isnull": True})
+    if value is None:
+        # Among the nulls (ordered by id); walking backwards, every valued row comes next.
+        past = null_rows & Q(**{f"pk__{op}": pk})
+        return qs.filter(past if nulls_at_end else past | ~null_rows)
+    past = Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk})
+    return qs.filter(past | null_rows if nulls_at_end else past)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import BaseExpression
+from django.db.models.functions import Coalesce
 
 from ..errors import NotFound
 from ..models import (
@@ -96,6 +98,30 @@ def score_config_of(project: Project, pk: int) -> ScoreConfig:
     return config
 
 
+@dataclass(frozen=True)
+class ConfigUsage:
+    """How many scores a config's name holds in its project, and the labels they use."""
+
+    scores: int = 0
+    labels: frozenset[str] = frozenset()
+
+
+def score_config_usage(config: ScoreConfig) -> ConfigUsage:
+    """The scores stored under a config's name (its own and ad-hoc ones of that name), counted
+    per label (one query), for the edit form's refusals."""
+    rows = (
+        Score.objects.filter(project_id=config.project_id, name=config.name)
+        .order_by()
+        .values("value_label")
+        .annotate(n=Count("id"))
+        .values_list("value_label", "n")
+    )
+    counts = dict(rows)
+    return ConfigUsage(
+        scores=sum(counts.values()), labels=frozenset(label for label in counts if label)
+    )
+
+
 def session_history(session: AgentSession) -> list[ReviewEvent]:
     """The latest changes to a session's review, scores and comments, newest first."""
     return list(ReviewEvent.objects.filter(session=session).order_by("-created_at", "-id"))[
@@ -123,10 +149,37 @@ def score_matches(name: str, value: str, low: float | None, high: float | None) 
     return Exists(scores)
 
 
+def score_sort_key(project: Project, name: str) -> tuple[str, BaseExpression]:
+    """The list's sort key for a score column, as (alias, expression) on sessions: what the
+    column shows, so the session's own latest value, else the average of its events' values.
+    A categorical config sorts by its label (`score_label`), anything else by number
+    (`score_sort`); a session without one is null. Each row costs two probes of the
+    score_session_name index (session, name)."""
+    config = score_config_named(project, name)
+    own = Score.objects.filter(session_id=OuterRef("pk"), name=name, event__isnull=True).order_by(
+        "-created_at", "-id"
+    )
+    if config is not None and config.data_type == DataType.CATEGORICAL:
+        return "score_label", Subquery(own.values("value_label")[:1])
+    of_events = (
+        Score.objects.filter(
+            session_id=OuterRef("pk"), name=name, event__isnull=False, value_number__isnull=False
+        )
+        .order_by()
+        .values("session_id")
+        .annotate(mean=Avg("value_number"))
+        .values("mean")
+    )
+    return "score_sort", Coalesce(
+        Subquery(own.filter(value_number__isnull=False).values("value_number")[:1]),
+        Subquery(of_events),
+    )
+
+
 @dataclass
 class ReviewColumns:
     """What the list shows per row: comment counts and a value per score name. Each session
-    also gets `comment_count` and `score_cells` (its values in the order of `names`)."""
+    also gets `score_cells` (its values in the order of `names`)."""
 
     names: list[str] = field(default_factory=list)
     comments: dict[int, int] = field(default_factory=dict)
@@ -134,11 +187,11 @@ class ReviewColumns:
 
 
 def review_columns(project: Project, sessions: list[AgentSession]) -> ReviewColumns:
-    """Comment counts and score values of a page of sessions (three queries). A session's
-    value of a score is its own (the latest), or else the average of its events' values."""
+    """Comment counts (the sessions' own column) and score values of a page of sessions (two
+    queries). A session's value of a score is its own (the latest), or else the average of its
+    events' values."""
     columns = _review_columns(project, sessions)
     for s in sessions:
-        s.comment_count = columns.comments.get(s.pk, 0)  # type: ignore[attr-defined]
         row = columns.values.get(s.pk, {})
         s.score_cells = [row.get(n, "") for n in columns.names]  # type: ignore[attr-defined]
     return columns
@@ -149,12 +202,7 @@ def _review_columns(project: Project, sessions: list[AgentSession]) -> ReviewCol
     if not sessions:
         return columns
     ids = [s.pk for s in sessions]
-    columns.comments = dict(
-        Comment.objects.filter(session_id__in=ids)
-        .values("session_id")
-        .annotate(n=Count("id"))
-        .values_list("session_id", "n")
-    )
+    columns.comments = {s.pk: s.comment_count for s in sessions if s.comment_count}
     own: dict[tuple[int, str], Score] = {}
     of_events: dict[tuple[int, str], list[float]] = defaultdict(list)
     for score in _scores_of(ids, columns.names):

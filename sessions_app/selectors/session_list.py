@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from ..errors import InvalidInput
 from ..models import AgentSession, DailyUsage, Project, TokenUsage
 from .pagination import KeysetPage, decode_cursor, keyset_page
-from .review import score_matches
+from .review import score_matches, score_sort_key
 from .search import SearchScope, Snippet, search_scope, search_snippets
 from .sessions import LIST_COLUMNS, sessions_annotated, unpriced_expression
 
@@ -29,8 +29,15 @@ SESSION_SORTS = {
     "duration_seconds": "Duration",
     "children_count": "Children",
     "error_count": "Errors",
+    "comment_count": "Comments",
 }
 DEFAULT_SORT = "-last_event_at"
+# A score column sorts as `score:<name>` (or `-score:<name>`): by a key computed per session
+# (selectors/review.score_sort_key), so such a page probes every matching session's scores
+# through the (session, name) index: no index range scan like the other sorts, and about 3 s a
+# page at 200,000 matching sessions (bench/review_sorts.py). Sessions without that score come
+# last either way.
+SCORE_SORT_PREFIX = "score:"
 
 
 @dataclass(frozen=True)
@@ -122,10 +129,15 @@ def sessions_page(
     `before` (a malformed cursor restarts the list)."""
     descending = filters.sort.startswith("-")
     column = filters.sort.lstrip("-")
-    if column not in SESSION_SORTS:
+    qs = sessions_filtered(project, filters, scope=scope)
+    score_name = column.removeprefix(SCORE_SORT_PREFIX)
+    if column.startswith(SCORE_SORT_PREFIX) and score_name:
+        column, key = score_sort_key(project, score_name)
+        qs = qs.annotate(**{column: key})
+    elif column not in SESSION_SORTS:
         column, descending = DEFAULT_SORT.lstrip("-"), True
     page = keyset_page(
-        sessions_filtered(project, filters, scope=scope),
+        qs,
         column=column,
         descending=descending,
         after=decode_cursor(cursor, column) if cursor and not before else None,

@@ -35,6 +35,7 @@ LIST_COLUMNS = (
     "error_count",
     "children_count",
     "duration_seconds",
+    "comment_count",
     "review_status",
     "review_note",
 )

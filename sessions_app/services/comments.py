@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from ..errors import InvalidInput, PermissionDenied
@@ -49,6 +50,7 @@ def comment_add(
         created_at=now,
         updated_at=now,
     )
+    AgentSession.objects.filter(pk=session.pk).update(comment_count=F("comment_count") + 1)
     review_event_add(
         session=session,
         actor=user,
@@ -90,3 +92,8 @@ def comment_delete(*, comment: Comment, user: User, is_admin: bool) -> None:
         summary=f"deleted a comment by {comment.author_name}: {comment.text[:100]}",
     )
     comment.delete()
+    # Clamped at 0: the column is unsigned, and a count backfilled while comments were being
+    # deleted must not fail the deletion.
+    AgentSession.objects.filter(pk=comment.session_id, comment_count__gt=0).update(
+        comment_count=F("comment_count") - 1
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import User
 
 from ..models import AgentSession, ReviewEvent
@@ -22,3 +24,34 @@ def review_event_add(
         kind=kind,
         summary=summary[:500],
     )
+
+
+# Rows per INSERT when a bulk action writes history for many sessions.
+BULK_BATCH = 1000
+
+
+def review_events_add_bulk(
+    *,
+    sessions: Iterable[tuple[int, int]],
+    actor: Actor,
+    kind: str,
+    summary: str,
+    actor_name: str = "",
+) -> int:
+    """Record the same change to many sessions, given as (id, project id) pairs, in one
+    INSERT per thousand rows (called inside the change's transaction); returns how many."""
+    user = actor if isinstance(actor, User) else None
+    name = actor_name or (user.get_username() if user else "")
+    rows = [
+        ReviewEvent(
+            project_id=project_id,
+            session_id=pk,
+            actor=user,
+            actor_name=name,
+            kind=kind,
+            summary=summary[:500],
+        )
+        for pk, project_id in sessions
+    ]
+    ReviewEvent.objects.bulk_create(rows, batch_size=BULK_BATCH)
+    return len(rows)

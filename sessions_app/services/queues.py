@@ -17,7 +17,7 @@ from ..models import AgentSession, AnnotationQueue, Project, QueueItem, ScoreCon
 from ..selectors.queues import latest_session_id, rule_filters
 from ..selectors.session_list import sessions_filtered
 from .comments import comment_add
-from .history import review_event_add
+from .history import review_event_add, review_events_add_bulk
 from .scores import score_record, score_value_check
 
 LOCK_MINUTES = 5
@@ -85,14 +85,13 @@ def queue_items_add(
         [QueueItem(queue=queue, session_id=pk, added_at=now, added_by=added_by) for pk in new],
         ignore_conflicts=True,
     )
-    for pk in new:
-        review_event_add(
-            session=wanted[pk],
-            actor=None,
-            actor_name=added_by,
-            kind="queue",
-            summary=f"added to queue {queue.name}",
-        )
+    review_events_add_bulk(
+        sessions=[(pk, queue.project_id) for pk in new],
+        actor=None,
+        actor_name=added_by,
+        kind="queue",
+        summary=f"added to queue {queue.name}",
+    )
     return len(new)
 
 

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from ..errors import Conflict, InvalidInput
 from ..models import AgentSession, DataType, Event, Project, Score, ScoreConfig
+from ..selectors.review import score_config_usage
 from .history import review_event_add
 
 MAX_LABELS = 50
@@ -174,6 +175,8 @@ def score_config_save(
         clash = clash.exclude(pk=config.pk)
     if clash.exists():
         raise InvalidInput(f"There is already a score named {name!r}.", field="name")
+    if config is not None:
+        _check_change(config, name=name, data_type=data_type, labels=labels)
     numeric = data_type == DataType.NUMERIC
     fields = {
         "name": name,
@@ -189,6 +192,38 @@ def score_config_save(
         setattr(config, key, value)
     config.save()
     return config
+
+
+def _check_change(config: ScoreConfig, *, name: str, data_type: str, labels: list[str]) -> None:
+    """Refuse what would strand stored scores: a new type or name (scores are stored under the
+    name, with their type), or a label removed that scores still hold. Bounds may narrow:
+    they check new scores, and older ones keep their values."""
+    renamed = name != config.name
+    retyped = data_type != config.data_type
+    dropped = config.data_type == DataType.CATEGORICAL and bool(
+        set(config.categories) - set(labels)
+    )
+    if not (renamed or retyped or dropped):
+        return
+    usage = score_config_usage(config)
+    if not usage.scores:
+        return
+    held = f"{usage.scores} score{'' if usage.scores == 1 else 's'}"
+    if retyped:
+        raise InvalidInput(
+            f"{config.name} already has {held}; its type cannot change.", field="data_type"
+        )
+    if renamed:
+        raise InvalidInput(
+            f"{config.name} already has {held} stored under its name; it cannot be renamed.",
+            field="name",
+        )
+    in_use = sorted(usage.labels - set(labels))
+    if in_use:
+        raise InvalidInput(
+            f"Scores still use {', '.join(in_use)}: keep {'it' if len(in_use) == 1 else 'them'}.",
+            field="categories",
+        )
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""Bulk actions on the sessions list: review marks and archiving, one UPDATE for the lot."""
+"""Bulk actions on the sessions list: review marks (with their history lines, in bulk) and
+archiving, one UPDATE for the lot."""
 
 from __future__ import annotations
 
@@ -9,16 +10,27 @@ from django.utils import timezone
 
 from ..errors import InvalidInput
 from ..models import AgentSession
+from .history import review_events_add_bulk
 
 
 @transaction.atomic
 def sessions_review_bulk(*, sessions: QuerySet[AgentSession], status: str, user: User) -> int:
-    """Mark every session reviewed or flagged (or clear the mark), keeping their notes;
-    returns how many were changed."""
+    """Mark every session reviewed or flagged (or clear the mark), keeping their notes, with a
+    line in each changed session's review history as marking it from its page writes; returns
+    how many were changed (those already so marked are left as they are)."""
     if status not in AgentSession.Review.values:
         raise InvalidInput("review must be reviewed, flagged or empty.", field="review_status")
     now = timezone.now()
-    return _unordered(sessions).update(
+    changing = _unordered(sessions).exclude(review_status=status)
+    # Locked first, so the history written is that of exactly the rows updated.
+    locked = list(changing.select_for_update().values_list("pk", "project_id"))
+    if not locked:
+        return 0
+    mark = AgentSession.Review(status).label.lower()
+    review_events_add_bulk(
+        sessions=locked, actor=user, kind="review", summary=f"set the review to {mark}"
+    )
+    return changing.update(
         review_status=status,
         reviewed_by=user if status else None,
         reviewed_at=now if status else None,

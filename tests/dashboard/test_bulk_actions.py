@@ -10,7 +10,8 @@ import pytest
 from django.urls import reverse
 
 from dashboard.bulk import ACTIONS
-from sessions_app.models import AgentSession
+from sessions_app.models import AgentSession, ReviewEvent
+from sessions_app.services.reviews import session_review_set
 
 from .conftest import htmx, make_session
 
@@ -153,8 +154,49 @@ def test_bulk_query_count(client, editor, project, django_assert_num_queries):
     sessions = [make_session(project, f"q{n}", turns=0) for n in range(20)]
     client.force_login(editor)
     client.post(url(), {"action": "flagged", "ids": [sessions[0].pk]}, **htmx("x"))
-    # session, user, project, role, one UPDATE for all twenty, and the test transaction's
-    # savepoint and its release around it
-    with django_assert_num_queries(7):
+    # session, user, project, role, the changing rows locked, one INSERT of their twenty
+    # history lines, one UPDATE for all twenty, and the test transaction's savepoint and its
+    # release around it
+    with django_assert_num_queries(9):
         client.post(url(), {"action": "reviewed", "ids": [s.pk for s in sessions]}, **htmx("x"))
     assert AgentSession.objects.filter(review_status="reviewed").count() == 20
+    assert ReviewEvent.objects.filter(summary="set the review to reviewed").count() == 20
+
+
+def history() -> list[tuple[str, str, str]]:
+    return [
+        (e.session.external_id, e.actor_name, e.summary)
+        for e in ReviewEvent.objects.select_related("session").order_by("session__external_id")
+    ]
+
+
+def test_bulk_marks_write_the_history_lines_a_session_page_writes(client, editor, three):
+    client.force_login(editor)
+    session_review_set(session=three[2], status="flagged", note="", user=editor)
+    single = history()
+    ReviewEvent.objects.all().delete()
+    client.post(url(), {"action": "flagged", "ids": [three[0].pk, three[1].pk]}, **htmx("x"))
+    assert history() == [
+        ("b-1", "editor", single[0][2]),
+        ("b-2", "editor", single[0][2]),
+    ]
+    assert single[0][2] == "set the review to flagged"
+
+
+def test_a_bulk_mark_leaves_sessions_already_so_marked_and_their_history_alone(
+    client, editor, three
+):
+    client.force_login(editor)
+    client.post(url(), {"action": "reviewed", "ids": [three[0].pk]}, **htmx("x"))
+    response = client.post(url(), {"action": "reviewed", "ids": [s.pk for s in three]}, **htmx("x"))
+    assert "2 sessions marked reviewed." in response.content.decode()
+    assert [h[0] for h in history()] == ["b-1", "b-2", "b-3"]
+    client.post(url(), {"action": "unreviewed", "all": "1", "query": "agent=alpha"}, **htmx("x"))
+    cleared = [h for h in history() if h[2] == "set the review to not reviewed"]
+    assert [h[0] for h in cleared] == ["b-1", "b-2"]
+
+
+def test_a_refused_bulk_mark_writes_no_history(client, viewer, three):
+    client.force_login(viewer)
+    response = client.post(url(), {"action": "reviewed", "ids": [three[0].pk]}, **htmx("x"))
+    assert response.status_code == 403 and not ReviewEvent.objects.exists()

@@ -218,9 +218,9 @@ def test_list_page_query_count(client, viewer, variety, django_assert_num_querie
     client.force_login(viewer)
     client.get(url())  # warm the session row
     # session, user, project, role, sessions page, the count, price coverage, filter choices
-    # (agents, models), switcher, budgets, review columns (score configs, comment counts), saved
-    # views
-    with django_assert_num_queries(14):
+    # (agents, models), switcher, budgets, review columns (score configs; comment counts are a
+    # column of the row), saved views
+    with django_assert_num_queries(13):
         client.get(url(sort="-cost_usd", agent="alpha"))
 
 
@@ -229,14 +229,14 @@ def test_a_search_adds_two_queries_the_matching_events_and_the_snippets(
 ):
     client.force_login(viewer)
     client.get(url())
-    with django_assert_num_queries(12):  # the rows partial's 10, plus the search's 2
+    with django_assert_num_queries(11):  # the rows partial's 9, plus the search's 2
         client.get(url(q="answer"), **htmx("session-rows"))
 
 
 def test_rows_partial_query_count(client, viewer, variety, django_assert_num_queries):
     client.force_login(viewer)
-    # the budgets, the price coverage, the count and the review columns (configs, comments)
-    with django_assert_num_queries(10):
+    # the budgets, the price coverage, the count and the review columns (the score configs)
+    with django_assert_num_queries(9):
         client.get(url(), **htmx("session-rows"))
 
 
@@ -355,7 +355,7 @@ def test_price_coverage_is_one_query_for_the_page(
         make_session(project, f"m{i}", turns=1)
         append_unpriced_answer(project, f"m{i}")
     client.force_login(viewer)
-    with django_assert_num_queries(10):  # as the rows partial of a page without unpriced usage
+    with django_assert_num_queries(9):  # as the rows partial of a page without unpriced usage
         response = client.get(url(), **htmx("session-rows"))
     assert response.content.decode().count("+ unpriced") == 5
 
