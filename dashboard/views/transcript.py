@@ -39,7 +39,7 @@ def session_at(slug: str, pk: int, *, at: int | None = None, find: str = "", **e
         query["at"] = at
     if find:
         query["find"] = find
-    query.update(extra)
+    query.update({k: v for k, v in extra.items() if v})
     url = reverse("dashboard:session_detail", args=[slug, pk])
     if query:
         url += "?" + urlencode(query)
@@ -107,11 +107,11 @@ def session_jump(request: DashboardRequest, slug: str, pk: int) -> HttpResponseR
     else:
         seq = hit_seq_before(session, find, origin, show_removed=show_removed)
     # A jump keeps the transcript's removed events shown when they were.
-    kept = {"removed": "1"} if show_removed else {}
+    removed = "1" if show_removed else ""
     if seq is None:
         return HttpResponseRedirect(
-            session_at(slug, pk, at=origin or None, find=find, none=to, **kept)
+            session_at(slug, pk, at=origin or None, find=find, none=to, removed=removed)
             if origin
-            else session_at(slug, pk, find=find, none=to, **kept)
+            else session_at(slug, pk, find=find, none=to, removed=removed)
         )
-    return HttpResponseRedirect(session_at(slug, pk, at=seq, find=find, **kept))
+    return HttpResponseRedirect(session_at(slug, pk, at=seq, find=find, removed=removed))

@@ -1,6 +1,6 @@
 """Branches of a session (Agents SDK `AdvancedSQLiteSession`): create one from a user turn,
-list them with their sizes, delete one. Events are written to a branch with the event's `branch` field and
-read with `?branch=`."""
+list them with their sizes, delete one. Events are written to a branch with the event's
+`branch` field and read with `?branch=`."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ branch is a column on events plus one row, not a child session."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..errors import Conflict, InvalidInput, NotFound
@@ -74,6 +75,9 @@ def branch_delete(*, session: AgentSession, name: str) -> int:
     now = timezone.now()
     branch.deleted_at = now
     branch.save(update_fields=["deleted_at"])
-    return Event.objects.filter(
-        session=session, branch=name, removed_at__isnull=True, seq__gt=shared_up_to(session, name)
-    ).update(removed_at=now, removed_by=DELETE_BRANCH)
+    # A run's usage recorded on the branch (a reference event) goes with it, as the SDK drops
+    # the branch's `turn_usage`; the forked branches never read it.
+    own = Event.objects.filter(session=session, branch=name, removed_at__isnull=True)
+    return own.filter(Q(seq__gt=shared_up_to(session, name)) | Q(type=Event.Type.REFERENCE)).update(
+        removed_at=now, removed_by=DELETE_BRANCH
+    )

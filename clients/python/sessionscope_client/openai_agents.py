@@ -45,6 +45,7 @@ class SessionscopeSession:
         parent_id: str | None = None,
     ) -> None:
         self.session_id = session_id
+        self._owns_client = client is None
         self.client = client_from(client, base_url, api_key, timeout)
         self.session_settings = session_settings or SessionSettings()
         fields = {
@@ -167,6 +168,12 @@ class SessionscopeSession:
         }
         results = await asyncio.to_thread(self.client.append_events, self.session_id, [event])
         self._remember(results)
+
+    def close(self) -> None:
+        """Close the connection pool of the client this session made (as `SQLiteSession.close`);
+        a client passed in stays open for its other users."""
+        if self._owns_client:
+            self.client.close()
 
     def child(self, agent_name: str, session_id: str | None = None) -> SessionscopeSession:
         """A session for a sub-agent, shown under this one in the dashboard's tree."""
