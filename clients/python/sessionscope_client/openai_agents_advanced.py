@@ -46,12 +46,10 @@ class AdvancedSessionscopeSession(SessionscopeSession):
     # -- items, on the current branch ------------------------------------------------------
 
     def _items_sync(self, limit: int | None, branch: str | None = None) -> list[Any]:
-        items = list(
-            self.client.iter_events(self.session_id, fmt=FORMAT, branch=branch or self._branch)
-        )
+        branch = branch or self._branch
         if limit is None or limit < 0:
-            return items
-        return items[-limit:] if limit else []
+            return list(self.client.iter_events(self.session_id, fmt=FORMAT, branch=branch))
+        return self.client.latest_items(self.session_id, fmt=FORMAT, limit=limit, branch=branch)
 
     async def get_items(self, limit: int | None = None, branch_id: str | None = None) -> list[Any]:
         """The current branch's items (or `branch_id`'s), oldest first; with `limit`, the
@@ -65,7 +63,7 @@ class AdvancedSessionscopeSession(SessionscopeSession):
             {"id": new_event_id(), "format": FORMAT, "item": item, "branch": self._branch}
             for item in items
         ]
-        self._remember(self.client.append_events(self.session_id, events))
+        self.client.append_events(self.session_id, events)
 
     def _pop_sync(self) -> Any | None:
         event = self.client.pop_event(self.session_id, fmt=FORMAT, branch=self._branch)
@@ -264,7 +262,7 @@ class AdvancedSessionscopeSession(SessionscopeSession):
                 "reasoning_tokens": details_out.reasoning_tokens or 0,
             },
         }
-        self._remember(await asyncio.to_thread(self.client.append_events, self.session_id, [event]))
+        await asyncio.to_thread(self.client.append_events, self.session_id, [event])
 
     def _usage_events(self, branch: str | None) -> list[dict[str, Any]]:
         # Live events only: a popped turn's or a deleted branch's usage is the SDK's deleted
