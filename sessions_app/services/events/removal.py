@@ -66,6 +66,10 @@ def event_pop_last(
 def _unshare_last(session: AgentSession, branch: str, fmt: str | None) -> Event | None:
     # The SDK copies a branch's shared items, so a pop takes the copy and leaves the parent's
     # item; here the branch reads its parent's events up to `fork_seq`: lowering it is the pop.
+    # Branches forked from this one read the parent's events through that same fork point, so
+    # while any exists nothing is popped (they keep what they read; the SDK would pop a copy).
+    if SessionBranch.objects.filter(session=session, parent=branch).exists():
+        return None
     shared = latest_branch_item(session, branch, fmt)
     if shared is None:
         return None

