@@ -116,6 +116,9 @@ async def browse(session) -> dict:
     with pytest.raises(ValueError, match="does not exist"):
         await session.switch_to_branch("main")  # no item yet: the SDK has no main either
     for turn in TURNS:
+        if sdk_version() < (0, 24):
+            # Older releases do not count shell calls as tools; ours names them as 0.24 does.
+            turn = [item for item in turn if item.get("type") != "shell_call"]
         await session.add_items(turn)
     turns = await session.get_conversation_turns()
     got["turns"] = without_time(turns)
