@@ -1,12 +1,21 @@
 """What the agent integrations cost, against a running server (start one with `make run`, or
 gunicorn on PostgreSQL for production figures).
 
-1. The Python client: latency of a single-event POST, and items per second in batches of 50.
+1. The Python client: latency of a single-event POST and of a `get_items(limit)` read (one
+   `tail` read), beside the health floor (GET /api/v1/health on the same kept-alive
+   connection: the least a round trip through the server costs in the same run), and items per
+   second in batches of 50.
 2. Each framework adapter against the framework's own store, per turn of a 4-turn conversation
    (median of N conversations), with the requests each turn sends over the client's kept-alive
    connection: the Agents SDK's Runner (tools, a handoff) with `SQLiteSession` (a temporary file),
    with and without `limit`; Agent Framework with its `FileHistoryProvider`; a2a's in-memory
    store; agentsilex's list session; and what the litellm callback adds to the caller's call.
+   Native and Sessionscope conversations alternate (A B A B), so load that comes and goes
+   weighs on both; each adapter's added time is printed beside its requests a turn times the
+   health floor (what the added time would be if each request cost no more than the floor).
+
+    .venv/bin/python bench/integrations.py --url http://127.0.0.1:8000 --api-key ss_... \
+        [--only client,sdk,af,a2a,silex,litellm]
 
     .venv/bin/python bench/integrations.py --url http://127.0.0.1:8000 --api-key ss_...
 """
@@ -30,18 +39,45 @@ from sessionscope_client.openai_agents import SessionscopeSession
 
 from sessions_app.demo_agents import USER_TURNS, build_agents
 
+FLOOR: dict[str, float] = {}
+
+
+def timed(fn: object, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def ms(times: list[float]) -> str:
+    return f"median {statistics.median(times) * 1000:.1f} ms (min {min(times) * 1000:.1f} ms)"
+
+
+def health_floor(client: SessionscopeClient, runs: int) -> float:
+    """The median health round trip on the client's kept-alive connection (the run's floor)."""
+    times = timed(lambda: client._http.get("/health"), runs)
+    FLOOR["health"] = statistics.median(times)
+    print(f"health floor: {ms(times)}, {runs} requests")
+    return FLOOR["health"]
+
 
 def client_figures(client: SessionscopeClient, runs: int) -> None:
     session = f"bench-client-{uuid.uuid4().hex[:8]}"
-    times = []
-    for i in range(runs):
-        started = time.perf_counter()
-        client.append_events(session, [{"source": "user", "message": f"message {i}"}])
-        times.append(time.perf_counter() - started)
-    print(
-        f"single-event POST: median {statistics.median(times) * 1000:.1f} ms "
-        f"(min {min(times) * 1000:.1f} ms, {runs} requests)"
+    health_floor(client, runs)
+    n = iter(range(10**9))
+    posts = timed(
+        lambda: client.append_events(session, [{"source": "user", "message": f"m{next(n)}"}]),
+        runs,
     )
+    print(f"single-event POST: {ms(posts)}, {runs} requests")
+    items = [
+        {"format": "responses", "item": {"role": "user", "content": f"i{i}"}} for i in range(30)
+    ]
+    client.append_events(session, items)
+    reads = timed(lambda: client.latest_items(session, fmt="responses", limit=10), runs)
+    print(f"get_items(limit=10) read (tail): {ms(reads)}, {runs} requests")
     batches = max(runs // 5, 1)
     started = time.perf_counter()
     for b in range(batches):
@@ -71,10 +107,13 @@ def counted(client: SessionscopeClient) -> list[object]:
 
 def report(name: str, theirs: list[float], ours: list[float], turns: int, requests: int) -> None:
     a, b = statistics.median(theirs), statistics.median(ours)
+    per_turn = requests / len(ours) / turns
+    floor = FLOOR.get("health")
+    at_floor = "" if floor is None else f"; at the health floor: +{per_turn * floor * 1000:.1f} ms"
     print(
         f"{name}: native {a / turns * 1000:.1f} ms a turn, Sessionscope "
         f"{b / turns * 1000:.1f} ms a turn (+{(b - a) / turns * 1000:.1f} ms, "
-        f"{requests / len(ours) / turns:.1f} requests a turn; median of {len(ours)})"
+        f"{per_turn:.2f} requests a turn{at_floor}; median of {len(ours)})"
     )
 
 
@@ -82,9 +121,11 @@ def sdk_figures(client: SessionscopeClient, conversations: int) -> None:
     from agents.memory import SessionSettings
 
     for label, settings in (("", None), (" with limit=10", SessionSettings(limit=10))):
-        ours, theirs = [], []
+        ours: list[float] = []
+        theirs: list[float] = []
+        sent: list[object] = []
         with tempfile.TemporaryDirectory() as folder:
-            for i in range(conversations):
+            for i in range(conversations):  # A B A B: native, then ours, in turn
                 sqlite = SQLiteSession(
                     f"bench-{i}", Path(folder) / "agents.db", session_settings=settings
                 )
@@ -92,14 +133,14 @@ def sdk_figures(client: SessionscopeClient, conversations: int) -> None:
                 asyncio.run(conversation(sqlite))
                 theirs.append(time.perf_counter() - started)
                 sqlite.close()
-            sent = counted(client)
-            for _ in range(conversations):
                 remote = SessionscopeSession(
                     f"bench-sdk-{uuid.uuid4().hex[:8]}", client=client, session_settings=settings
                 )
+                client._http.event_hooks["request"] = [sent.append]
                 started = time.perf_counter()
                 asyncio.run(conversation(remote))
                 ours.append(time.perf_counter() - started)
+                client._http.event_hooks["request"] = []
         report(f"Agents SDK{label}", theirs, ours, len(USER_TURNS), len(sent))
 
 
@@ -231,14 +272,24 @@ def main() -> None:
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--conversations", type=int, default=10)
+    parser.add_argument("--only", default="client,sdk,af,a2a,silex,litellm")
     args = parser.parse_args()
+    only = set(args.only.split(","))
     with SessionscopeClient(args.url, args.api_key, timeout=30) as client:
-        client_figures(client, args.requests)
-        sdk_figures(client, args.conversations)
-        agent_framework_figures(client, args.conversations)
-        a2a_figures(client, args.conversations)
-        agentsilex_figures(client, args.conversations)
-        litellm_figures(client, args.requests)
+        if "client" in only:
+            client_figures(client, args.requests)
+        else:
+            health_floor(client, args.requests)
+        if "sdk" in only:
+            sdk_figures(client, args.conversations)
+        if "af" in only:
+            agent_framework_figures(client, args.conversations)
+        if "a2a" in only:
+            a2a_figures(client, args.conversations)
+        if "silex" in only:
+            agentsilex_figures(client, args.conversations)
+        if "litellm" in only:
+            litellm_figures(client, args.requests)
 
 
 if __name__ == "__main__":

@@ -182,8 +182,13 @@ def _find_context(request: DashboardRequest, session: AgentSession) -> dict[str,
     find = request.GET.get("find", "").strip()[:MAX_FIND]
     if not find:
         return {"find": ""}
+    # Hits in events an agent popped or cleared only when the transcript shows them.
     hits, more = find_in_session(
-        session, find, after_seq=_int_param(request, "find_after") or 0, limit=HITS_PAGE
+        session,
+        find,
+        after_seq=_int_param(request, "find_after") or 0,
+        limit=HITS_PAGE,
+        show_removed=request.GET.get("removed") == "1",
     )
     return {
         "find": find,

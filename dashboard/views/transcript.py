@@ -39,7 +39,7 @@ def session_at(slug: str, pk: int, *, at: int | None = None, find: str = "", **e
         query["at"] = at
     if find:
         query["find"] = find
-    query.update(extra)
+    query.update({k: v for k, v in extra.items() if v})
     url = reverse("dashboard:session_detail", args=[slug, pk])
     if query:
         url += "?" + urlencode(query)
@@ -95,6 +95,7 @@ def session_jump(request: DashboardRequest, slug: str, pk: int) -> HttpResponseR
         raise BadRequest(f"to must be one of {', '.join(JUMPS)}.")
     origin = _int_param(request, "from") or 0
     find = request.GET.get("find", "").strip()[:MAX_FIND]
+    show_removed = request.GET.get("removed") == "1"
     if to.endswith("-hit") and not find:
         raise BadRequest("A jump to a search hit needs find=<text>.")
     if to == "next-error":
@@ -102,13 +103,15 @@ def session_jump(request: DashboardRequest, slug: str, pk: int) -> HttpResponseR
     elif to == "prev-error":
         seq = error_seq_before(session, origin)
     elif to == "next-hit":
-        seq = hit_seq_after(session, find, origin)
+        seq = hit_seq_after(session, find, origin, show_removed=show_removed)
     else:
-        seq = hit_seq_before(session, find, origin)
+        seq = hit_seq_before(session, find, origin, show_removed=show_removed)
+    # A jump keeps the transcript's removed events shown when they were.
+    removed = "1" if show_removed else ""
     if seq is None:
         return HttpResponseRedirect(
-            session_at(slug, pk, at=origin or None, find=find, none=to)
+            session_at(slug, pk, at=origin or None, find=find, none=to, removed=removed)
             if origin
-            else session_at(slug, pk, find=find, none=to)
+            else session_at(slug, pk, find=find, none=to, removed=removed)
         )
-    return HttpResponseRedirect(session_at(slug, pk, at=seq, find=find))
+    return HttpResponseRedirect(session_at(slug, pk, at=seq, find=find, removed=removed))

@@ -1,6 +1,6 @@
 """Branches of a session (Agents SDK `AdvancedSQLiteSession`): create one from a user turn,
-list them with their sizes. Events are written to a branch with the event's `branch` field and
-read with `?branch=`."""
+list them with their sizes, delete one. Events are written to a branch with the event's
+`branch` field and read with `?branch=`."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pydantic import BaseModel, Field
 from ..models import SessionBranch
 from ..selectors.branches import branch_counts, session_branches
 from ..selectors.sessions import session_pk
-from ..services.branches import branch_create_from_turn
+from ..services.branches import branch_create_from_turn, branch_delete
 from .auth import ApiRequest
 from .convert import check_path_id
-from .schemas import ERRORS, CleanStr, StrictIn
+from .schemas import ERRORS, CleanStr, DeletedOut, StrictIn
 
 router = Router(tags=["branches"])
 
@@ -85,3 +85,18 @@ def get_branches(request: ApiRequest, external_id: str) -> dict[str, Any]:
         messages, turns = branch_counts(session, branch.name)
         items.append({**_branch_dict(branch), "message_count": messages, "user_turns": turns})
     return {"items": items}
+
+
+@router.delete(
+    "/sessions/{external_id}/branches/{name}",
+    response={200: DeletedOut, **ERRORS},
+    summary="Delete a branch",
+)
+def delete_branch(request: ApiRequest, external_id: str, name: str) -> dict[str, int]:
+    """Delete a branch (Agents SDK `delete_branch`): gone from the list and from reads (404
+    after), its name stays taken (409 on reuse); its own events are marked removed by
+    `delete_branch` and stay in the record and the costs (`deleted` counts them), except those
+    that branches forked from it still read. 404 for an unknown or deleted branch, 422 for
+    main."""
+    session = session_pk(request.auth.project, check_path_id(external_id))
+    return {"deleted": branch_delete(session=session, name=check_path_id(name, field="name"))}

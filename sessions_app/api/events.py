@@ -72,6 +72,11 @@ class EventsQuery(Schema):
     format: Literal["openai_chat", "responses", "agent_framework", "native"] | None = Field(
         None, description="Return the items written in this format exactly as sent."
     )
+    tail: bool = Field(
+        False,
+        description="With `format=`: the latest `limit` items (in seq order, "
+        "`next_after_seq` null) instead of the first `limit` after `after_seq`.",
+    )
     include_removed: bool = Field(
         False,
         description="Native reads only: include the events an agent popped or cleared "
@@ -94,7 +99,12 @@ def get_events(request: ApiRequest, external_id: str, query: Query[EventsQuery])
     branch = None if query.branch is None else branch_filter(session, query.branch)
     if query.format:
         items, next_after = items_page(
-            session, fmt=query.format, after_seq=query.after_seq, limit=query.limit, branch=branch
+            session,
+            fmt=query.format,
+            after_seq=query.after_seq,
+            limit=query.limit,
+            branch=branch,
+            tail=query.tail,
         )
         return {"items": items, "next_after_seq": next_after}
     rows, next_after = events_page(

@@ -25,6 +25,10 @@ class SessionBranch(models.Model):
     # The user turn the branch was created from (the SDK's `create_branch_from_turn`).
     from_turn = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set by the SDK's `delete_branch`: the branch is gone from the agent's reads and lists, its
+    # own events are marked removed (kept in the record), and its name stays taken, as in the
+    # SDK. The row stays too: branches forked from it still read its events up to their fork.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -13,19 +13,25 @@ FOREIGN_FORMATS = (Event.Format.OPENAI_CHAT, Event.Format.RESPONSES, Event.Forma
 
 
 def session_branches(session: AgentSession) -> list[SessionBranch]:
-    """The session's branches, main first then by creation (main is implicit: never stored)."""
-    stored = list(SessionBranch.objects.filter(session=session).order_by("created_at", "pk"))
+    """The session's branches, main first then by creation (main is implicit: never stored);
+    deleted branches are left out."""
+    stored = list(
+        SessionBranch.objects.filter(session=session, deleted_at__isnull=True).order_by(
+            "created_at", "pk"
+        )
+    )
     main = SessionBranch(session=session, name=MAIN_BRANCH, created_at=session.created_at)
     return [main, *(b for b in stored if b.name != MAIN_BRANCH)]
 
 
 def branch_filter(session: AgentSession, branch: str) -> Q:
     """The events of `branch`: its own, and each ancestor's up to where the line forked.
-    One query for a named branch; none for main."""
+    One query for a named branch; none for main. A deleted branch is not found (its ancestors
+    may be deleted: their events up to the fork still belong to the branches forked from them)."""
     if branch == MAIN_BRANCH:
         return Q(branch=MAIN_BRANCH)
     rows = {b.name: b for b in SessionBranch.objects.filter(session=session)}
-    if branch not in rows:
+    if branch not in rows or rows[branch].deleted_at is not None:
         raise NotFound(f"No branch {branch!r} in this session.", field="branch")
     condition = Q(branch=branch)
     name, seen = branch, {branch}
@@ -72,5 +78,46 @@ def branch_counts(session: AgentSession, branch: str) -> tuple[int, int]:
 
 
 def branch_exists(session: AgentSession, name: str) -> bool:
-    """Whether the session has this branch (main always exists)."""
-    return name == MAIN_BRANCH or SessionBranch.objects.filter(session=session, name=name).exists()
+    """Whether the session has this branch, not deleted (main always exists)."""
+    return (
+        name == MAIN_BRANCH
+        or SessionBranch.objects.filter(
+            session=session, name=name, deleted_at__isnull=True
+        ).exists()
+    )
+
+
+def latest_branch_item(session: AgentSession, branch: str, fmt: str | None) -> Event | None:
+    """The latest live item a branch reads (its own or shared with its parents), written in
+    `fmt` when given: what the SDK's `pop_item` takes from a branch."""
+    items = Event.objects.filter(
+        branch_filter(session, branch),
+        session=session,
+        removed_at__isnull=True,
+        payload__isnull=False,
+    )
+    if fmt is not None:
+        items = items.filter(payload_format=fmt)
+    return items.order_by("-seq").only("seq").first()
+
+
+def shared_up_to(session: AgentSession, branch: str) -> int:
+    """How far the live branches forked from `branch` (directly, or through deleted branches)
+    read its events: its events up to this seq are theirs too (0: none). One query."""
+    rows = list(SessionBranch.objects.filter(session=session))
+    children: dict[str, list[SessionBranch]] = {}
+    for row in rows:
+        children.setdefault(row.parent or MAIN_BRANCH, []).append(row)
+    shared = 0
+    # (a branch forked from `branch`, the lowest fork point on the way down to it)
+    stack = [(row, row.fork_seq) for row in children.get(branch, [])]
+    seen: set[str] = set()
+    while stack:
+        row, limit = stack.pop()
+        if row.name in seen:
+            continue
+        seen.add(row.name)
+        if row.deleted_at is None:
+            shared = max(shared, limit)
+        stack.extend((child, min(limit, child.fork_seq)) for child in children.get(row.name, []))
+    return shared

@@ -80,11 +80,19 @@ def events_page(
 
 
 def items_page(
-    session: AgentSession, *, fmt: str, after_seq: int, limit: int, branch: Q | None = None
+    session: AgentSession,
+    *,
+    fmt: str,
+    after_seq: int,
+    limit: int,
+    branch: Q | None = None,
+    tail: bool = False,
 ) -> tuple[list[Any], int | None]:
     """The live items written in a format, exactly as sent, in seq order (an SDK session's
     `get_items`); events derived from an item have no payload and are not repeated, and items
-    the agent popped or cleared are gone from this view (they stay in the record)."""
+    the agent popped or cleared are gone from this view (they stay in the record). With `tail`,
+    the latest `limit` items instead (still in seq order, no next page): an SDK session's
+    `get_items(limit)` in one read, without learning the session's last seq first."""
     qs = Event.objects.filter(
         session=session,
         seq__gt=after_seq,
@@ -94,6 +102,10 @@ def items_page(
     )
     if branch is not None:
         qs = qs.filter(branch)
+    if tail:
+        latest = list(qs.order_by("-seq").values_list("payload", flat=True)[:limit])
+        latest.reverse()
+        return latest, None
     rows = list(qs.order_by("seq").values_list("seq", "payload")[: limit + 1])
     next_after = rows[limit - 1][0] if len(rows) > limit else None
     return [payload for _, payload in rows[:limit]], next_after

@@ -67,9 +67,16 @@ def events_matching(events: QuerySet[Event], q: str) -> QuerySet[Event]:
     return events.filter(content__icontains=q)
 
 
+def _live_events(project: Project) -> QuerySet[Event]:
+    # An agent's pop or clear takes the text out of the conversation: the list's search finds
+    # and counts what the agent kept (the removed events stay in the record and the costs).
+    return Event.objects.filter(project=project, removed_at__isnull=True)
+
+
 def session_ids_matching(project: Project, q: str) -> QuerySet:
-    """Ids of the project's sessions with an event matching `q`, for a semi-join."""
-    return events_matching(Event.objects.filter(project=project), q).values("session_id")
+    """Ids of the project's sessions with a live event (not popped or cleared) matching `q`,
+    for a semi-join."""
+    return events_matching(_live_events(project), q).values("session_id")
 
 
 # -- the sessions list's search -------------------------------------------------------------
@@ -96,7 +103,7 @@ class SearchScope:
 
 
 def search_scope(project: Project, q: str, *, want: int = 50) -> SearchScope:
-    """The sessions with an event matching `q`, read from at most SEARCH_HITS + 1 events, the
+    """The sessions with a live event matching `q`, read from at most SEARCH_HITS + 1 events, the
     latest first. When the bound is reached with fewer than `want` sessions (one long session
     holds all the latest matches), up to SEARCH_ROUNDS - 1 more bounded reads skip the sessions
     already found, so a busy session cannot hide every other one."""
@@ -104,7 +111,7 @@ def search_scope(project: Project, q: str, *, want: int = 50) -> SearchScope:
     complete = False
     for _ in range(SEARCH_ROUNDS):
         hits = list(
-            events_matching(Event.objects.filter(project=project), q)
+            events_matching(_live_events(project), q)
             .exclude(session_id__in=list(latest))
             .order_by("-pk")
             .values_list("session_id", "pk")[: SEARCH_HITS + 1]

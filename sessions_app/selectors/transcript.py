@@ -85,7 +85,13 @@ class Hit:
 
 
 def _hit_seqs(
-    session: AgentSession, text: str, *, after: int = 0, before: int | None = None, limit: int
+    session: AgentSession,
+    text: str,
+    *,
+    after: int = 0,
+    before: int | None = None,
+    limit: int,
+    show_removed: bool = False,
 ) -> list[int]:
     """Seqs of the session's events matching `text` within (after, before), nearest to `after`
     (ascending) or, with only `before`, nearest to it (descending); at most `limit`.
@@ -95,9 +101,13 @@ def _hit_seqs(
     index: instant for a common word, a whole-session scan (seconds at 100k events) for a rare
     one. So: first a probe of the PROBE nearest events along that index (a bounded read that a
     common word fills), then, when it did not fill, the matches alone, planned without the order
-    (`OFFSET 0` keeps that subquery apart), which uses the text-search index for a rare word."""
+    (`OFFSET 0` keeps that subquery apart), which uses the text-search index for a rare word.
+    Events an agent popped or cleared are hits only with `show_removed` (as the transcript
+    shows them)."""
     descending = before is not None and not after
     events = Event.objects.filter(session=session)
+    if not show_removed:
+        events = events.filter(removed_at__isnull=True)
     if after:
         events = events.filter(seq__gt=after)
     if before is not None:
@@ -127,12 +137,18 @@ def _hit_seqs(
 
 
 def find_in_session(
-    session: AgentSession, text: str, *, after_seq: int = 0, limit: int = 20
+    session: AgentSession,
+    text: str,
+    *,
+    after_seq: int = 0,
+    limit: int = 20,
+    show_removed: bool = False,
 ) -> tuple[list[Hit], bool]:
     """Events of the session matching `text` after `after_seq`, in seq order, and whether more
-    follow. PostgreSQL: the words, through the text-search index's expression; elsewhere a
-    case-insensitive substring."""
-    seqs = _hit_seqs(session, text, after=after_seq, limit=limit + 1)
+    follow; removed events (an agent's pop or clear) only with `show_removed`. PostgreSQL: the
+    words, through the text-search index's expression; elsewhere a case-insensitive
+    substring."""
+    seqs = _hit_seqs(session, text, after=after_seq, limit=limit + 1, show_removed=show_removed)
     if not seqs:
         return [], False
     rows = (
@@ -145,15 +161,19 @@ def find_in_session(
     return hits, len(seqs) > limit
 
 
-def hit_seq_after(session: AgentSession, text: str, seq: int) -> int | None:
+def hit_seq_after(
+    session: AgentSession, text: str, seq: int, *, show_removed: bool = False
+) -> int | None:
     """The seq of the first event after `seq` matching `text`, or None."""
-    found = _hit_seqs(session, text, after=seq, limit=1)
+    found = _hit_seqs(session, text, after=seq, limit=1, show_removed=show_removed)
     return found[0] if found else None
 
 
-def hit_seq_before(session: AgentSession, text: str, seq: int) -> int | None:
+def hit_seq_before(
+    session: AgentSession, text: str, seq: int, *, show_removed: bool = False
+) -> int | None:
     """The seq of the last event before `seq` matching `text`, or None."""
-    found = _hit_seqs(session, text, before=seq, limit=1)
+    found = _hit_seqs(session, text, before=seq, limit=1, show_removed=show_removed)
     return found[0] if found else None
 
 

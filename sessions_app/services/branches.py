@@ -5,10 +5,14 @@ branch is a column on events plus one row, not a child session."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from ..errors import Conflict, InvalidInput
-from ..models import MAIN_BRANCH, AgentSession, SessionBranch
-from ..selectors.branches import branch_exists, turn_start_seq
+from ..errors import Conflict, InvalidInput, NotFound
+from ..models import MAIN_BRANCH, AgentSession, Event, SessionBranch
+from ..selectors.branches import branch_exists, shared_up_to, turn_start_seq
+
+DELETE_BRANCH = "delete_branch"
 
 
 @transaction.atomic
@@ -21,10 +25,15 @@ def branch_create_from_turn(
     the SDK."""
     session = AgentSession.objects.select_for_update().get(pk=session.pk)
     stored = SessionBranch.objects.filter(session=session, name=name).first()
-    if stored is not None and (stored.parent, stored.from_turn) == (parent, from_turn):
+    if (
+        stored is not None
+        and stored.deleted_at is None
+        and (stored.parent, stored.from_turn) == (parent, from_turn)
+    ):
         return stored, False
     if stored is not None or name == MAIN_BRANCH:
-        raise Conflict(f"Branch {name!r} already exists in this session.", field="name")
+        # A deleted branch's name stays taken, as in the SDK.
+        raise Conflict(f"Branch {name!r} has already been used in this session.", field="name")
     if not branch_exists(session, parent):
         raise InvalidInput(f"No branch {parent!r} in this session.", field="parent")
     start = turn_start_seq(session, parent, from_turn)
@@ -49,3 +58,26 @@ def branch_record(
         defaults={"parent": parent, "fork_seq": fork_seq, "from_turn": from_turn},
     )
     return branch
+
+
+@transaction.atomic
+def branch_delete(*, session: AgentSession, name: str) -> int:
+    """Delete a branch (the SDK's `delete_branch`): it leaves the branch list and the agent's
+    reads, its name stays taken, and its own events are marked removed (kept in the record and
+    the costs) except those that branches forked from it still read. Returns how many events
+    were marked. Main cannot be deleted."""
+    if name == MAIN_BRANCH:
+        raise InvalidInput("The main branch cannot be deleted.", field="name")
+    session = AgentSession.objects.select_for_update().get(pk=session.pk)
+    branch = SessionBranch.objects.filter(session=session, name=name, deleted_at=None).first()
+    if branch is None:
+        raise NotFound(f"No branch {name!r} in this session.", field="name")
+    now = timezone.now()
+    branch.deleted_at = now
+    branch.save(update_fields=["deleted_at"])
+    # A run's usage recorded on the branch (a reference event) goes with it, as the SDK drops
+    # the branch's `turn_usage`; the forked branches never read it.
+    own = Event.objects.filter(session=session, branch=name, removed_at__isnull=True)
+    return own.filter(Q(seq__gt=shared_up_to(session, name)) | Q(type=Event.Type.REFERENCE)).update(
+        removed_at=now, removed_by=DELETE_BRANCH
+    )

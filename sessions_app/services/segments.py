@@ -21,14 +21,18 @@ SEGMENT_SUFFIX = "~seg-"
 def session_over_thresholds(*, project: Project, session: AgentSession) -> bool:
     """Whether the session reached the project's token threshold or turn limit.
 
-    Tokens are the session's usage rollup; turns are its `message` events (a2a counts
-    messages), counted only once the event count could reach the limit.
+    Tokens are the session's usage rollup (spent stays spent); turns are its live `message`
+    events (a2a counts messages; popped or cleared ones left the conversation), counted only
+    once the event count could reach the limit.
     """
     tokens, turns = project.segment_token_threshold, project.segment_turn_limit
     if tokens and session.total_tokens >= tokens:
         return True
     if turns and session.event_count >= turns:
-        messages = Event.objects.filter(session_id=session.pk, type=Event.Type.MESSAGE).count()
+        # What the agent popped or cleared is no longer in its conversation.
+        messages = Event.objects.filter(
+            session_id=session.pk, type=Event.Type.MESSAGE, removed_at__isnull=True
+        ).count()
         return messages >= turns
     return False
 

@@ -126,6 +126,8 @@ def _lines(summary: Summary) -> list[text.Line]:
             session_id=summary.session_id,
             seq__lte=summary.covers_up_to_seq,
             type__in=[Event.Type.MESSAGE, Event.Type.TOOL_RESULT, Event.Type.SUMMARY],
+            # A summary covers the conversation the agent kept, not what it popped or cleared.
+            removed_at__isnull=True,
         )
         .only("seq", "source", "type", "name", "content", "is_error")
         .order_by("-seq")[:MAX_EVENTS]

@@ -66,6 +66,8 @@
     const n = nav();
     const params = new URLSearchParams({ to: to, from: String(from) });
     if (find) params.set("find", find);
+    // Removed events stay shown (and searched) after a jump when they were.
+    if (new URLSearchParams(window.location.search).get("removed") === "1") params.set("removed", "1");
     return n.dataset.jumpUrl + "?" + params.toString();
   }
 

@@ -231,3 +231,36 @@ def test_a_client_without_address_or_key_says_what_to_set(monkeypatch):
         SessionscopeClient()
     with pytest.raises(ValueError, match="SESSIONSCOPE_API_KEY"):
         AsyncSessionscopeClient("http://sessionscope.test")
+
+
+def test_the_latest_items_are_one_tail_read_of_the_format():
+    seen: list[httpx.Request] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path.endswith("/missing/events"):
+            return httpx.Response(404, json={"detail": "No session", "code": "not_found"})
+        return httpx.Response(200, json={"items": [{"n": 2}, {"n": 3}], "next_after_seq": None})
+
+    client = SessionscopeClient("http://ss.test", "k", transport=httpx.MockTransport(server))
+    assert client.latest_items("s/1", fmt="responses", limit=2, branch="b") == [{"n": 2}, {"n": 3}]
+    assert seen[0].url.raw_path.split(b"?")[0] == b"/api/v1/sessions/s%2F1/events"
+    assert dict(seen[0].url.params) == {
+        "after_seq": "0",
+        "limit": "2",
+        "format": "responses",
+        "branch": "b",
+        "tail": "true",
+    }
+    assert client.latest_items("s", fmt="responses", limit=0) == []
+    assert client.latest_items("missing", fmt="responses", limit=5) == []
+    assert len(seen) == 2  # a zero limit asks nothing
+
+    async def run() -> list:
+        async with AsyncSessionscopeClient(
+            "http://ss.test", "k", transport=httpx.MockTransport(server)
+        ) as aclient:
+            return await aclient.latest_items("s", fmt="responses", limit=2)
+
+    assert asyncio.run(run()) == [{"n": 2}, {"n": 3}]
+    assert seen[-1].url.params["tail"] == "true"

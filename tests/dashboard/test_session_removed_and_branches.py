@@ -109,6 +109,23 @@ def test_a_branch_shows_its_parents_turns_before_the_fork_and_its_own(client, vi
     assert "second turn retried" not in main
 
 
+def test_a_deleted_branch_leaves_the_selector_and_its_items_show_as_removed(
+    client, viewer, project
+):
+    from sessions_app.services.branches import branch_delete
+
+    session = branched_session(project)
+    branch_delete(session=session, name="retry")
+    client.force_login(viewer)
+    html = client.get(page_url(session)).content.decode()
+    assert 'name="branch"' not in html
+    assert "second turn retried" not in html
+    shown = client.get(page_url(session) + "?removed=1").content.decode()
+    assert "second turn retried" in shown
+    assert "removed by delete_branch" in shown
+    assert client.get(page_url(session) + "?branch=retry").status_code == 404
+
+
 def test_an_unknown_branch_is_404(client, viewer, project):
     session = branched_session(project)
     client.force_login(viewer)

@@ -337,6 +337,27 @@ def test_next_and_previous_hit(client, viewer, project):
     assert to_prev["Location"].endswith("?at=25&find=needle#ev-25")
 
 
+def test_find_lists_hits_in_removed_events_only_when_the_transcript_shows_them(
+    client, viewer, project
+):
+    from sessions_app.services.events import event_pop_last
+
+    session = long_session(project, size=50)
+    event_pop_last(session=session)  # #50, a needle, leaves the agent's conversation
+    client.force_login(viewer)
+    hidden = client.get(detail(session), {"find": "needle"})
+    assert [hit.seq for hit, _ in hidden.context["hits"]] == [25]
+    shown = client.get(detail(session), {"find": "needle", "removed": "1"})
+    assert [hit.seq for hit, _ in shown.context["hits"]] == [25, 50]
+    assert "removed=1" in shown.content.decode().split('data-hit="50"')[0].rsplit("href=", 1)[1]
+    to_next = client.get(jump(session), {"to": "next-hit", "from": 30, "find": "needle"})
+    assert "none=next-hit" in to_next["Location"]
+    to_next = client.get(
+        jump(session), {"to": "next-hit", "from": 30, "find": "needle", "removed": "1"}
+    )
+    assert to_next["Location"] == f"{detail(session)}?at=50&find=needle&removed=1#ev-50"
+
+
 def test_find_of_another_project_is_404(client, outsider, project):
     session = long_session(project, size=20)
     client.force_login(outsider)

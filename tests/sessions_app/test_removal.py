@@ -81,3 +81,60 @@ def test_deleting_the_session_deletes_removed_events_for_good(project):
     session_delete(session=session)
     assert not Event.objects.exists()
     assert not TokenUsage.objects.exists()
+
+
+# -- the agent's view everywhere: search, find, segmentation, summaries ----------------------
+
+
+def test_the_list_search_finds_and_counts_only_what_the_agent_kept(project):
+    from sessions_app.selectors.search import search_scope, session_ids_matching
+
+    kept = conversation(project, "kept")
+    popped = conversation(project, "popped")
+    event_pop_last(session=popped)  # "Second answer" leaves popped's conversation
+    found = [r["session_id"] for r in session_ids_matching(project, "Second answer")]
+    assert found == [kept.pk]
+    assert search_scope(project, "Second answer").session_ids == [kept.pk]
+    events_clear(session=kept)
+    assert list(session_ids_matching(project, "answer")) == [{"session_id": popped.pk}]
+
+
+def test_find_in_a_session_shows_removed_hits_only_with_the_removed_events(project):
+    from sessions_app.selectors import transcript
+
+    session = conversation(project)
+    event_pop_last(session=session)
+    hits, _ = transcript.find_in_session(session, "answer")
+    assert [h.seq for h in hits] == [2]
+    hits, _ = transcript.find_in_session(session, "answer", show_removed=True)
+    assert [h.seq for h in hits] == [2, 4]
+    assert transcript.hit_seq_after(session, "answer", 2) is None
+    assert transcript.hit_seq_after(session, "answer", 2, show_removed=True) == 4
+    assert transcript.hit_seq_before(session, "Second answer", 5) is None
+    assert transcript.hit_seq_before(session, "Second answer", 5, show_removed=True) == 4
+
+
+def test_popped_messages_do_not_count_towards_the_segmentation_turn_limit(project):
+    from sessions_app.services.segments import session_over_thresholds
+
+    project.segment_turn_limit = 4
+    project.save()
+    session = conversation(project)
+    assert session_over_thresholds(project=project, session=session)
+    event_pop_last(session=session)
+    session.refresh_from_db()
+    assert not session_over_thresholds(project=project, session=session)
+
+
+def test_a_summary_reads_the_conversation_the_agent_kept(project):
+    from sessions_app.models import Summary
+    from sessions_app.services.summaries import _lines
+
+    session = conversation(project)
+    event_pop_last(session=session)
+    summary = Summary.objects.create(
+        project=project, session=session, model="gpt-4o", covers_up_to_seq=4
+    )
+    said = " ".join(str(line) for line in _lines(summary))
+    assert "Second question" in said
+    assert "Second answer" not in said

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from .client import DEFAULT_TIMEOUT, _Base, _Call, batches, with_ids
+from .client import DEFAULT_TIMEOUT, MAX_TAIL, _Base, _Call, batches, with_ids
 
 
 class AsyncSessionscopeClient(_Base):
@@ -115,6 +115,17 @@ class AsyncSessionscopeClient(_Base):
             if page["next_after_seq"] is None:
                 return
             after_seq = page["next_after_seq"]
+
+    async def latest_items(self, session_id: str, *, fmt: str, limit: int) -> list[Any]:
+        """The latest `limit` items written in `fmt` (oldest first), in one request up to
+        1,000 items; an unknown session has none."""
+        if limit <= 0:
+            return []
+        if limit > MAX_TAIL:
+            items = [i async for i in self.iter_events(session_id, fmt=fmt)]
+            return items[-limit:]
+        page = await self._run(self._events(session_id, fmt, 0, limit, tail=True))
+        return page["items"] if page else []
 
     async def pop_event(
         self, session_id: str, *, fmt: str | None = None, branch: str | None = None

@@ -56,6 +56,8 @@ def with_ids(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [dict(e) if e.get("id") else {**e, "id": new_event_id()} for e in events]
 
 
+# The most items one read returns (the server's `limit` bound).
+MAX_TAIL = 1000
 # Below the server's defaults (1,000 events, 5 MiB per request), with room for the envelope.
 MAX_BATCH_EVENTS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
@@ -206,13 +208,20 @@ class _Base:
 
     @staticmethod
     def _events(
-        session_id: str, fmt: str | None, after_seq: int, limit: int, branch: str | None = None
+        session_id: str,
+        fmt: str | None,
+        after_seq: int,
+        limit: int,
+        branch: str | None = None,
+        tail: bool = False,
     ) -> _Call:
         params: dict[str, Any] = {"after_seq": after_seq, "limit": limit}
         if fmt:
             params["format"] = fmt
         if branch:
             params["branch"] = branch
+        if tail:
+            params["tail"] = "true"
         return _Call(
             "GET", f"/sessions/{_path_id(session_id)}/events", params=params, none_on_404=True
         )
@@ -365,6 +374,18 @@ class SessionscopeClient(_Base):
             if page["next_after_seq"] is None:
                 return
             after_seq = page["next_after_seq"]
+
+    def latest_items(
+        self, session_id: str, *, fmt: str, limit: int, branch: str | None = None
+    ) -> list[Any]:
+        """The latest `limit` items written in `fmt` (oldest first): one request up to 1,000
+        items (an SDK session's `get_items(limit)`); an unknown session has none."""
+        if limit <= 0:
+            return []
+        if limit > MAX_TAIL:
+            return list(self.iter_events(session_id, fmt=fmt, branch=branch))[-limit:]
+        page = self._run(self._events(session_id, fmt, 0, limit, branch, tail=True))
+        return page["items"] if page else []
 
     def pop_event(
         self, session_id: str, *, fmt: str | None = None, branch: str | None = None

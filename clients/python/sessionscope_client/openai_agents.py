@@ -45,6 +45,7 @@ class SessionscopeSession:
         parent_id: str | None = None,
     ) -> None:
         self.session_id = session_id
+        self._owns_client = client is None
         self.client = client_from(client, base_url, api_key, timeout)
         self.session_settings = session_settings or SessionSettings()
         fields = {
@@ -58,9 +59,6 @@ class SessionscopeSession:
         if parent_id is not None:
             self._fields["kind"] = "child"
         self._announced = not self._fields
-        # The session's last seq as this object last saw it (None: unknown), so that
-        # `get_items(limit)` reads the latest items in one round trip.
-        self._last_seq: int | None = None
 
     def _announce(self) -> None:
         # The session's own fields are sent once, with the first write.
@@ -71,45 +69,19 @@ class SessionscopeSession:
     def _items_sync(self, limit: int | None) -> list[Any]:
         if limit is None or limit < 0:
             return list(self.client.iter_events(self.session_id, fmt=FORMAT))
-        if limit == 0:
-            return []
-        last_seq = self._last_seq
-        if last_seq is None:
-            # Only the first read of a session this object has not written asks for its end.
-            stored = self.client.get_session(self.session_id)
-            if stored is None:
-                return []
-            last_seq = self._last_seq = stored["last_seq"]
-        # Items are one event each, but other events (usage, native ones, tool calls derived
-        # from other formats) may sit among them: widen the window until it holds `limit`
-        # items. Reading runs to the session's end, so events other writers added after the
-        # seq this object knows are included: the known seq only saves the round trip.
-        window = limit
-        while True:
-            after = max(0, last_seq - window)
-            items = list(
-                self.client.iter_events(
-                    self.session_id, fmt=FORMAT, after_seq=after, page_size=min(1000, window + 50)
-                )
-            )
-            if len(items) >= limit or after == 0:
-                return items[-limit:]
-            window *= 2
+        # One request: the server returns the latest `limit` items of this format, whatever
+        # other events (usage, native ones) sit among them.
+        return self.client.latest_items(self.session_id, fmt=FORMAT, limit=limit)
 
     async def get_items(self, limit: int | None = None) -> list[Any]:
         """The stored items, oldest first; with `limit`, the latest `limit` of them."""
         resolved = resolve_session_limit(limit, self.session_settings)
         return await asyncio.to_thread(self._items_sync, resolved)
 
-    def _remember(self, results: list[dict[str, Any]]) -> None:
-        seqs = [r["seq"] for r in results if r.get("seq") is not None]
-        if seqs:
-            self._last_seq = max([*seqs, self._last_seq or 0])
-
     def _add_sync(self, items: list[Any]) -> None:
         self._announce()
         events = [{"id": new_event_id(), "format": FORMAT, "item": item} for item in items]
-        self._remember(self.client.append_events(self.session_id, events))
+        self.client.append_events(self.session_id, events)
 
     async def add_items(self, items: list[Any]) -> None:
         """Append items in order (each gets its own idempotency id, so retries are safe)."""
@@ -129,7 +101,6 @@ class SessionscopeSession:
 
     def _clear_sync(self) -> None:
         self.client.clear_events(self.session_id)
-        self._last_seq = None
 
     async def clear_session(self) -> None:
         """Remove every item (the session itself stays, empty, in the dashboard)."""
@@ -165,8 +136,13 @@ class SessionscopeSession:
                 "reasoning_tokens": usage.output_tokens_details.reasoning_tokens or 0,
             },
         }
-        results = await asyncio.to_thread(self.client.append_events, self.session_id, [event])
-        self._remember(results)
+        await asyncio.to_thread(self.client.append_events, self.session_id, [event])
+
+    def close(self) -> None:
+        """Close the connection pool of the client this session made (as `SQLiteSession.close`);
+        a client passed in stays open for its other users."""
+        if self._owns_client:
+            self.client.close()
 
     def child(self, agent_name: str, session_id: str | None = None) -> SessionscopeSession:
         """A session for a sub-agent, shown under this one in the dashboard's tree."""

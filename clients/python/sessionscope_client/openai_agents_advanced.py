@@ -6,6 +6,10 @@
     await session.store_run_usage(result)
     await session.create_branch_from_turn(2, "retry")   # and switch to it, as the SDK does
 
+Every public method of the SDK's `AdvancedSQLiteSession` is here with its signature and answers
+(turn browsing, search, tool usage, branch deletion included); the analytics are computed from
+one read of the branch (`openai_agents_turns`), the rest are the server's.
+
 Branches live on the server as branches (each event carries the branch it was written on; a
 branch shares its parent's items before the turn it was made from), so the dashboard's branch
 selector shows each one. Usage is stored per user turn of a branch, as the SDK's `turn_usage`.
@@ -14,10 +18,13 @@ selector shows each one. Usage is stored per user turn of a branch, as the SDK's
 from __future__ import annotations
 
 import asyncio
-import uuid
+import time
 from datetime import datetime, timezone
 from typing import Any
 
+from agents.memory.session_settings import resolve_session_limit
+
+from . import openai_agents_turns as turns_of
 from .client import SessionscopeError, _Call, _path_id, new_event_id
 from .openai_agents import FORMAT, SessionscopeSession
 
@@ -38,11 +45,17 @@ class AdvancedSessionscopeSession(SessionscopeSession):
 
     # -- items, on the current branch ------------------------------------------------------
 
-    def _items_sync(self, limit: int | None) -> list[Any]:
-        items = list(self.client.iter_events(self.session_id, fmt=FORMAT, branch=self._branch))
+    def _items_sync(self, limit: int | None, branch: str | None = None) -> list[Any]:
+        branch = branch or self._branch
         if limit is None or limit < 0:
-            return items
-        return items[-limit:] if limit else []
+            return list(self.client.iter_events(self.session_id, fmt=FORMAT, branch=branch))
+        return self.client.latest_items(self.session_id, fmt=FORMAT, limit=limit, branch=branch)
+
+    async def get_items(self, limit: int | None = None, branch_id: str | None = None) -> list[Any]:
+        """The current branch's items (or `branch_id`'s), oldest first; with `limit`, the
+        latest `limit` of them."""
+        resolved = resolve_session_limit(limit, self.session_settings)
+        return await asyncio.to_thread(self._items_sync, resolved, branch_id)
 
     def _add_sync(self, items: list[Any]) -> None:
         self._announce()
@@ -50,7 +63,7 @@ class AdvancedSessionscopeSession(SessionscopeSession):
             {"id": new_event_id(), "format": FORMAT, "item": item, "branch": self._branch}
             for item in items
         ]
-        self._remember(self.client.append_events(self.session_id, events))
+        self.client.append_events(self.session_id, events)
 
     def _pop_sync(self) -> Any | None:
         event = self.client.pop_event(self.session_id, fmt=FORMAT, branch=self._branch)
@@ -64,8 +77,9 @@ class AdvancedSessionscopeSession(SessionscopeSession):
         return answer["items"] if answer else []
 
     async def list_branches(self) -> list[dict[str, Any]]:
-        """Every branch with `branch_id`, `message_count`, `user_turns`, `is_current` and
-        `created_at`, as the SDK lists them (main first)."""
+        """Every branch holding items, with `branch_id`, `message_count`, `user_turns`,
+        `is_current` and `created_at` (UTC, `YYYY-MM-DD HH:MM:SS`), as the SDK lists them
+        (main first). As in the SDK, a branch without items is not listed."""
         rows = await asyncio.to_thread(self._branches_sync)
         return [
             {
@@ -73,25 +87,34 @@ class AdvancedSessionscopeSession(SessionscopeSession):
                 "message_count": b["message_count"],
                 "user_turns": b["user_turns"],
                 "is_current": b["name"] == self._branch,
-                "created_at": b["created_at"],
+                "created_at": turns_of.sqlite_time(b["created_at"]),
             }
             for b in rows
+            if b["message_count"]
         ]
 
-    def _create_sync(self, turn_number: int, name: str) -> str:
+    def _create_sync(self, turn_number: int, name: str | None) -> str:
         self._announce()
-        call = _Call(
-            "POST",
-            f"/sessions/{_path_id(self.session_id)}/branches",
-            json={"name": name, "parent": self._branch, "from_turn": turn_number},
-        )
-        try:
-            self.client._run(call)
-        except SessionscopeError as exc:
-            if exc.status in (404, 409, 422):
-                raise ValueError(str(exc.detail)) from exc
-            raise
-        return name
+        # The SDK's generated name, with `_2`, `_3`, ... when a second passes without a new one.
+        base = f"branch_from_turn_{turn_number}_{int(time.time())}"
+        attempt = 1
+        while True:
+            chosen = name or (base if attempt == 1 else f"{base}_{attempt}")
+            call = _Call(
+                "POST",
+                f"/sessions/{_path_id(self.session_id)}/branches",
+                json={"name": chosen, "parent": self._branch, "from_turn": turn_number},
+            )
+            try:
+                self.client._run(call)
+            except SessionscopeError as exc:
+                if exc.status == 409 and name is None:
+                    attempt += 1
+                    continue
+                if exc.status in (404, 409, 422):
+                    raise ValueError(str(exc.detail)) from exc
+                raise
+            return chosen
 
     async def create_branch_from_turn(
         self, turn_number: int, branch_name: str | None = None
@@ -101,16 +124,107 @@ class AdvancedSessionscopeSession(SessionscopeSession):
         ValueError, as in the SDK."""
         if branch_name is not None and not branch_name.strip():
             raise ValueError("Branch name cannot be empty")
-        name = branch_name or f"branch_from_turn_{turn_number}_{uuid.uuid4().hex[:8]}"
-        self._branch = await asyncio.to_thread(self._create_sync, turn_number, name)
+        self._branch = await asyncio.to_thread(self._create_sync, turn_number, branch_name)
         return self._branch
 
+    async def create_branch_from_content(
+        self, search_term: str, branch_name: str | None = None
+    ) -> str:
+        """A branch from the first user turn holding `search_term` (made current); ValueError
+        when no user turn holds it."""
+        found = await self.find_turns_by_content(search_term)
+        if not found:
+            raise ValueError(f"No user turns found containing '{search_term}'")
+        return await self.create_branch_from_turn(found[0]["turn"], branch_name)
+
     async def switch_to_branch(self, branch_id: str) -> None:
-        """Make `branch_id` current; ValueError when the session has no such branch."""
+        """Make `branch_id` current; ValueError when the session has no such branch (one
+        without items, as in the SDK)."""
         names = [b["branch_id"] for b in await self.list_branches()]
-        if branch_id != MAIN and branch_id not in names:
+        if branch_id not in names:
             raise ValueError(f"Branch '{branch_id}' does not exist")
         self._branch = branch_id
+
+    def _delete_sync(self, branch_id: str) -> None:
+        call = _Call(
+            "DELETE",
+            f"/sessions/{_path_id(self.session_id)}/branches/{_path_id(branch_id)}",
+            retry="unsent",
+        )
+        try:
+            self.client._run(call)
+        except SessionscopeError as exc:
+            if exc.status in (404, 422):
+                raise ValueError(f"Branch '{branch_id}' does not exist") from exc
+            raise
+
+    async def delete_branch(self, branch_id: str, force: bool = False) -> None:
+        """Delete a branch; its name stays taken. Main cannot be deleted, nor the current
+        branch without `force` (with it, main becomes current). The server keeps the branch's
+        items in its record, marked removed by `delete_branch`."""
+        if not branch_id or not branch_id.strip():
+            raise ValueError("Branch ID cannot be empty")
+        if branch_id == MAIN:
+            raise ValueError("Cannot delete the 'main' branch")
+        listed = any(b["branch_id"] == branch_id for b in await self.list_branches())
+        if branch_id == self._branch:
+            if not force:
+                raise ValueError(
+                    f"Cannot delete current branch '{branch_id}'. "
+                    "Use force=True or switch branches first"
+                )
+            if not listed:
+                raise ValueError(f"Branch '{branch_id}' does not exist")
+            await self.switch_to_branch(MAIN)
+        if not listed:
+            raise ValueError(f"Branch '{branch_id}' does not exist")
+        await asyncio.to_thread(self._delete_sync, branch_id)
+
+    def _clear_sync(self) -> None:
+        super()._clear_sync()
+        self._branch = MAIN  # every branch is emptied: the SDK starts again on main
+
+    # -- browsing turns, searching, tools (computed from one read of the branch) ------------
+
+    def _stamped_sync(self, branch: str | None) -> list[tuple[Any, str | None]]:
+        # A native read: the items with the time each was written.
+        return [
+            (e["payload"], e.get("timestamp"))
+            for e in self.client.iter_events(self.session_id, branch=branch or self._branch)
+            if e.get("payload_format") == FORMAT and e.get("payload") is not None
+        ]
+
+    async def get_conversation_turns(self, branch_id: str | None = None) -> list[dict[str, Any]]:
+        """The branch's user turns: `turn`, `content` (100 characters), `full_content`,
+        `timestamp` (when the message was written) and `can_branch`."""
+        rows = await asyncio.to_thread(self._stamped_sync, branch_id)
+        return turns_of.user_turns(rows, 100)
+
+    async def find_turns_by_content(
+        self, search_term: str, branch_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The branch's user turns whose text holds `search_term` (ASCII case-insensitive),
+        as `get_conversation_turns` rows with the whole content."""
+        rows = await asyncio.to_thread(self._stamped_sync, branch_id)
+        return [
+            turn
+            for turn in turns_of.user_turns(rows, None)
+            if turns_of.matches(turn["full_content"], search_term)
+        ]
+
+    async def get_conversation_by_turns(
+        self, branch_id: str | None = None
+    ) -> dict[int, list[dict[str, str | None]]]:
+        """The branch's items grouped by user turn, each as `{"type", "tool_name"}`."""
+        items = await asyncio.to_thread(self._items_sync, None, branch_id)
+        return turns_of.by_turns(items)
+
+    async def get_tool_usage(
+        self, branch_id: str | None = None
+    ) -> list[tuple[str | None, int, int]]:
+        """`(tool_name, calls, user_turn)` for each tool used in each turn of the branch."""
+        items = await asyncio.to_thread(self._items_sync, None, branch_id)
+        return turns_of.tool_usage(items)
 
     # -- usage per turn ----------------------------------------------------------------------
 
@@ -148,9 +262,11 @@ class AdvancedSessionscopeSession(SessionscopeSession):
                 "reasoning_tokens": details_out.reasoning_tokens or 0,
             },
         }
-        self._remember(await asyncio.to_thread(self.client.append_events, self.session_id, [event]))
+        await asyncio.to_thread(self.client.append_events, self.session_id, [event])
 
     def _usage_events(self, branch: str | None) -> list[dict[str, Any]]:
+        # Live events only: a popped turn's or a deleted branch's usage is the SDK's deleted
+        # `turn_usage` row (the server still counts it in its costs).
         return [
             e
             for e in self.client.iter_events(self.session_id, branch=branch)

@@ -126,3 +126,31 @@ def test_placeholder_ids_of_chat_completions_items_are_not_identities(client, si
         )
         assert answer.status_code == 201, answer.text
     assert list(client.iter_events(sid, fmt="responses")) == replies
+
+
+def test_each_add_and_each_limited_read_of_a_turn_is_one_request(client, sid):
+    from agents.memory import SessionSettings
+
+    run(converse(SessionscopeSession(sid, client=client), USER_TURNS[:1]))
+    # A fresh session object on a stored session, as a web app builds one per request.
+    session = SessionscopeSession(sid, client=client, session_settings=SessionSettings(limit=5))
+    calls: list[str] = []
+    for name in ("add_items", "get_items"):
+        method = getattr(session, name)
+
+        async def counted(*args, _method=method, _name=name, **kwargs):
+            calls.append(_name)
+            return await _method(*args, **kwargs)
+
+        setattr(session, name, counted)
+    sent: list = []
+    client._http.event_hooks["request"] = [sent.append]
+    try:
+        run(converse(session, USER_TURNS[1:2]))
+    finally:
+        client._http.event_hooks["request"] = []
+    requests = [(r.method, r.url.path.rsplit("/", 1)[-1]) for r in sent]
+    assert calls.count("get_items") >= 1 and calls.count("add_items") >= 2
+    assert requests.count(("GET", "events")) == calls.count("get_items")
+    assert requests.count(("POST", "events")) == calls.count("add_items")
+    assert len(requests) == len(calls)  # no session fetch, nothing else

@@ -97,3 +97,87 @@ def test_without_a_key_branches_are_401(api):
 
     two_turns(api)
     assert ApiClient(None).get("/sessions/b/branches").status_code == 401
+
+
+# -- deleting a branch (the SDK's delete_branch) ----------------------------------------------
+
+
+def test_a_deleted_branch_leaves_the_list_and_the_reads_and_its_name_stays_taken(api):
+    two_turns(api)
+    api.post("/sessions/b/branches", {"name": "retry", "from_turn": 2})
+    post(api, [user("r2", "Rome?", branch="retry"), reply("r3", "rain", branch="retry")])
+    deleted = api.delete("/sessions/b/branches/retry")
+    assert deleted.status_code == 200
+    assert deleted.json() == {"deleted": 2}
+    listed = api.get("/sessions/b/branches").json()["items"]
+    assert [b["name"] for b in listed] == ["main"]
+    assert api.get("/sessions/b/events", branch="retry").status_code == 404
+    assert items(api, branch="main") == ["hi", "hello", "weather?", "sun"]
+    reused = api.post("/sessions/b/branches", {"name": "retry", "from_turn": 2})
+    assert reused.status_code == 409
+    again = api.delete("/sessions/b/branches/retry")
+    assert again.status_code == 404
+    assert again.json()["field"] == "name"
+
+
+def test_a_deleted_branchs_events_stay_in_the_record_marked_removed(api):
+    two_turns(api)
+    api.post("/sessions/b/branches", {"name": "retry", "from_turn": 2})
+    post(api, [user("r2", "Rome?", branch="retry")])
+    api.delete("/sessions/b/branches/retry")
+    record = api.get("/sessions/b/events", include_removed="true").json()["items"]
+    removed = [(e["content"], e["branch"], e["removed_by"]) for e in record if e["removed_at"]]
+    assert removed == [("Rome?", "retry", "delete_branch")]
+    assert api.get("/sessions/b").json()["event_count"] == 5
+
+
+def test_a_branch_forked_from_a_deleted_branch_keeps_reading_what_it_shared(api):
+    two_turns(api)
+    api.post("/sessions/b/branches", {"name": "one", "from_turn": 2})
+    post(api, [user("o2", "two?", branch="one"), reply("o3", "two!", branch="one")])
+    post(api, [user("o4", "three?", branch="one"), reply("o5", "three!", branch="one")])
+    api.post("/sessions/b/branches", {"name": "two", "parent": "one", "from_turn": 3})
+    assert api.delete("/sessions/b/branches/one").json() == {"deleted": 2}
+    assert items(api, branch="two") == ["hi", "hello", "two?", "two!"]
+
+
+def test_main_cannot_be_deleted_and_an_unknown_branch_is_404(api):
+    two_turns(api)
+    main = api.delete("/sessions/b/branches/main")
+    assert main.status_code == 422
+    assert main.json()["field"] == "name"
+    assert api.delete("/sessions/b/branches/nope").status_code == 404
+
+
+def test_another_projects_key_cannot_delete_a_branch(api, other_api):
+    two_turns(api)
+    api.post("/sessions/b/branches", {"name": "x", "from_turn": 1})
+    assert other_api.delete("/sessions/b/branches/x").status_code == 404
+    assert [b["name"] for b in api.get("/sessions/b/branches").json()["items"]] == ["main", "x"]
+
+
+LAST_ON_RETRY = "/sessions/b/events/last?format=openai_chat&branch=retry"
+
+
+def test_a_branch_whose_own_items_are_gone_pops_the_latest_it_shares(api):
+    two_turns(api)
+    api.post("/sessions/b/branches", {"name": "retry", "from_turn": 2})
+    popped = api.delete(LAST_ON_RETRY)
+    assert popped.json()["item"]["content"] == "hello"
+    assert items(api, branch="retry") == ["hi"]
+    assert items(api, branch="main") == ["hi", "hello", "weather?", "sun"]
+    api.delete(LAST_ON_RETRY)
+    assert items(api, branch="retry") == []
+    empty = api.delete(LAST_ON_RETRY)
+    assert empty.json()["item"] is None
+
+
+def test_a_shared_item_is_not_popped_from_under_a_branch_forked_from_it(api):
+    two_turns(api)
+    api.post("/sessions/b/branches", {"name": "retry", "from_turn": 2})
+    post(api, [user("r2", "Rome?", branch="retry")])
+    api.post("/sessions/b/branches", {"name": "deeper", "parent": "retry", "from_turn": 2})
+    api.delete(LAST_ON_RETRY)  # retry's own item
+    assert api.delete(LAST_ON_RETRY).json()["item"] is None
+    assert items(api, branch="deeper") == ["hi", "hello"]
+    assert items(api, branch="retry") == ["hi", "hello"]

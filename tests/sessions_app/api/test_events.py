@@ -149,6 +149,22 @@ def test_format_readback_pages_by_after_seq(api):
     assert rest == {"items": CHAT[3:], "next_after_seq": None}
 
 
+def test_a_tail_read_returns_the_latest_items_oldest_first_in_one_page(
+    api, django_assert_num_queries
+):
+    events = [{"id": f"m{i}", "format": "openai_chat", "item": m} for i, m in enumerate(CHAT)]
+    post(api, "chat", events)
+    post(api, "chat", [{"id": "n1", "source": "user", "message": "a native event after them"}])
+    with django_assert_num_queries(2):  # the session, the items (the key is cached)
+        latest = api.get("/sessions/chat/events", format="openai_chat", limit=2, tail="true")
+    assert latest.json() == {"items": CHAT[-2:], "next_after_seq": None}
+    everything = api.get("/sessions/chat/events", format="openai_chat", limit=99, tail="true")
+    assert everything.json()["items"] == CHAT
+    api.delete("/sessions/chat/events/last?format=openai_chat")
+    popped = api.get("/sessions/chat/events", format="openai_chat", limit=2, tail="true")
+    assert popped.json()["items"] == CHAT[-3:-1]
+
+
 def test_formats_are_read_back_separately(api):
     post(
         api,
