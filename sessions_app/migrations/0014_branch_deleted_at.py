@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessions_app', '0012_removed_events_and_branches'),
+        ('sessions_app', '0013_session_comment_count'),
     ]
 
     operations = [
