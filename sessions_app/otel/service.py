@@ -16,7 +16,7 @@ import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from .. import normalize
@@ -209,6 +209,25 @@ def _attach_calls(
 def otel_spans_store(*, project: Project, spans: list[Span]) -> TracesOutcome:
     """Store a batch of decoded spans; unusable spans are counted and explained, not fatal."""
     plan = plan_spans(spans)
+    for attempt in range(2):
+        try:
+            rejected = _store_plan(project, plan)
+            break
+        except IntegrityError:
+            # Another export stored some of these events between our read and our insert (an
+            # exporter's retry racing the original): the second attempt reads them as stored.
+            if attempt:
+                raise
+    reasons = sorted(set(rejected.values()))
+    message = "; ".join(reasons)[:1000]
+    return TracesOutcome(
+        accepted=len(spans) - len(rejected), rejected=len(rejected), message=message
+    )
+
+
+@transaction.atomic
+def _store_plan(project: Project, plan: Plan) -> dict[str, str]:
+    """One transaction: the batch's sessions, runs and events; returns the rejected spans."""
     rejected = dict(plan.rejected)
     ids = {
         id(unit): event_id_for(sp.external_id, unit.key)
@@ -218,37 +237,32 @@ def otel_spans_store(*, project: Project, spans: list[Span]) -> TracesOutcome:
     stored = selectors.stored_event_ids(project, list(ids.values()))
     for span in _conflicting_spans(project, plan, ids):
         rejected[span] = "span id already stored with another body"
-    with transaction.atomic():
-        sessions, failed_sessions = _upsert_sessions(project, plan)
-        # Runs after sessions (they name them), before events (events name runs).
-        _store_runs(project, [r for r in plan.runs if r.session not in failed_sessions], sessions)
-        batches: dict[str, list[EventInput]] = {}
-        late: dict[str, Unit] = {}
-        for sp in plan.sessions.values():
-            if sp.external_id in failed_sessions:
-                rejected.update(dict.fromkeys(sp.spans, "its session could not be written"))
+    sessions, failed_sessions = _upsert_sessions(project, plan)
+    # Runs after sessions (they name them), before events (events name runs).
+    _store_runs(project, [r for r in plan.runs if r.session not in failed_sessions], sessions)
+    batches: dict[str, list[EventInput]] = {}
+    late: dict[str, Unit] = {}
+    for sp in plan.sessions.values():
+        if sp.external_id in failed_sessions:
+            rejected.update(dict.fromkeys(sp.spans, "its session could not be written"))
+            continue
+        events: list[EventInput] = []
+        for unit in sp.units:
+            if unit.span_id in rejected:
                 continue
-            events: list[EventInput] = []
-            for unit in sp.units:
-                if unit.span_id in rejected:
-                    continue
-                if ids[id(unit)] in stored:
-                    if unit.span_id:
-                        late[ids[id(unit)]] = unit
-                    continue
-                events.extend(_inputs(sp, unit, ids[id(unit)]))
-            if events:
-                batches[sp.external_id] = events
-        try:
-            refused = events_append_many(project=project, sessions=sessions, batches=batches)
-        except DomainError as exc:
-            refused = dict.fromkeys(batches, exc.detail)
-        for external_id, reason in refused.items():
-            rejected.update(dict.fromkeys(plan.sessions[external_id].spans, reason))
-        if late:
-            _attach_calls(project, sessions, late)
-    reasons = sorted(set(rejected.values()))
-    message = "; ".join(reasons)[:1000]
-    return TracesOutcome(
-        accepted=len(spans) - len(rejected), rejected=len(rejected), message=message
-    )
+            if ids[id(unit)] in stored:
+                if unit.span_id:
+                    late[ids[id(unit)]] = unit
+                continue
+            events.extend(_inputs(sp, unit, ids[id(unit)]))
+        if events:
+            batches[sp.external_id] = events
+    try:
+        refused = events_append_many(project=project, sessions=sessions, batches=batches)
+    except DomainError as exc:
+        refused = dict.fromkeys(batches, exc.detail)
+    for external_id, reason in refused.items():
+        rejected.update(dict.fromkeys(plan.sessions[external_id].spans, reason))
+    if late:
+        _attach_calls(project, sessions, late)
+    return rejected

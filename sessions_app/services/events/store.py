@@ -6,8 +6,8 @@ of events of several sessions go in with the same statements as those of one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from django.db import connection
 
@@ -23,6 +23,7 @@ from .rows import (
     EVENT_COLUMNS,
     USAGE_COLUMNS,
     USAGE_VALUES,
+    Column,
     daily_sums,
     json_rows,
     names,
@@ -30,38 +31,53 @@ from .rows import (
 )
 
 
-def insert_rows(model: Any, columns: tuple, rows: list) -> list:
-    """Insert model instances and set their primary keys.
+def insert_records(model: Any, columns: tuple[Column, ...], records: list[dict]) -> list[int]:
+    """Insert rows given as {column: value} and return their primary keys, in order.
 
     On PostgreSQL this is one `INSERT ... SELECT FROM jsonb_to_recordset(<the rows>)` with a
     server-side parameter: Django's client-side quoting of a 500-row batch cost more CPU than
-    the insert itself (profiled in bench/ingest.py). Elsewhere, bulk_create.
+    the insert itself (profiled in bench/ingest.py), and no model instance is built. Elsewhere,
+    bulk_create.
     """
-    if connection.vendor != "postgresql" or not rows:
-        return model.objects.bulk_create(rows)
+    if not records:
+        return []
+    if connection.vendor != "postgresql":
+        return [row.pk for row in model.objects.bulk_create([model(**r) for r in records])]
     sql = (
         f"INSERT INTO {model._meta.db_table} ({names(columns)}) "
         f"SELECT {names(columns)} FROM jsonb_to_recordset(%s::jsonb) "
         f"AS t({recordset(columns)}) RETURNING id"
     )
-    records = [{c.name: getattr(row, c.name) for c in columns} for row in rows]
-    ids = [pk for (pk,) in server_bound(sql, [json_rows(records)])]
-    for row, pk in zip(rows, ids, strict=True):
+    return [pk for (pk,) in server_bound(sql, [json_rows(records)])]
+
+
+def insert_events(rows: list[Event]) -> list[Event]:
+    """Insert event instances and set their primary keys."""
+    records = [{c.name: getattr(row, c.name) for c in EVENT_COLUMNS} for row in rows]
+    for row, pk in zip(rows, insert_records(Event, EVENT_COLUMNS, records), strict=True):
         row.pk = pk
         row._state.adding = False
         row._state.db = connection.alias
     return rows
 
 
-def insert_events(rows: list[Event]) -> list[Event]:
-    """Insert events (of one or many sessions) and set their primary keys."""
-    return insert_rows(Event, EVENT_COLUMNS, rows)
+class Inserted(Protocol):
+    """What pricing reads of a stored event: an `Event`, or a many-session append's row."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def session_id(self) -> Any: ...
+    @property
+    def run_id(self) -> Any: ...
+    @property
+    def timestamp(self) -> Any: ...
 
 
 def usage_store_many(
     project: Project,
     sessions: Mapping[int, AgentSession],
-    created: list[Event],
+    created: Sequence[Inserted],
     fresh: list[EventInput],
 ) -> dict[int, list[PricedUsage]]:
     """Price the new events' usage (one price book), store its rows (one insert) and add it to
@@ -71,23 +87,21 @@ def usage_store_many(
     if not any(has_usage(d) for d in fresh):
         return priced
     book = PriceBook(project)
-    rows: list[TokenUsage] = []
+    records: list[dict[str, Any]] = []
     for event, data in zip(created, fresh, strict=True):
         usage = usage_priced(data, event.timestamp, book)
         if usage is None:
             continue
         priced.setdefault(event.session_id, []).append(usage)
-        values = USAGE_VALUES(usage, event.timestamp)
-        rows.append(
-            TokenUsage(
-                project_id=project.pk,
-                session_id=event.session_id,
-                run_id=event.run_id,
-                event_id=event.pk,
-                **dict(zip(USAGE_VALUES.names, values, strict=True)),
-            )
+        record = dict(zip(USAGE_VALUES.names, USAGE_VALUES(usage, event.timestamp), strict=True))
+        record.update(
+            project_id=project.pk,
+            session_id=event.session_id,
+            run_id=event.run_id,
+            event_id=event.pk,
         )
-    insert_rows(TokenUsage, USAGE_COLUMNS, rows)
+        records.append(record)
+    insert_records(TokenUsage, USAGE_COLUMNS, records)
     key_names = [c.name for c in DAILY_KEY]
     sum_names = [c.name for c in DAILY_SUMS]
     daily: list[dict[str, Any]] = [
