@@ -98,8 +98,13 @@ def _upsert_sessions(project: Project, plan: Plan) -> tuple[dict[str, AgentSessi
     """Lock the batch's sessions and create the missing roots, whatever their number, in
     constant statements; returns them locked, and those that could not be written."""
     sessions = sessions_lock(project=project, external_ids=list(plan.sessions))
+    # Only fields the spans name: a session a racing export created keeps what it was given.
     new_roots = {
-        sp.external_id: {"agent_name": sp.agent_name, "user_ref": sp.user_ref[:255]}
+        sp.external_id: {
+            name: value
+            for name, value in (("agent_name", sp.agent_name), ("user_ref", sp.user_ref[:255]))
+            if value
+        }
         for sp in plan.sessions.values()
         if sp.parent is None and sp.external_id not in sessions
     }

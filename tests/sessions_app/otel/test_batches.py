@@ -14,6 +14,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from sessions_app.models import AgentSession, DailyUsage, Event, TokenUsage
+from sessions_app.otel import service
+from sessions_app.services.sessions import session_upsert
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +109,16 @@ def test_every_session_of_a_batch_gets_its_messages_and_exact_rollups(post_otlp)
     # The daily aggregate (by end user) equals the usage rows.
     daily = {d.user_ref: (d.events, d.prompt_tokens) for d in DailyUsage.objects.all()}
     assert daily == {f"user-{u}": (4 * 3, 4 * (100 + 101 + 102)) for u in range(3)}
+
+
+def test_a_session_another_export_created_meanwhile_gets_the_events_and_keeps_its_fields(
+    post_otlp, project, monkeypatch
+):
+    session_upsert(project=project, external_id="s-0", fields={"agent_name": "planner"})
+    # As if a racing export created it between this one's lock and its insert.
+    monkeypatch.setattr(service, "sessions_lock", lambda **kwargs: {})
+    rejected, _ = _post(post_otlp, export(2, [0]))
+    assert rejected == 0
+    first = AgentSession.objects.get(external_id="s-0")
+    assert (first.agent_name, first.user_ref, first.event_count) == ("planner", "user-0", 2)
+    assert AgentSession.objects.get(external_id="s-1").event_count == 2
