@@ -263,7 +263,10 @@ def _store_plan(project: Project, plan: Plan) -> dict[str, str]:
         if events:
             batches[sp.external_id] = events
     try:
-        refused = events_append_many(project=project, sessions=sessions, batches=batches)
+        # `stored` was read in this transaction: the append need not read it again.
+        refused = events_append_many(
+            project=project, sessions=sessions, batches=batches, checked=True
+        )
     except DomainError as exc:
         refused = dict.fromkeys(batches, exc.detail)
     for external_id, reason in refused.items():

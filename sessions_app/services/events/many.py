@@ -50,17 +50,25 @@ _ROLLUP_FIELDS = tuple(c.name for c in _ROLLUP_COLUMNS)
 
 @transaction.atomic
 def events_append_many(
-    *, project: Project, sessions: dict[str, AgentSession], batches: dict[str, list[EventInput]]
+    *,
+    project: Project,
+    sessions: dict[str, AgentSession],
+    batches: dict[str, list[EventInput]],
+    checked: bool = False,
 ) -> dict[str, str]:
     """Append each session's batch in arrival order, all in one transaction.
 
     `sessions` are the batches' sessions by external id, locked by the caller's transaction
     (`sessions_lock`). Stored ids with the same body are skipped as duplicates; a session whose
     batch reuses an id with another body gets nothing stored and is returned with the reason.
+    With `checked`, the caller has just read that none of the ids is stored (the OTLP receiver
+    does, to tell late spans from new ones): the duplicate check is not read twice, and a racing
+    writer's copy fails the insert with IntegrityError, for the caller to retry.
     """
     refused: dict[str, str] = {}
     targets = {ext: newest_segment(sessions[ext]) for ext, events in batches.items() if events}
-    stored = stored_events(project, list({e.external_id for ext in targets for e in batches[ext]}))
+    wanted = [] if checked else list({e.external_id for ext in targets for e in batches[ext]})
+    stored = stored_events(project, wanted) if wanted else {}
     fresh: dict[str, list[EventInput]] = {}
     taken: dict[str, str] = {}  # an id new in this batch -> its body, so a second copy is seen
     for ext in targets:
