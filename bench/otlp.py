@@ -9,8 +9,10 @@ batch (as an agent process serving many conversations exports every few seconds)
 Prints spans/s acknowledged (a 200 without rejected spans: every span is stored), the CPU per
 span of the workers and PostgreSQL, and, in the same run, the same figures for the JSON API's
 batches of 500 LLM-shaped events (messages of ~400 characters, priced usage on half of them).
+Last, the ceiling of this machine at this moment: rows/s of a raw COPY into the events table of
+the same database (a span stores two events and a usage row, so judge spans/s by the ratio).
 
-Usage: .venv/bin/python bench/otlp.py [--spans 20000]
+Usage: .venv/bin/python bench/otlp.py [--spans 20000] [--copy-rows 40000]
 It creates (and drops first) its own database, ss_bench_otlp. Not a test.
 """
 
@@ -30,7 +32,16 @@ os.environ.setdefault("BENCH_DB", "ss_bench_otlp")
 os.environ.setdefault("BENCH_PORT", "18450")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import HOST, PORT, CpuMeter, log, prepare_database, start_server
+from bench.ingest import (
+    HOST,
+    PORT,
+    CpuMeter,
+    analyze,
+    copy_ceiling,
+    log,
+    prepare_database,
+    start_server,
+)
 
 SENDERS, BATCH, SESSIONS, USERS, PER_BATCH_SESSIONS = 4, 500, 200, 50, 10
 TEXT = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor. "
@@ -200,6 +211,7 @@ def phase(server, kind: str, per_sender: list[list[tuple[str, bytes, int]]], tok
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--spans", type=int, default=20_000)
+    parser.add_argument("--copy-rows", type=int, default=40_000)
     args = parser.parse_args()
     token = prepare_database()
     server = start_server(2, "gthread", 4)  # keep-alive connections, as bench/ingest.py
@@ -217,6 +229,7 @@ def main() -> None:
         log(f"OTLP: {sum(len(x) for x in otlp)} batches of up to {BATCH} spans, "
             f"{sum(sizes) / len(sizes) / 1024:.0f} KiB each, {SENDERS} senders")  # fmt: skip
         rate, rejected, meter, done, elapsed = phase(server, "otlp", otlp, token)
+        done_spans, elapsed_spans = done, elapsed
         log(f"OTLP spans acknowledged: {done} in {elapsed:.1f} s = {rate:,.0f} spans/s "
             f"(rejected {rejected})")  # fmt: skip
         log("  " + meter.summary(rate, "span"))
@@ -228,6 +241,11 @@ def main() -> None:
         log(f"JSON API events (batches of {BATCH}, usage on half): {done} in {elapsed:.1f} s "
             f"= {rate:,.0f} events/s")  # fmt: skip
         log("  " + meter.summary(rate, "event"))
+        analyze()
+        ceiling = copy_ceiling(args.copy_rows)
+        log(f"Ceiling: COPY into the events table {ceiling:,.0f} rows/s "
+            f"(OTLP {2 * done_spans / elapsed_spans / ceiling:.0%} of it at 2 events a span, "
+            f"JSON API {rate / ceiling:.0%})")  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=30)

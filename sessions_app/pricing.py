@@ -28,6 +28,9 @@ class PriceBook:
         if overrides is None:
             overrides = price_overrides(project)
         self.overrides = overrides
+        # litellm's price of each model met in the batch, looked up once (not per event: the
+        # lookup and its Decimal conversions cost more than pricing the event).
+        self._table: dict[str, llm.UnitPrices | None] = {}
 
     def price(self, model: str, at: datetime) -> Price:
         """The price for `model` at time `at`: newest effective exact override, then glob, then
@@ -45,7 +48,9 @@ class PriceBook:
                     ),
                     "override",
                 )
-        table = llm.table_prices(model)
+        if model not in self._table:
+            self._table[model] = llm.table_prices(model)
+        table = self._table[model]
         return Price(table, "litellm" if table else "unknown")
 
 

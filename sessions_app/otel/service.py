@@ -1,10 +1,13 @@
 """Storing a mapped batch of spans: sessions, runs, then each session's new events.
 
-Writes go through the existing services (`session_upsert`, `events_append`), so an OTLP
-conversation is stored, priced and rolled up exactly as one sent through the JSON API. Reads
-that decide what is new are bulk (one query each for events, spans, sessions and runs), never
-one per span. Each session is its own transaction: a failure rejects that session's spans in
-`partial_success` and the rest of the batch is stored.
+Writes go through the existing services (`sessions_create`, `session_upsert`,
+`events_append_many`), so an OTLP conversation is stored, priced and rolled up exactly as one
+sent through the JSON API. A batch is one transaction of a constant number of statements,
+however many sessions it touches (an exporter's batch holds every conversation its process
+served meanwhile): reads that decide what is new are bulk, the sessions are locked in one
+query, the missing ones created in one insert, and every session's events appended together.
+A session that cannot be written (its tree too deep, an event id reused with another body) has
+its spans rejected in `partial_success`; the rest of the batch is stored.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from .. import normalize
@@ -23,10 +26,11 @@ from ..jsontext import body_hash
 from ..models import AgentSession, Event, Project, Run
 from ..selectors import otel as selectors
 
-# usage_store is the append path's own pricing (usage rows and the daily aggregate), reused so
-# a late span's usage is priced exactly as an appended event's.
-from ..services.events import events_append, usage_store
-from ..services.sessions import session_upsert
+# usage_store_many is the append path's own pricing (usage rows and the daily aggregate),
+# reused so a late span's usage is priced exactly as an appended event's.
+from ..services.events import events_append_many
+from ..services.events.store import usage_store_many
+from ..services.sessions import session_upsert, sessions_create, sessions_lock
 from .decode import Span
 from .mapping import Plan, RunPlan, SessionPlan, Unit, plan_spans
 
@@ -90,41 +94,60 @@ def _conflicting_spans(project: Project, plan: Plan, ids: dict[int, str]) -> set
     return {span for span, external_id in stored if external_id not in mine[span]}
 
 
-def _upsert_sessions(project: Project, plan: Plan) -> set[str]:
-    """Create or fill in the batch's sessions; returns those that could not be written."""
-    known = selectors.sessions_brief(project, list(plan.sessions))
+def _upsert_sessions(project: Project, plan: Plan) -> tuple[dict[str, AgentSession], set[str]]:
+    """Lock the batch's sessions and create the missing roots, whatever their number, in
+    constant statements; returns them locked, and those that could not be written."""
+    sessions = sessions_lock(project=project, external_ids=list(plan.sessions))
+    # Only fields the spans name: a session a racing export created keeps what it was given.
+    new_roots = {
+        sp.external_id: {
+            name: value
+            for name, value in (("agent_name", sp.agent_name), ("user_ref", sp.user_ref[:255]))
+            if value
+        }
+        for sp in plan.sessions.values()
+        if sp.parent is None and sp.external_id not in sessions
+    }
     failed: set[str] = set()
+    try:
+        with transaction.atomic():
+            sessions.update(sessions_create(project=project, fields=new_roots))
+    except DomainError:
+        failed.update(new_roots)
+    # One by one, what only the first sighting needs: a child session's place in the tree, and
+    # an agent or user filled in on a stored session (its usage moves in the daily aggregate).
     # Parents first: a child session's parent must exist before it.
     for sp in sorted(plan.sessions.values(), key=lambda s: s.parent is not None):
+        if sp.external_id in failed:
+            continue
         fields = {}
-        row = known.get(sp.external_id)
-        if sp.agent_name and (row is None or not row["agent_name"]):
+        row = sessions.get(sp.external_id)
+        if sp.agent_name and (row is None or not row.agent_name):
             fields["agent_name"] = sp.agent_name
-        if sp.user_ref and (row is None or not row["user_ref"]):
+        if sp.user_ref and (row is None or not row.user_ref):
             fields["user_ref"] = sp.user_ref[:255]
-        parent_moves = sp.parent is not None and (row is None or row["parent_pk"] is None)
+        parent_moves = sp.parent is not None and (row is None or row.parent_id is None)
         if row is not None and not fields and not parent_moves:
             continue
         kwargs = {"parent_external_id": sp.parent} if parent_moves else {}
         try:
             with transaction.atomic():
-                session_upsert(project=project, external_id=sp.external_id, fields=fields, **kwargs)
+                sessions[sp.external_id], _ = session_upsert(
+                    project=project, external_id=sp.external_id, fields=fields, **kwargs
+                )
         except DomainError:
             failed.add(sp.external_id)
-    return failed
+            sessions.pop(sp.external_id, None)
+    return sessions, failed
 
 
-def _store_runs(project: Project, runs: list[RunPlan]) -> None:
+def _store_runs(project: Project, runs: list[RunPlan], locked: dict[str, AgentSession]) -> None:
     """Agent spans as runs, with their final status: one read, one insert, one update."""
     if not runs:
         return
     stored = {r.external_id: r for r in Run.objects.filter(
         project=project, external_id__in=[r.external_id for r in runs])}  # fmt: skip
-    sessions = dict(
-        AgentSession.objects.filter(
-            project=project, external_id__in={r.session for r in runs}
-        ).values_list("external_id", "id")
-    )
+    sessions = {external_id: s.pk for external_id, s in locked.items()}
     new, changed = [], []
     for r in runs:
         status = Run.Status.FAILED if r.failed else Run.Status.COMPLETED
@@ -145,25 +168,20 @@ def _store_runs(project: Project, runs: list[RunPlan]) -> None:
         Run.objects.bulk_update(changed, ["status", "ended_at", "reason", "started_at"])
 
 
-@transaction.atomic
-def _attach_calls(project: Project, sp: SessionPlan, late: dict[str, Unit]) -> None:
+def _attach_calls(
+    project: Project, sessions: dict[str, AgentSession], late: dict[str, Unit]
+) -> None:
     """Give stored messages the call details a late span brings (latency, span, usage).
 
     A later turn's input may have stored a model's answer before the span of the call that
     produced it arrived; that span then adds no event, but its latency and usage belong on
-    the answer. Only events without a span yet are touched, so a retry changes nothing.
+    the answer. Only events without a span yet are touched, so a retry changes nothing (and
+    costs one query, whatever the number of sessions).
     """
-    session = (
-        AgentSession.objects.select_for_update()
-        .filter(project=project, external_id=sp.external_id)
-        .first()
-    )
-    if session is None:
-        return
     rows = list(
-        Event.objects.filter(session=session, external_id__in=list(late), span_id="")
+        Event.objects.filter(project=project, external_id__in=list(late), span_id="")
         .exclude(usage__isnull=False)
-        .only("id", "external_id", "timestamp", "run_id", "source", "type")
+        .only("id", "external_id", "timestamp", "run_id", "source", "type", "session_id")
     )
     if not rows:
         return
@@ -178,9 +196,14 @@ def _attach_calls(project: Project, sp: SessionPlan, late: dict[str, Unit]) -> N
                 EventInput(row.external_id, source=row.source, type=row.type, usage=usage)
             )
     Event.objects.bulk_update(rows, ["duration_ms", "span_id", "trace_id"])
-    usages = usage_store(project, session, priced_rows, priced_inputs) if priced_rows else []
-    if usages:
-        AgentSession.objects.filter(pk=session.pk).update(
+    if not priced_rows:
+        return
+    by_pk = {s.pk: s for s in sessions.values()}
+    # A segment's rows belong to a session the batch did not name: lock it too.
+    missing = {row.session_id for row in priced_rows} - set(by_pk)
+    by_pk.update(AgentSession.objects.select_for_update().in_bulk(missing))
+    for session_id, usages in usage_store_many(project, by_pk, priced_rows, priced_inputs).items():
+        AgentSession.objects.filter(pk=session_id).update(
             prompt_tokens=F("prompt_tokens") + sum(u.prompt_tokens for u in usages),
             completion_tokens=F("completion_tokens") + sum(u.completion_tokens for u in usages),
             total_tokens=F("total_tokens") + sum(u.total_tokens for u in usages),
@@ -191,6 +214,25 @@ def _attach_calls(project: Project, sp: SessionPlan, late: dict[str, Unit]) -> N
 def otel_spans_store(*, project: Project, spans: list[Span]) -> TracesOutcome:
     """Store a batch of decoded spans; unusable spans are counted and explained, not fatal."""
     plan = plan_spans(spans)
+    for attempt in range(2):
+        try:
+            rejected = _store_plan(project, plan)
+            break
+        except IntegrityError:
+            # Another export stored some of these events between our read and our insert (an
+            # exporter's retry racing the original): the second attempt reads them as stored.
+            if attempt:
+                raise
+    reasons = sorted(set(rejected.values()))
+    message = "; ".join(reasons)[:1000]
+    return TracesOutcome(
+        accepted=len(spans) - len(rejected), rejected=len(rejected), message=message
+    )
+
+
+@transaction.atomic
+def _store_plan(project: Project, plan: Plan) -> dict[str, str]:
+    """One transaction: the batch's sessions, runs and events; returns the rejected spans."""
     rejected = dict(plan.rejected)
     ids = {
         id(unit): event_id_for(sp.external_id, unit.key)
@@ -200,15 +242,16 @@ def otel_spans_store(*, project: Project, spans: list[Span]) -> TracesOutcome:
     stored = selectors.stored_event_ids(project, list(ids.values()))
     for span in _conflicting_spans(project, plan, ids):
         rejected[span] = "span id already stored with another body"
-    failed_sessions = _upsert_sessions(project, plan)
+    sessions, failed_sessions = _upsert_sessions(project, plan)
     # Runs after sessions (they name them), before events (events name runs).
-    _store_runs(project, [r for r in plan.runs if r.session not in failed_sessions])
+    _store_runs(project, [r for r in plan.runs if r.session not in failed_sessions], sessions)
+    batches: dict[str, list[EventInput]] = {}
+    late: dict[str, Unit] = {}
     for sp in plan.sessions.values():
         if sp.external_id in failed_sessions:
             rejected.update(dict.fromkeys(sp.spans, "its session could not be written"))
             continue
         events: list[EventInput] = []
-        late: dict[str, Unit] = {}
         for unit in sp.units:
             if unit.span_id in rejected:
                 continue
@@ -217,15 +260,17 @@ def otel_spans_store(*, project: Project, spans: list[Span]) -> TracesOutcome:
                     late[ids[id(unit)]] = unit
                 continue
             events.extend(_inputs(sp, unit, ids[id(unit)]))
-        try:
-            if events:
-                events_append(project=project, session_external_id=sp.external_id, events=events)
-            if late:
-                _attach_calls(project, sp, late)
-        except DomainError as exc:
-            rejected.update(dict.fromkeys(sp.spans, exc.detail))
-    reasons = sorted(set(rejected.values()))
-    message = "; ".join(reasons)[:1000]
-    return TracesOutcome(
-        accepted=len(spans) - len(rejected), rejected=len(rejected), message=message
-    )
+        if events:
+            batches[sp.external_id] = events
+    try:
+        # `stored` was read in this transaction: the append need not read it again.
+        refused = events_append_many(
+            project=project, sessions=sessions, batches=batches, checked=True
+        )
+    except DomainError as exc:
+        refused = dict.fromkeys(batches, exc.detail)
+    for external_id, reason in refused.items():
+        rejected.update(dict.fromkeys(plan.sessions[external_id].spans, reason))
+    if late:
+        _attach_calls(project, sessions, late)
+    return rejected

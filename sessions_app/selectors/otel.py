@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import connection
 from django.db.models import F
@@ -51,14 +50,6 @@ def events_by_span(project: Project, span_ids: list[str]) -> list[tuple[str, str
         "WHERE project_id = %s AND span_id = wanted.span_id AND span_id <> '') AS e"
     )
     return list(server_bound(sql, [document(span_ids, default=str), project.pk]))
-
-
-def sessions_brief(project: Project, external_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Agent, end user and parent of the sessions that exist among these ids (one query)."""
-    rows = AgentSession.objects.filter(project=project, external_id__in=external_ids).values(
-        "external_id", "agent_name", "user_ref", parent_pk=F("parent_id")
-    )
-    return {row["external_id"]: dict(row) for row in rows}
 
 
 # --- the turn timeline ------------------------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Value
-from django.db.models.functions import Concat, Substr, TruncDate
+from django.db.models import CharField, F, Max, Value
+from django.db.models.functions import Cast, Concat, Substr, TruncDate
 from django.utils import timezone
 
 from ..errors import InvalidInput
@@ -78,6 +78,58 @@ def session_get_or_create(*, project: Project, external_id: str) -> tuple[AgentS
         kind=AgentSession.Kind.ROOT,
         fields={},
     )
+
+
+def sessions_lock(*, project: Project, external_ids: list[str]) -> dict[str, AgentSession]:
+    """The existing sessions among these ids, locked in one query (in id order, the order every
+    batch locks them in, so two batches never wait on each other crosswise). Must run inside a
+    transaction."""
+    rows = (
+        AgentSession.objects.select_for_update()
+        .filter(project=project, external_id__in=external_ids)
+        .order_by("pk")
+    )
+    return {s.external_id: s for s in rows}
+
+
+def sessions_create(
+    *, project: Project, fields: dict[str, dict[str, Any]]
+) -> dict[str, AgentSession]:
+    """Create root sessions by external id, each with its fields: one insert and one update
+    whatever their number. Must run inside a transaction; the rows are locked as created.
+
+    When a concurrent writer created one of them meanwhile, each is upserted on its own."""
+    for external_id, values in fields.items():
+        if not external_id or len(external_id) > 255:
+            raise InvalidInput("external_id must be 1 to 255 characters.", field="external_id")
+        _validate_fields(values)
+    rows = [
+        AgentSession(
+            project=project,
+            external_id=external_id,
+            depth=0,
+            kind=AgentSession.Kind.ROOT,
+            **values,
+        )
+        for external_id, values in fields.items()
+    ]
+    if not rows:
+        return {}
+    try:
+        with transaction.atomic():
+            AgentSession.objects.bulk_create(rows)
+    except IntegrityError:
+        return {
+            external_id: session_upsert(project=project, external_id=external_id, fields=values)[0]
+            for external_id, values in fields.items()
+        }
+    # A root's path and root name its own id, known only now.
+    AgentSession.objects.filter(pk__in=[s.pk for s in rows]).update(
+        root_id=F("id"), path=Concat(Value("/"), Cast("id", CharField()), Value("/"))
+    )
+    for session in rows:
+        session.root_id, session.path = session.pk, f"/{session.pk}/"
+    return {s.external_id: s for s in rows}
 
 
 def _validate_fields(fields: dict[str, Any]) -> None:

@@ -1,12 +1,14 @@
-"""Both append paths store the same rows, whatever the batches: PostgreSQL's one statement (taken
-by every plain batch) and the general path through the ORM (forced for every batch).
+"""Every append path stores the same rows, whatever the batches: PostgreSQL's one statement
+(taken by every plain batch), the general path through the ORM (forced for every batch), and the
+many-session path the OTLP receiver takes (`events_append_many`).
 
-The same random batches go to two projects: one as in production, one with the statement turned
-off. New and existing sessions, runs, parents by id and by tool call, usage with and without a
-price, reported costs, estimated tokens, duplicates and retries, reused ids with another body
-(409), unicode and big metadata. Every stored column of the events, token usage, runs, daily
-aggregate and sessions must then be equal, with ids translated to the external ids they stand
-for. The clock is frozen, so arrival and update times are equal too.
+The same random batches go to three projects: one as in production, one with the statement
+turned off, one through the many-session path. New and existing sessions, runs, parents by id
+and by tool call, usage with and without a price, reported costs, estimated tokens, duplicates
+and retries, reused ids with another body (409), unicode and big metadata. Every stored column
+of the events, token usage, runs, daily aggregate and sessions must then be equal, with ids
+translated to the external ids they stand for. The clock is frozen, so arrival and update
+times are equal too.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from sessions_app.models import (
     Run,
     TokenUsage,
 )
-from sessions_app.services.events import events_append, statement
-from sessions_app.services.sessions import session_upsert
+from sessions_app.services.events import events_append, events_append_many, statement
+from sessions_app.services.sessions import session_upsert, sessions_create, sessions_lock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -180,6 +182,23 @@ def send(project: Project, plan: Plan) -> list[Any]:
     return answers
 
 
+def send_many(project: Project, plan: Plan) -> None:
+    """Send the plan's batches through the many-session path (the OTLP receiver's), one
+    session a call; a refused batch leaves nothing behind, as a 409 does."""
+    for sid, ids, changed in plan.batches:
+        with transaction.atomic():
+            sessions = sessions_lock(project=project, external_ids=[sid])
+            created = sid not in sessions
+            if created:
+                sessions.update(sessions_create(project=project, fields={sid: {}}))
+            refused = events_append_many(
+                project=project, sessions=sessions, batches={sid: batch_of(plan, ids, changed)}
+            )
+            # A session created for a batch of ids stored elsewhere is not kept (append.py).
+            empty = created and not Event.objects.filter(session=sessions[sid]).exists()
+            transaction.set_rollback(bool(refused) or empty)
+
+
 def stored(project: Project) -> dict[str, list]:
     """Every stored column of what an append writes, ids replaced by what they stand for."""
     names = {
@@ -246,6 +265,9 @@ def test_the_one_statement_and_the_general_path_store_the_same_rows(monkeypatch)
             general = a_project("general")
             assert send(general, plan) == answers
             assert stored(one_statement) == stored(general)
+            many = a_project("many")
+            send_many(many, plan)
+            assert stored(many) == stored(general)
             transaction.set_rollback(True)  # each example starts from an empty database
 
     use_statement = True

@@ -10,36 +10,20 @@ same rows from the same description (rows.py).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ...db import server_bound
 from ...errors import InvalidInput
 from ...inputs import AppendResult, EventInput
-from ...models import AgentSession, Event, Project, TokenUsage
-from ...pricing import PriceBook
+from ...models import AgentSession, Event, Project
 from ..budgets import budgets_check_on_commit
 from ..segments import segments_after_append
-from ..usage import daily_usage_apply
 from . import statement
 from .lookups import resolve_session, runs_for, split_duplicates, stored_parents
-from .pricing import PricedUsage, has_usage, usage_priced
 from .rollups import rollups_add
-from .rows import (
-    DAILY_KEY,
-    DAILY_SUMS,
-    EVENT_COLUMNS,
-    EVENT_VALUES,
-    USAGE_COLUMNS,
-    USAGE_VALUES,
-    batch_totals,
-    daily_sums,
-    json_rows,
-    names,
-    recordset,
-)
+from .rows import EVENT_COLUMNS, EVENT_VALUES, USAGE_COLUMNS, batch_totals
+from .store import insert_events, usage_store
 
 # The columns this path supplies itself (rows.py lists them); any other comes from the input.
 _EVENT_GIVEN = ("project_id", "session_id", "run_id", "parent_event_id", "seq", "received_at")
@@ -138,7 +122,7 @@ def _store(
                 **dict(zip(EVENT_VALUES.names, EVENT_VALUES(data, now), strict=True)),
             )
         )
-    created = _bulk_insert_events(rows)
+    created = insert_events(rows)
 
     # Parents inside the same batch get their ids only now: link them with one bulk UPDATE.
     # A tool result answers the latest call with its id *before* it, never a later one.
@@ -158,67 +142,3 @@ def _store(
     if relink:
         Event.objects.bulk_update(relink, ["parent_event"])
     return created
-
-
-def _bulk_insert_events(rows: list[Event]) -> list[Event]:
-    """Insert events and set their primary keys.
-
-    On PostgreSQL this is one `INSERT ... SELECT FROM jsonb_to_recordset(<the rows>)` with a
-    server-side parameter: Django's client-side quoting of a 500-row batch cost more CPU than
-    the insert itself (profiled in bench/ingest.py). Elsewhere, bulk_create.
-    """
-    if connection.vendor != "postgresql":
-        return Event.objects.bulk_create(rows)
-    sql = (
-        f"INSERT INTO {Event._meta.db_table} ({names(EVENT_COLUMNS)}) "
-        f"SELECT {names(EVENT_COLUMNS)} FROM jsonb_to_recordset(%s::jsonb) "
-        f"AS t({recordset(EVENT_COLUMNS)}) RETURNING id"
-    )
-    records = [{c.name: getattr(row, c.name) for c in EVENT_COLUMNS} for row in rows]
-    ids = [pk for (pk,) in server_bound(sql, [json_rows(records)])]
-    for row, pk in zip(rows, ids, strict=True):
-        row.pk = pk
-        row._state.adding = False
-        row._state.db = connection.alias
-    return rows
-
-
-def usage_store(
-    project: Project, session: AgentSession, created: list[Event], fresh: list[EventInput]
-) -> list[PricedUsage]:
-    """Price the new events' usage, store its rows and add it to the daily aggregate (also for
-    events stored earlier whose usage arrives later: the OTLP receiver's late spans)."""
-    if not any(has_usage(d) for d in fresh):
-        return []
-    book = PriceBook(project)
-    priced: list[PricedUsage] = []
-    rows: list[TokenUsage] = []
-    for event, data in zip(created, fresh, strict=True):
-        usage = usage_priced(data, event.timestamp, book)
-        if usage is None:
-            continue
-        priced.append(usage)
-        values = USAGE_VALUES(usage, event.timestamp)
-        rows.append(
-            TokenUsage(
-                project_id=project.pk,
-                session_id=session.pk,
-                run_id=event.run_id,
-                event_id=event.pk,
-                **dict(zip(USAGE_VALUES.names, values, strict=True)),
-            )
-        )
-    TokenUsage.objects.bulk_create(rows)
-    key_names = [c.name for c in DAILY_KEY]
-    sum_names = [c.name for c in DAILY_SUMS]
-    daily: list[dict[str, Any]] = [
-        {
-            **dict(zip(key_names, key, strict=True)),
-            **dict(zip(sum_names, sums, strict=True)),
-            "agent_name": session.agent_name,
-            "user_ref": session.user_ref,
-        }
-        for key, sums in daily_sums(priced)
-    ]
-    daily_usage_apply(project_id=project.pk, rows=daily)
-    return priced

@@ -17,16 +17,20 @@ def resolve_session(project: Project, external_id: str) -> tuple[AgentSession, b
     """The session to append to, locked: created if missing, or the newest segment of it; and
     whether this call created it."""
     session, created = session_get_or_create(project=project, external_id=external_id)
-    # A session that was summarized into a segment keeps receiving events under its old id:
-    # they go to the newest segment of the chain.
+    return newest_segment(session), created
+
+
+def newest_segment(session: AgentSession) -> AgentSession:
+    """Where a session's new events go, locked: a session that was summarized into a segment
+    keeps receiving events under its old id, and they go to the newest segment of the chain."""
     hops = 0
     while session.continued_in_id and hops < 1000:
         session = AgentSession.objects.select_for_update().get(pk=session.continued_in_id)
         hops += 1
-    return session, created
+    return session
 
 
-def _stored_events(project: Project, ids: list[str]) -> dict[str, Event]:
+def stored_events(project: Project, ids: list[str]) -> dict[str, Event]:
     """Stored events of the project with these ids (id, external_id, seq, body_hash only)."""
     if connection.vendor != "postgresql":
         return {
@@ -55,11 +59,12 @@ def _stored_events(project: Project, ids: list[str]) -> dict[str, Event]:
 
 
 def split_duplicates(
-    project: Project, events: list[EventInput]
+    project: Project, events: list[EventInput], stored: dict[str, Event] | None = None
 ) -> tuple[dict[str, Event], list[EventInput]]:
     """Split a batch into stored duplicates and new events; a reused id with another body is a
-    409 for the whole batch."""
-    stored = _stored_events(project, list({e.external_id for e in events}))
+    409 for the whole batch. `stored`: the batch's stored events, when already read."""
+    if stored is None:
+        stored = stored_events(project, list({e.external_id for e in events}))
     fresh: list[EventInput] = []
     seen: dict[str, EventInput] = {}
     for e in events:
