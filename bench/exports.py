@@ -55,7 +55,7 @@ def build():
             INSERT INTO sessions_app_event (
                 project_id, session_id, run_id, parent_event_id, external_id, seq, timestamp,
                 received_at, source, type, role, name, tool_call_id, content, is_error,
-                payload, payload_format, body_hash, metadata)
+                payload, payload_format, body_hash, metadata, span_id, trace_id)
             SELECT %(project)s, %(session)s, NULL, NULL, 'e-' || i, i,
                 now() - ((%(n)s - i) * interval '2 seconds'), now(),
                 (ARRAY['user','llm','llm','tool'])[1 + i %% 4],
@@ -73,7 +73,7 @@ def build():
                 END,
                 i %% 97 = 0,
                 jsonb_build_object('role', 'user', 'content', 'Where is order ' || i),
-                'native', '', jsonb_build_object('channel', 'web', 'turn', i / 4)
+                'native', '', jsonb_build_object('channel', 'web', 'turn', i / 4), '', ''
             FROM generate_series(1::bigint, %(n)s) AS i
             """,
             {"project": project.pk, "session": session.pk, "n": EVENTS},
