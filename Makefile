@@ -16,8 +16,11 @@ help: ## List the targets
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) is required"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	@# Only the runtime dependencies, read from pyproject.toml: the project has no package to
+	@# build (packages = []), and building an editable wheel for nothing cost a build
+	@# environment and a setuptools download; the venv's own pip (23+) needs no upgrade.
+	$(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed Makefile clients/python/pyproject.toml
