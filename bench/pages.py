@@ -190,7 +190,7 @@ def build(rebuild: bool, sessions: int = SESSIONS) -> None:
                 INSERT INTO sessions_app_event (
                     project_id, session_id, run_id, parent_event_id, external_id, seq, timestamp,
                     received_at, source, type, role, name, tool_call_id, content, is_error,
-                    payload, payload_format, body_hash, metadata)
+                    payload, payload_format, body_hash, metadata, span_id, trace_id)
                 SELECT %(project)s, %(session)s, NULL, NULL, %(prefix)s || i, i,
                     now() - ((%(n)s - i) * interval '5 seconds'), now(),
                     CASE WHEN i %% 2 = 1 THEN 'user' ELSE 'llm' END, 'message',
@@ -199,7 +199,7 @@ def build(rebuild: bool, sessions: int = SESSIONS) -> None:
                         || CASE WHEN i %% 50 = 0 THEN ' refund requested' ELSE '' END,
                     i %% 1000 = 500,
                     jsonb_build_object('role', 'user', 'content', repeat('x', 2000)),
-                    'native', '', '{}'::jsonb
+                    'native', '', '{}'::jsonb, '', ''
                 FROM generate_series(1::bigint, %(n)s) AS i
                 """,
                 {"project": project.pk, "session": session.pk, "n": size, "prefix": f"t{size}-"},

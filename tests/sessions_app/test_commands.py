@@ -107,6 +107,21 @@ def test_seed_demo_writes_consistent_data_and_is_idempotent():
     assert output.strip().splitlines()[-1] == run("seed_demo").strip().splitlines()[-1]
 
 
+def test_a_seeding_that_fails_part_way_leaves_no_half_demo_so_the_next_run_seeds_again():
+    from unittest import mock
+
+    from sessions_app.management.commands.seed_demo import Command
+
+    with (
+        mock.patch.object(Command, "_long_session", side_effect=RuntimeError("disk full")),
+        pytest.raises(RuntimeError),
+    ):
+        run("seed_demo", "--sessions", "3", "--long-events", "10")
+    assert not Project.objects.filter(slug="demo").exists()
+    assert not AgentSession.objects.exists() and not Event.objects.exists()
+    assert "Seeded" in run("seed_demo", "--sessions", "3", "--long-events", "10")
+
+
 def test_demo_conversations_hang_together():
     import json
 

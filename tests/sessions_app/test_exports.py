@@ -153,3 +153,92 @@ def test_moments_are_written_from_the_databases_text_as_django_writes_them(raw, 
     moment = datetime.fromisoformat(iso)
     assert _moment(raw) == json.dumps(moment, cls=DjangoJSONEncoder)
     assert _iso(raw) == moment.isoformat()
+
+
+def _every_field(project) -> AgentSession:
+    """Events that exercise every exported field: escapes, unicode, whole and tiny money,
+    cached and reasoning tokens, a parent, a run, a duration, a removal, moments with and
+    without a fraction of a second."""
+    from sessions_app.models import Event, TokenUsage
+    from sessions_app.services.runs import run_create
+
+    session = _priced(project)
+    run_create(session=session, external_id="run-1", agent_name="bot", started_at=T0)
+    events_append(
+        project=project,
+        session_external_id="priced",
+        events=[
+            EventInput(
+                external_id='odd "id" \\ ü',
+                source="tool",
+                type="tool_result",
+                role="tool",
+                name="search\t`x`",
+                tool_call_id="call-1",
+                content='quote " backslash \\ newline \n tab \t bell \x07 emoji 🙂 ```fence```',
+                is_error=True,
+                payload={"b": [1, 2.5, None, True], "a": {"ü": "\n"}},
+                metadata={"k": "v", "n": 3},
+                timestamp=datetime(2026, 3, 1, 12, 0, 0, 120, tzinfo=UTC),
+                run_external_id="run-1",
+                parent_external_id="a",
+                duration_ms=1234,
+                span_id="00f067aa0ba902b7",
+                trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
+            ),
+            EventInput(
+                external_id="whole",
+                source="llm",
+                role="assistant",
+                content="",
+                timestamp=datetime(2026, 3, 1, 12, 0, 1, 999999, tzinfo=UTC),
+                usage=UsageInput(
+                    model="gpt-4o-mini",
+                    prompt_tokens=10,
+                    completion_tokens=5,
+                    reasoning_tokens=7,
+                    cost_usd=Decimal("2"),
+                ),
+            ),
+            EventInput(
+                external_id="tiny",
+                source="llm",
+                role="assistant",
+                content="unpriced",
+                timestamp=T0,
+                usage=UsageInput(model="mystery-model", prompt_tokens=1, completion_tokens=1),
+            ),
+        ],
+    )
+    TokenUsage.objects.filter(event__external_id="tiny").update(
+        cost_usd=Decimal("0.0000000150"), input_cost_per_token=Decimal("0.00000015")
+    )
+    Event.objects.filter(external_id="whole").update(
+        removed_at=datetime(2026, 3, 2, tzinfo=UTC), removed_by="user"
+    )
+    return session
+
+
+@pytest.mark.postgres
+def test_postgresql_writes_each_event_exactly_as_the_python_path_does(project):
+    from unittest import mock
+
+    from sessions_app.exports import _dumps, event_as_dict, iter_events
+
+    session = _every_field(project)
+    exports = {}
+    for name, export in (("json", export_json), ("jsonl", export_jsonl), ("md", export_markdown)):
+        with mock.patch("sessions_app.exports.can_write_event_json", return_value=False):
+            python = "".join(export(session))
+        assert "".join(export(session)) == python, name
+        exports[name] = python
+    # ...and both are the record serialiser's: every field, money as numbers.
+    events = json.loads(exports["json"])["events"]
+    assert events == [json.loads(_dumps(event_as_dict(e))) for e in iter_events(session)]
+    by_id = {e["id"]: e for e in events}
+    assert by_id["whole"]["token_usage"]["cost_usd"] == 2.0
+    assert by_id["whole"]["token_usage"]["reasoning_tokens"] == 7
+    assert by_id["tiny"]["token_usage"]["cost_usd"] == 1.5e-08
+    assert by_id['odd "id" \\ ü']["parent_event_id"] == "a"
+    assert by_id['odd "id" \\ ü']["run_id"] == "run-1"
+    assert '"cost_usd": 2.0,' in exports["json"] and '"cost_usd": 1.5e-08,' in exports["json"]

@@ -14,6 +14,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from sessions_app import demo_scripts
@@ -61,6 +63,25 @@ def demo_token() -> str:
     return f"ss_demo0000_{digest[:40]}"
 
 
+@contextmanager
+def _unsynced_sqlite() -> Iterator[None]:
+    """On SQLite, no wait for the disk while seeding (PRAGMA synchronous=OFF): demo data that a
+    power cut loses is seeded again on the next start. The setting is put back afterwards; it
+    cannot change inside a transaction (a caller's, or a test's), so there it stays as it is."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous")
+        (previous,) = cursor.fetchone()
+        cursor.execute("PRAGMA synchronous=OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA synchronous={int(previous)}")
+
+
 class Command(BaseCommand):
     help = "Create a demo user, project, API key and realistic demo sessions (idempotent)."
 
@@ -96,18 +117,21 @@ class Command(BaseCommand):
         started = time.monotonic()
         project = Project.objects.filter(slug=DEMO_PROJECT).first()
         if project is None:
-            project = self._setup()
-            self.rng = random.Random(seed)
-            self.now = timezone.now()
-            self.project = project
-            self._seed_sessions(sessions)
-            if long_events:
-                self._long_session(long_events)
-            # Infinite conversations from now on: set after seeding, so the long demo session
-            # stays one session of `long_events` events.
-            Project.objects.filter(pk=project.pk).update(
-                segment_token_threshold=60_000, segment_turn_limit=200
-            )
+            # One transaction: a commit (and on SQLite an fsync) after each of the ~5,000
+            # service calls was most of the seeding's time; a failure leaves no half demo.
+            with _unsynced_sqlite(), transaction.atomic():
+                project = self._setup()
+                self.rng = random.Random(seed)
+                self.now = timezone.now()
+                self.project = project
+                self._seed_sessions(sessions)
+                if long_events:
+                    self._long_session(long_events)
+                # Infinite conversations from now on: set after seeding, so the long demo
+                # session stays one session of `long_events` events.
+                Project.objects.filter(pk=project.pk).update(
+                    segment_token_threshold=60_000, segment_turn_limit=200
+                )
             self.stdout.write(
                 f"Seeded {AgentSession.objects.filter(project=project).count()} sessions in "
                 f"{time.monotonic() - started:.1f}s."
@@ -144,7 +168,6 @@ class Command(BaseCommand):
         elif done % step == 0 or done >= total:
             self.stdout.write(f"    {what}: {done:,}/{total:,}")
 
-    @transaction.atomic
     def _setup(self) -> Project:
         project = project_create(slug=DEMO_PROJECT, name="Demo project")
         user, _ = get_user_model().objects.get_or_create(username=DEMO_USER)
