@@ -47,16 +47,34 @@ def ensure_database(url: str) -> None:
 
 
 TREE_CHILDREN = 3000
+# The data set's long transcripts, by their number of events.
+TRANSCRIPTS = (100, 100_000)
 
 
 def build_tree(project) -> None:
-    """A tree of 9,001 sessions: a root, 3,000 children, each with 2 grandchildren."""
+    """A tree of 9,001 sessions: a root, 3,000 children, each with 2 grandchildren (in one
+    transaction; a tree left incomplete by an older build is built again)."""
+    from django.db import connection, transaction
+
+    from sessions_app.models import AgentSession
+
+    root = AgentSession.objects.filter(project=project, external_id="tree-root").first()
+    if root is not None:
+        if AgentSession.objects.filter(root_id=root.pk).count() == 1 + 3 * TREE_CHILDREN:
+            return
+        print("the stored tree is incomplete (a failed build): building it again")
+        with connection.cursor() as c:
+            c.execute("DELETE FROM sessions_app_agentsession WHERE root_id = %s", [root.pk])
+    with transaction.atomic():
+        _insert_tree(project)
+
+
+def _insert_tree(project) -> None:
+    """The tree's rows, inside the caller's transaction."""
     from django.db import connection
 
     from sessions_app.models import AgentSession
 
-    if AgentSession.objects.filter(project=project, external_id="tree-root").exists():
-        return
     started = time.perf_counter()
     root = AgentSession.objects.create(
         project=project,
@@ -115,12 +133,15 @@ def build(rebuild: bool, sessions: int = SESSIONS) -> None:
     """Insert the data set with set-based SQL (minutes, not hours)."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
 
-    from sessions_app.models import AgentSession, Membership, Project
+    from sessions_app.models import Membership, Project
 
     call_command("migrate", verbosity=0)
     project = Project.objects.filter(slug=SLUG).first()
+    if project and not rebuild and not complete(project):
+        print("the stored data set is incomplete (a failed build): building it again")
+        rebuild = True
     if project and rebuild:
         with connection.cursor() as c:
             for table in ("sessions_app_event", "sessions_app_agentsession"):
@@ -132,6 +153,36 @@ def build(rebuild: bool, sessions: int = SESSIONS) -> None:
         Membership.objects.get_or_create(user=user, project=project, defaults={"role": "admin"})
         build_tree(project)
         return
+    # One transaction: a build that fails (a full disk, an interrupt) leaves no data set that a
+    # later run would time as if it were whole ("0 events").
+    with transaction.atomic():
+        project = _insert(user, sessions)
+    with connection.cursor() as c:
+        c.execute("ANALYZE sessions_app_agentsession")
+        c.execute("ANALYZE sessions_app_event")
+    build_tree(project)
+
+
+def complete(project) -> bool:
+    """Whether the stored data set is whole: its sessions and each transcript's events."""
+    from sessions_app.models import AgentSession, Event
+
+    for size in TRANSCRIPTS:
+        session = AgentSession.objects.filter(
+            project=project, external_id=f"transcript-{size}"
+        ).first()
+        if session is None or Event.objects.filter(session=session).count() != size:
+            return False
+    return AgentSession.objects.filter(project=project, external_id="bench-1").exists()
+
+
+def _insert(user, sessions: int):
+    """The project, its sessions and its transcripts (set-based SQL), inside the caller's
+    transaction."""
+    from django.db import connection
+
+    from sessions_app.models import AgentSession, Membership, Project
+
     project = Project.objects.create(slug=SLUG, name="Bench")
     Membership.objects.create(user=user, project=project, role="admin")
     started = time.perf_counter()
@@ -173,7 +224,7 @@ def build(rebuild: bool, sessions: int = SESSIONS) -> None:
             "(SELECT MAX(id) FROM sessions_app_agentsession))"
         )
     print(f"inserted {sessions:,} sessions in {time.perf_counter() - started:.1f}s")
-    for size in (100, 100_000):
+    for size in TRANSCRIPTS:
         started = time.perf_counter()
         session = AgentSession.objects.create(
             project=project,
@@ -208,10 +259,7 @@ def build(rebuild: bool, sessions: int = SESSIONS) -> None:
             event_count=size, last_seq=size, error_count=size // 1000
         )
         print(f"inserted a session of {size:,} events in {time.perf_counter() - started:.1f}s")
-    with connection.cursor() as c:
-        c.execute("ANALYZE sessions_app_agentsession")
-        c.execute("ANALYZE sessions_app_event")
-    build_tree(project)
+    return project
 
 
 def timed(client, url: str, runs: int = 30) -> dict[str, float]:
@@ -327,7 +375,7 @@ def transcript_rows() -> list[tuple[str, str]]:
     from sessions_app.models import AgentSession
 
     rows = []
-    for size in (100, 100_000):
+    for size in TRANSCRIPTS:
         pk = AgentSession.objects.get(project__slug=SLUG, external_id=f"transcript-{size}").pk
         page = f"/p/{SLUG}/sessions/{pk}/"
         at = size * 9 // 10

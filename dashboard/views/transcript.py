@@ -99,9 +99,9 @@ def session_jump(request: DashboardRequest, slug: str, pk: int) -> HttpResponseR
     if to.endswith("-hit") and not find:
         raise BadRequest("A jump to a search hit needs find=<text>.")
     if to == "next-error":
-        seq = error_seq_after(session, origin)
+        seq = error_seq_after(session, origin, show_removed=show_removed)
     elif to == "prev-error":
-        seq = error_seq_before(session, origin)
+        seq = error_seq_before(session, origin, show_removed=show_removed)
     elif to == "next-hit":
         seq = hit_seq_after(session, find, origin, show_removed=show_removed)
     else:

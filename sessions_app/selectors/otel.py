@@ -14,7 +14,9 @@ from ..models import AgentSession, Event, Project
 
 
 def stored_event_ids(project: Project, ids: list[str]) -> set[str]:
-    """Which of these event ids the project already holds (one query)."""
+    """Which of these event ids the project already holds (one query). Events an agent popped
+    or cleared count: an exporter's retry of their spans adds nothing (the record keeps them,
+    removed), rather than bringing them back as live events."""
     if not ids:
         return set()
     if connection.vendor != "postgresql":

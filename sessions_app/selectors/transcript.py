@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Substr
 
 from ..models import AgentSession, Event, Project
@@ -52,20 +52,29 @@ def transcript_before(
     return page, previous, previous is not None
 
 
-def error_seq_after(session: AgentSession, seq: int) -> int | None:
+def _errors(session: AgentSession, show_removed: bool) -> QuerySet[Event]:
+    """The session's errors; those in events an agent popped or cleared only with
+    `show_removed` (as the transcript shows them, the same rule as the search hits)."""
+    errors = Event.objects.filter(session=session, is_error=True)
+    return errors if show_removed else errors.filter(removed_at__isnull=True)
+
+
+def error_seq_after(session: AgentSession, seq: int, *, show_removed: bool = False) -> int | None:
     """The seq of the first error after `seq`, or None (the partial error index)."""
     return (
-        Event.objects.filter(session=session, is_error=True, seq__gt=seq)
+        _errors(session, show_removed)
+        .filter(seq__gt=seq)
         .order_by("seq")
         .values_list("seq", flat=True)
         .first()
     )
 
 
-def error_seq_before(session: AgentSession, seq: int) -> int | None:
+def error_seq_before(session: AgentSession, seq: int, *, show_removed: bool = False) -> int | None:
     """The seq of the last error before `seq`, or None (the partial error index)."""
     return (
-        Event.objects.filter(session=session, is_error=True, seq__lt=seq)
+        _errors(session, show_removed)
+        .filter(seq__lt=seq)
         .order_by("-seq")
         .values_list("seq", flat=True)
         .first()

@@ -175,6 +175,17 @@
     }
   });
 
+  // The error links were written before the removed events' toggle (htmx, which pushes the new
+  // address) may have changed what the transcript shows: they follow it, as the keys' jumps do.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest("[data-nav=next-error], [data-nav=prev-error]");
+    if (!link) return;
+    const url = new URL(link.href, window.location.href);
+    if (new URLSearchParams(window.location.search).get("removed") === "1") url.searchParams.set("removed", "1");
+    else url.searchParams.delete("removed");
+    link.href = url.toString();
+  });
+
   function typing(target) {
     return (
       target &&

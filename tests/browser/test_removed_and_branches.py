@@ -72,3 +72,24 @@ def test_removed_items_show_on_one_click_and_branches_swap_the_transcript(
     assert "Sunny in Paris" not in text
     assert "Hi there" in text and "Rain in Rome." in text
     screenshot("session-branch-retry-rome")
+
+
+def test_after_showing_removed_items_the_first_error_link_reaches_a_removed_error(page, login):
+    project = ProjectFactory(slug="acme", name="Acme support")
+    user = UserFactory(username="rita")
+    MembershipFactory(project=project, user=user, role=Membership.Role.VIEWER)
+    failed = EventInput(
+        external_id="a1", source="llm", role="assistant", content="It failed", is_error=True
+    )
+    events_append(
+        project=project, session_external_id="w", events=[say("u1", "Look it up"), failed]
+    )
+    session = AgentSession.objects.get(external_id="w")
+    event_pop_last(session=session)  # the failed answer leaves the agent's conversation
+    login(user)
+    page.goto(f"/p/acme/sessions/{session.pk}/")
+    page.click("text=Show items the agent removed")  # htmx: only the transcript is swapped
+    page.wait_for_selector("#transcript .tag.removed")
+    page.click("[data-nav=next-error]")
+    page.wait_for_url("**at=2**")
+    assert "removed=1" in page.url and "none=" not in page.url

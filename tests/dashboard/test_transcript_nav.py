@@ -263,6 +263,42 @@ def test_a_session_without_errors_shows_no_error_links(client, viewer, project):
     assert "to=next-error" not in client.get(detail(session)).content.decode()
 
 
+def test_error_jumps_follow_the_transcripts_removed_toggle(client, viewer, project):
+    from sessions_app.services.events import event_pop_last
+
+    session = long_session(project, size=260)
+    event_pop_last(session=session)  # #260, an error, leaves the agent's conversation
+    client.force_login(viewer)
+    # Hidden: no jump lands on the removed error, it says there is none.
+    hidden = client.get(jump(session), {"to": "next-error", "from": 170})
+    assert hidden["Location"] == f"{detail(session)}?at=170&none=next-error#ev-170"
+    # Shown: the removed error is a stop, and the transcript stays as it was.
+    shown = client.get(jump(session), {"to": "next-error", "from": 170, "removed": "1"})
+    assert shown["Location"] == f"{detail(session)}?at=260&removed=1#ev-260"
+    back = client.get(jump(session), {"to": "prev-error", "from": 300, "removed": "1"})
+    assert back["Location"] == f"{detail(session)}?at=260&removed=1#ev-260"
+    assert client.get(jump(session), {"to": "prev-error", "from": 300})["Location"] == (
+        f"{detail(session)}?at=170#ev-170"
+    )
+
+
+def test_the_first_error_link_keeps_removed_events_shown(client, viewer, project):
+    from sessions_app.services.events import events_clear
+
+    session = long_session(project, size=60)
+    events_clear(session=session)  # every event, errors #40 and #41 with them, removed
+    client.force_login(viewer)
+    html = client.get(detail(session), {"removed": "1"}).content.decode()
+    assert f"{jump(session)}?to=next-error&amp;from=0&amp;removed=1" in html
+    assert f"{jump(session)}?to=prev-error&amp;from=1&amp;removed=1" in html
+    first = client.get(jump(session), {"to": "next-error", "from": 0, "removed": "1"})
+    assert first["Location"] == f"{detail(session)}?at=40&removed=1#ev-40"
+    html = client.get(detail(session)).content.decode()
+    assert "removed=1" not in html.split('data-nav="next-error"')[0].rsplit("href=", 1)[1]
+    none = client.get(jump(session), {"to": "next-error", "from": 0})
+    assert none["Location"] == f"{detail(session)}?none=next-error"
+
+
 @pytest.mark.parametrize(
     "query", [{"to": "sideways"}, {"to": "next-hit"}, {"to": "next-error", "from": "x"}]
 )

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import warnings
 
+import httpx
 import pytest
 from agents import Runner
 from agents.extensions.memory import AdvancedSQLiteSession
+from sessionscope_client import SessionscopeClient
 from sessionscope_client.openai_agents_advanced import AdvancedSessionscopeSession
 
 from sessions_app.demo_agents import USER_TURNS, build_agents
@@ -45,6 +47,10 @@ async def drive(session) -> dict:
     answers["after-pop"] = await session.get_items()
     await session.switch_to_branch("main")
     answers["main-again"] = await session.get_items()
+    # The same name, parent and turn again: a used name (for the server, a retry it answers 200).
+    with pytest.raises(ValueError, match="'retry' has already been used"):
+        await session.create_branch_from_turn(2, "retry")
+    answers["after-used-name"] = await session.get_items()
     with pytest.raises(ValueError, match="nope"):
         await session.switch_to_branch("nope")
     with pytest.raises(ValueError, match="99"):
@@ -91,3 +97,34 @@ def test_branches_are_stored_as_branches_and_popped_items_stay_in_the_record(cli
     popped = session.events.exclude(removed_at=None)
     assert [e.removed_by for e in popped] and {e.removed_by for e in popped} == {"pop"}
     assert {e.branch for e in popped} == {"retry"}
+
+
+def test_a_retry_of_its_own_lost_creation_is_the_branch_not_a_used_name():
+    posts: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            return httpx.Response(200, json={"id": "s"})
+        posts.append(request)
+        if len(posts) == 1:  # the server made the branch; its 201 is lost on the way back
+            raise httpx.ReadTimeout("answer lost", request=request)
+        return httpx.Response(200, json={"name": "b", "parent": "main", "from_turn": 2})
+
+    transport = httpx.MockTransport(answer)
+    client = SessionscopeClient("http://ss.test", "k", transport=transport, sleep=lambda _: None)
+    session = AdvancedSessionscopeSession("s", client=client)
+    assert asyncio.run(session.create_branch_from_turn(2, "b")) == "b"
+    assert len(posts) == 2 and session.current_branch_id == "b"
+
+
+def test_a_200_on_the_first_attempt_is_a_used_name():
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            return httpx.Response(200, json={"id": "s"})
+        return httpx.Response(200, json={"name": "b", "parent": "main", "from_turn": 2})
+
+    client = SessionscopeClient("http://ss.test", "k", transport=httpx.MockTransport(answer))
+    session = AdvancedSessionscopeSession("s", client=client)
+    with pytest.raises(ValueError, match="'b' has already been used"):
+        asyncio.run(session.create_branch_from_turn(2, "b"))
+    assert session.current_branch_id == "main"

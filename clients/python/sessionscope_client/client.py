@@ -287,7 +287,14 @@ class SessionscopeClient(_Base):
         )
 
     def _run(self, call: _Call) -> Any:
+        return self._run_status(call)[0]
+
+    def _run_status(self, call: _Call) -> tuple[Any, int, bool]:
+        """The call's result, the final response's status and whether an earlier attempt may
+        have reached the server (sent and then lost, or answered with a retryable status): a
+        `200` "already done" then may be this call's own first attempt."""
         attempt = 0
+        maybe_done = False
         while True:
             response: httpx.Response | None = None
             try:
@@ -297,9 +304,11 @@ class SessionscopeClient(_Base):
             except httpx.TransportError as exc:
                 if attempt >= self.max_retries or not self._retryable(call, exc, None):
                     raise
+                maybe_done = maybe_done or not isinstance(exc, NOT_SENT)
             else:
                 if attempt >= self.max_retries or not self._retryable(call, None, response):
-                    return self._result(call, response)
+                    return self._result(call, response), response.status_code, maybe_done
+                maybe_done = maybe_done or response.status_code != 429
             self._sleep(self._delay(attempt, response))
             attempt += 1
 

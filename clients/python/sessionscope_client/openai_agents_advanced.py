@@ -106,7 +106,7 @@ class AdvancedSessionscopeSession(SessionscopeSession):
                 json={"name": chosen, "parent": self._branch, "from_turn": turn_number},
             )
             try:
-                self.client._run(call)
+                _, status, maybe_done = self.client._run_status(call)
             except SessionscopeError as exc:
                 if exc.status == 409 and name is None:
                     attempt += 1
@@ -114,6 +114,16 @@ class AdvancedSessionscopeSession(SessionscopeSession):
                 if exc.status in (404, 409, 422):
                     raise ValueError(str(exc.detail)) from exc
                 raise
+            # `200`: the server had this very branch already (its answer to a retry). Unless
+            # this call's own earlier attempt made it, the name was used before: the SDK's
+            # ValueError.
+            if status == 200 and not maybe_done:
+                if name is None:
+                    attempt += 1
+                    continue
+                raise ValueError(
+                    f"Branch ID '{chosen}' has already been used. Choose a new branch ID."
+                )
             return chosen
 
     async def create_branch_from_turn(

@@ -39,6 +39,9 @@ async def drive(session) -> dict:
     answers["popped"] = await session.pop_item()
     await session.switch_to_branch("main")
     answers["main-again"] = await session.get_items()
+    with pytest.raises(ValueError, match="'retry' has already been used"):
+        await session.create_branch_from_turn(2, "retry")  # same name, parent and turn
+    answers["after-used-name"] = await session.get_items()
     return answers
 
 

@@ -131,6 +131,32 @@ def test_an_exporter_retry_adds_nothing(post_otlp):
     assert AgentSession.objects.get(external_id="conv-1").completion_tokens == 35
 
 
+def test_a_retry_after_the_agent_removed_the_events_adds_nothing(post_otlp):
+    from sessions_app.services.events import events_clear
+
+    body = protobuf(recorded(emit_conversation))
+    post_otlp(body)
+    session = AgentSession.objects.get(external_id="conv-1")
+    events_clear(session=session)  # as an agent's clear_session: every event removed
+    session.refresh_from_db()
+    before = list(Event.objects.filter(session=session).order_by("seq").values_list(
+        "seq", "external_id", "span_id", "removed_at"))  # fmt: skip
+    response = post_otlp(body)  # the exporter's retry of the same spans
+    assert response.status_code == 200
+    assert answer(response).partial_success.rejected_spans == 0
+    # The record keeps the removed events as they were; none comes back as a new live event.
+    after = list(Event.objects.filter(session=session).order_by("seq").values_list(
+        "seq", "external_id", "span_id", "removed_at"))  # fmt: skip
+    assert after == before and len(after) == len(EXPECTED)
+    assert all(removed_at is not None for *_, removed_at in after)
+    assert any(span for _, _, span, _ in after)  # the retry's spans are these events'
+    fresh = AgentSession.objects.get(pk=session.pk)
+    assert (fresh.last_seq, fresh.completion_tokens) == (
+        session.last_seq,
+        session.completion_tokens,
+    )
+
+
 def test_gzip_bodies_are_accepted(post_otlp):
     response = post_otlp(protobuf(recorded(emit_conversation), compress=True),
                          **{"Content-Encoding": "gzip"})  # fmt: skip
