@@ -6,6 +6,7 @@ Screenshots go to test-artifacts/screenshots/ (not committed): look at them.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,7 +42,16 @@ def page(browser, live_server) -> Iterator:
     context = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    in_flight: set = set()
+    page.on("request", lambda request: in_flight.add(request))
+    page.on("requestfinished", lambda request: in_flight.discard(request))
+    page.on("requestfailed", lambda request: in_flight.discard(request))
     yield page
+    # A request the test did not wait for (an htmx refresh after its last check) finishes before
+    # the database is flushed: on SQLite the server thread's open read locks the flush's DELETE.
+    deadline = time.monotonic() + 10
+    while in_flight and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
     context.close()
 
 

@@ -186,8 +186,9 @@ def test_stored_script_payloads_execute_nothing(page, login, screenshot, hostile
     page.goto(f"/p/acme/sessions/{session.pk}/")
     for details in page.locator("details").all():
         details.locator("summary").first.click()
-    for button in page.locator("button:has-text('Raw')").all():
-        button.click(force=True)
+    # Every payload shown at once (a click each, from the page: a pointer click needs the button
+    # in view, and each payload that opens moves the ones below it).
+    page.eval_on_selector_all("button:has-text('Raw')", "all => all.forEach(b => b.click())")
     page.wait_for_selector(".payload-box")
     page.goto(f"/p/acme/sessions/{session.pk}/tree/")
     page.wait_for_load_state("networkidle")
