@@ -105,14 +105,68 @@ def keyset_page(
     forward = descending != backwards
     if column in NULLABLE_COLUMNS:
         qs = _nullable_position(qs, column, forward=forward, backwards=backwards, at=position)
-    elif position is not None:
-        value, pk = position
-        op = "lt" if forward else "gt"
-        qs = qs.filter(Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk}))
-        qs = qs.order_by(*([f"-{column}", "-pk"] if forward else [column, "pk"]))
     else:
-        qs = qs.order_by(*([f"-{column}", "-pk"] if forward else [column, "pk"]))
+        qs = _ordered_past(qs, column, forward=forward, at=position)
     items = list(qs[: limit + 1])
+    return _page(items, column=column, limit=limit, backwards=backwards, after=after)
+
+
+def keyset_page_parts(
+    scored: QuerySet[M],
+    unscored: QuerySet[M],
+    *,
+    column: str,
+    descending: bool,
+    after: tuple[Any, int] | None,
+    limit: int,
+    before: tuple[Any, int] | None = None,
+) -> KeysetPage[M]:
+    """A page of a list sorted by a nullable key read in two parts, each an index range scan:
+    the rows with a value (`scored`, by (column, pk)), then those without (`unscored`, by pk
+    in the list's direction), so nulls come last either way. A cursor with a null value
+    lies in the second part; a page that ends the first part continues into the second."""
+    backwards = before is not None
+    position = before if backwards else after
+    forward = descending != backwards
+    parts = [(scored, True), (unscored, False)]
+    if backwards:
+        parts.reverse()
+    if position is not None:
+        # Start in the part holding the position.
+        parts = parts[[has for _, has in parts].index(position[0] is not None) :]
+    items: list[M] = []
+    at = position
+    for qs, has in parts:
+        if has:
+            qs = _ordered_past(qs, column, forward=forward, at=at)
+        else:
+            op = "lt" if forward else "gt"
+            qs = qs.order_by("-pk" if forward else "pk")
+            if at is not None:
+                qs = qs.filter(**{f"pk__{op}": at[1]})
+        items += list(qs[: limit + 1 - len(items)])
+        if len(items) > limit:
+            break
+        at = None
+    return _page(items, column=column, limit=limit, backwards=backwards, after=after)
+
+
+def _ordered_past(
+    qs: QuerySet[M], column: str, *, forward: bool, at: tuple[Any, int] | None
+) -> QuerySet[M]:
+    """`qs` in (column, pk) order (descending when `forward`), past `at` if given."""
+    op = "lt" if forward else "gt"
+    if at is not None:
+        value, pk = at
+        qs = qs.filter(Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk}))
+    return qs.order_by(*([f"-{column}", "-pk"] if forward else [column, "pk"]))
+
+
+def _page(
+    items: list[M], *, column: str, limit: int, backwards: bool, after: tuple[Any, int] | None
+) -> KeysetPage[M]:
+    """The page of the `limit` first of `items` (read in walking order, one more than shown
+    when a page lies beyond) with its cursors."""
     more = len(items) > limit
     items = items[:limit]
     if backwards:
