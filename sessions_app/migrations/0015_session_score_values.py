@@ -15,7 +15,7 @@ def backfill_score_values(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessions_app', '0013_session_comment_count'),
+        ('sessions_app', '0014_branch_deleted_at'),
     ]
 
     operations = [
