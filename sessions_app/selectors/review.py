@@ -163,8 +163,9 @@ def score_sort(project: Project, name: str, sessions: QuerySet[AgentSession]) ->
     config by its label (`score_label`), anything else by number (`score_sort`)."""
     config = score_config_named(project, name)
     if config is not None and config.data_type == DataType.CATEGORICAL:
-        column, field, present = "score_label", "label", ~Q(score_values__label="")
-        has_value = ~Q(label="")
+        # label > '' rather than a negation, which Django would make a subquery of its own.
+        column, field, present = "score_label", "label", Q(score_values__label__gt="")
+        has_value = Q(label__gt="")
     else:
         column, field, present = "score_sort", "value", Q(score_values__value__isnull=False)
         has_value = Q(value__isnull=False)
