@@ -4,12 +4,37 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+# The SQL of services/score_values.rebuild_sql as it stood (a migration keeps its own copy).
+BACKFILL = """INSERT INTO sessions_app_sessionscore (project_id, session_id, name, data_type, has_own, own_number, own_label,
+    event_count, event_sum, value, label)
+SELECT k.project_id, k.session_id, k.name, COALESCE(o.data_type, e.data_type, ''),
+    o.id IS NOT NULL, o.value_number, COALESCE(o.value_label, ''),
+    COALESCE(e.n, 0), COALESCE(e.total, 0),
+    CASE WHEN o.id IS NOT NULL THEN o.value_number WHEN e.n > 0 THEN e.total / e.n END,
+    COALESCE(o.value_label, '')
+FROM (
+    SELECT DISTINCT s.project_id, s.session_id, s.name FROM sessions_app_score s
+    WHERE (1 = 1) AND (s.event_id IS NULL OR s.value_number IS NOT NULL)
+) k
+LEFT JOIN sessions_app_score o ON o.id = (
+    SELECT o2.id FROM sessions_app_score o2
+    WHERE o2.session_id = k.session_id AND o2.name = k.name AND o2.event_id IS NULL
+    ORDER BY o2.created_at DESC, o2.id DESC LIMIT 1
+)
+LEFT JOIN (
+    SELECT s.session_id, s.name, COUNT(*) AS n, SUM(s.value_number) AS total,
+        MAX(s.data_type) AS data_type
+    FROM sessions_app_score s
+    WHERE (1 = 1) AND s.event_id IS NOT NULL AND s.value_number IS NOT NULL
+    GROUP BY s.session_id, s.name
+) e ON e.session_id = k.session_id AND e.name = k.name
+"""
+
+
 def backfill_score_values(apps, schema_editor):
     """Every session's value of every score name it has, computed from its scores in one
     INSERT ... SELECT (the SQL the score services rebuild rows with)."""
-    from sessions_app.services.score_values import rebuild_sql
-
-    schema_editor.execute(rebuild_sql("1 = 1"))
+    schema_editor.execute(BACKFILL)
 
 
 class Migration(migrations.Migration):
