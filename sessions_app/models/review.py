@@ -132,12 +132,19 @@ class SessionScore(models.Model):
     event_sum = models.FloatField(default=0)
     value = models.FloatField(null=True, blank=True)
     label = models.CharField(max_length=200, blank=True, default="")
+    # The session's agent (kept by session_upsert), so the list filtered by agent and sorted by
+    # a score reads that agent's values alone through the index.
+    agent_name = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["session", "name"], name="session_score_unique")
         ]
         indexes = [
+            models.Index(
+                fields=["project", "name", "agent_name", "value", "session"],
+                name="session_score_agent_sort",
+            ),
             models.Index(fields=["project", "name", "value", "session"], name="session_score_sort"),
             models.Index(
                 fields=["project", "name", "label", "session"], name="session_score_label"

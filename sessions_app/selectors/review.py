@@ -158,9 +158,12 @@ class ScoreSort:
     unscored: QuerySet[AgentSession]
 
 
-def score_sort(project: Project, name: str, sessions: QuerySet[AgentSession]) -> ScoreSort:
+def score_sort(
+    project: Project, name: str, sessions: QuerySet[AgentSession], *, agent: str = ""
+) -> ScoreSort:
     """The two parts of `sessions` sorted by the value the score column shows: a categorical
-    config by its label (`score_label`), anything else by number (`score_sort`)."""
+    config by its label (`score_label`), anything else by number (`score_sort`). With the
+    list's agent filter, the values are read through (project, name, agent_name, value)."""
     config = score_config_named(project, name)
     if config is not None and config.data_type == DataType.CATEGORICAL:
         # label > '' rather than a negation, which Django would make a subquery of its own.
@@ -169,10 +172,14 @@ def score_sort(project: Project, name: str, sessions: QuerySet[AgentSession]) ->
     else:
         column, field, present = "score_sort", "value", Q(score_values__value__isnull=False)
         has_value = Q(value__isnull=False)
-    scored = sessions.filter(
-        present, score_values__project_id=project.pk, score_values__name=name
-    ).annotate(**{column: F(f"score_values__{field}")})
+    # One filter() call: each call on a multi-valued relation would join it once more.
+    row = Q(present, score_values__project_id=project.pk, score_values__name=name)
     valued = SessionScore.objects.filter(has_value, session_id=OuterRef("pk"), name=name)
+    if agent:
+        # Both parts ask the row's agent, so a session is in exactly one of them.
+        row &= Q(score_values__agent_name=agent)
+        valued = valued.filter(agent_name=agent)
+    scored = sessions.filter(row).annotate(**{column: F(f"score_values__{field}")})
     unscored = sessions.filter(~Exists(valued)).annotate(
         **{column: Value(None, output_field=CharField() if field == "label" else FloatField())}
     )

@@ -132,7 +132,7 @@ def sessions_page(
     score_name = column.removeprefix(SCORE_SORT_PREFIX)
     after = before_at = None
     if column.startswith(SCORE_SORT_PREFIX) and score_name:
-        parts = score_sort(project, score_name, qs)
+        parts = score_sort(project, score_name, qs, agent=filters.agent)
         if cursor and not before:
             after = decode_cursor(cursor, parts.column)
         if before:

@@ -14,28 +14,30 @@ from collections.abc import Iterable
 
 from django.db import connection
 
-from ..models import Score, SessionScore
+from ..models import AgentSession, Score, SessionScore
 
 TABLE = SessionScore._meta.db_table
 SCORES = Score._meta.db_table
+SESSIONS = AgentSession._meta.db_table
 # Sessions per rebuild statement (SQLite's limit on bound variables is far above it).
 REBUILD_CHUNK = 1000
 
 _OWN_UPSERT = f"""
 INSERT INTO {TABLE} (project_id, session_id, name, data_type, has_own, own_number, own_label,
-    event_count, event_sum, value, label)
-VALUES (%s, %s, %s, %s, %s, %s, %s, 0, 0, %s, %s)
+    event_count, event_sum, value, label, agent_name)
+VALUES (%s, %s, %s, %s, %s, %s, %s, 0, 0, %s, %s, %s)
 ON CONFLICT (session_id, name) DO UPDATE SET
-    data_type = EXCLUDED.data_type, has_own = EXCLUDED.has_own,
+    agent_name = EXCLUDED.agent_name, data_type = EXCLUDED.data_type, has_own = EXCLUDED.has_own,
     own_number = EXCLUDED.own_number, own_label = EXCLUDED.own_label,
     value = EXCLUDED.value, label = EXCLUDED.label
 """
 
 _EVENT_UPSERT = f"""
 INSERT INTO {TABLE} (project_id, session_id, name, data_type, has_own, own_number, own_label,
-    event_count, event_sum, value, label)
-VALUES (%s, %s, %s, %s, %s, NULL, '', 1, %s, %s, '')
+    event_count, event_sum, value, label, agent_name)
+VALUES (%s, %s, %s, %s, %s, NULL, '', 1, %s, %s, '', %s)
 ON CONFLICT (session_id, name) DO UPDATE SET
+    agent_name = EXCLUDED.agent_name,
     event_count = {TABLE}.event_count + 1,
     event_sum = {TABLE}.event_sum + EXCLUDED.event_sum,
     data_type = CASE WHEN {TABLE}.has_own THEN {TABLE}.data_type ELSE EXCLUDED.data_type END,
@@ -44,9 +46,9 @@ ON CONFLICT (session_id, name) DO UPDATE SET
 """
 
 
-def score_value_add(score: Score) -> None:
+def score_value_add(score: Score, agent_name: str) -> None:
     """Fold a score just stored into its session's value of that name (one query; none for an
-    event's label, which the list does not average)."""
+    event's label, which the list does not average); `agent_name` is the session's."""
     with connection.cursor() as cursor:
         if score.event_id is None:
             cursor.execute(
@@ -61,6 +63,7 @@ def score_value_add(score: Score) -> None:
                     score.value_label,
                     score.value_number,
                     score.value_label,
+                    agent_name,
                 ],
             )
         elif score.value_number is not None:
@@ -74,6 +77,7 @@ def score_value_add(score: Score) -> None:
                     False,
                     score.value_number,
                     score.value_number,
+                    agent_name,
                 ],
             )
 
@@ -84,12 +88,13 @@ def rebuild_sql(scope: str) -> str:
     else the count, sum and average of the events' numbers."""
     return f"""
 INSERT INTO {TABLE} (project_id, session_id, name, data_type, has_own, own_number, own_label,
-    event_count, event_sum, value, label)
+    event_count, event_sum, value, label, agent_name)
 SELECT k.project_id, k.session_id, k.name, COALESCE(o.data_type, e.data_type, ''),
     o.id IS NOT NULL, o.value_number, COALESCE(o.value_label, ''),
     COALESCE(e.n, 0), COALESCE(e.total, 0),
     CASE WHEN o.id IS NOT NULL THEN o.value_number WHEN e.n > 0 THEN e.total / e.n END,
-    COALESCE(o.value_label, '')
+    COALESCE(o.value_label, ''),
+    (SELECT a.agent_name FROM {SESSIONS} a WHERE a.id = k.session_id)
 FROM (
     SELECT DISTINCT s.project_id, s.session_id, s.name FROM {SCORES} s
     WHERE ({scope}) AND (s.event_id IS NULL OR s.value_number IS NOT NULL)
@@ -119,3 +124,8 @@ def score_values_rebuild(session_ids: Iterable[int]) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE} WHERE session_id IN ({marks})", chunk)
             cursor.execute(rebuild_sql(f"s.session_id IN ({marks})"), chunk + chunk)
+
+
+def score_values_agent_set(session_id: int, agent_name: str) -> None:
+    """A session's agent changed: its value rows follow (one UPDATE)."""
+    SessionScore.objects.filter(session_id=session_id).update(agent_name=agent_name)

@@ -125,7 +125,7 @@ def score_record(
         # A concurrent retry with the same id won the race.
         existing = Score.objects.get(project_id=session.project_id, external_id=external_id)
         return _replay(existing, body_hash, external_id or ""), False
-    score_value_add(score)
+    score_value_add(score, session.agent_name)
     where = f" on event #{event.seq}" if event else ""
     review_event_add(
         session=session,

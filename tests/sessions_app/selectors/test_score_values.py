@@ -240,3 +240,19 @@ def test_bulk_add_to_a_queue_goes_in_chunks(project, monkeypatch):
     assert queue_items_add(queue=queue, sessions=sessions[:2]) == 2
     assert queue_items_add(queue=queue, sessions=sessions + sessions[:1]) == 6
     assert QueueItem.objects.filter(queue=queue).count() == 8
+
+
+def test_a_renamed_agent_moves_its_sessions_values_for_the_agent_filtered_sort(project):
+    from sessions_app.services.sessions import session_upsert
+
+    sessions = random_scores(project, 14)
+    moved = next(s for s in sessions if s.agent_name == "a" and s.score_values.exists())
+    session_upsert(project=project, external_id=moved.external_id, fields={"agent_name": "b"})
+    assert set(SessionScore.objects.filter(session=moved).values_list("agent_name", flat=True)) == {
+        "b"
+    }
+    moved.agent_name = "b"
+    for agent in ("a", "b"):
+        mine = [s for s in sessions if s.agent_name == agent]
+        got = walk(project, SessionFilters(sort="-score:quality", agent=agent), 3)
+        assert got == expected_order(project, "quality", mine, descending=True)
