@@ -154,7 +154,12 @@ def _ordered_past(
     op = "lt" if forward else "gt"
     if at is not None:
         value, pk = at
-        qs = qs.filter(Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk}))
+        # The redundant bound is the index's range start: a deep page does not scan (and
+        # join) every row before it.
+        qs = qs.filter(
+            Q(**{f"{column}__{op}e": value}),
+            Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk}),
+        )
     return qs.order_by(*([f"-{column}", "-pk"] if forward else [column, "pk"]))
 
 
