@@ -19,7 +19,16 @@ from .costs import Budget, BudgetAlert, DailyUsage, ModelPrice
 from .events import MAIN_BRANCH, Event, TokenUsage
 from .outbox import OutboxTask
 from .projects import ApiKey, Membership, Project, RetentionRun
-from .review import AnnotationQueue, Comment, DataType, QueueItem, ReviewEvent, Score, ScoreConfig
+from .review import (
+    AnnotationQueue,
+    Comment,
+    DataType,
+    QueueItem,
+    ReviewEvent,
+    Score,
+    ScoreConfig,
+    SessionScore,
+)
 from .sessions import AgentSession, Run
 from .sharing import SavedView, ShareLink
 from .summaries import Summary
@@ -47,6 +56,7 @@ __all__ = [
     "Score",
     "ScoreConfig",
     "SessionBranch",
+    "SessionScore",
     "ShareLink",
     "Summary",
     "TokenUsage",

@@ -113,6 +113,58 @@ class Score(models.Model):
         return self.value_number
 
 
+class SessionScore(models.Model):
+    """The value of one score name on one session as the sessions list shows, filters and sorts
+    it: the session's own latest score (`has_own`), else the average of its events' numeric
+    scores (`event_count`, `event_sum`, so a new one updates it without a rescan). `value` is
+    the number shown (null for a label or nothing), `label` a categorical own score's label.
+    Kept by services/scores.py in the score's transaction; a session without any such score
+    has no row."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    session = models.ForeignKey(AgentSession, on_delete=models.CASCADE, related_name="score_values")
+    name = models.CharField(max_length=100)
+    data_type = models.CharField(max_length=12, blank=True, default="")
+    has_own = models.BooleanField(default=False)
+    own_number = models.FloatField(null=True, blank=True)
+    own_label = models.CharField(max_length=200, blank=True, default="")
+    event_count = models.PositiveIntegerField(default=0)
+    event_sum = models.FloatField(default=0)
+    value = models.FloatField(null=True, blank=True)
+    label = models.CharField(max_length=200, blank=True, default="")
+    # The session's agent (kept by session_upsert), so the list filtered by agent and sorted by
+    # a score reads that agent's values alone through the index.
+    agent_name = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "name"], name="session_score_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["project", "name", "agent_name", "value", "session"],
+                name="session_score_agent_sort",
+            ),
+            models.Index(fields=["project", "name", "value", "session"], name="session_score_sort"),
+            models.Index(
+                fields=["project", "name", "label", "session"], name="session_score_label"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}/{self.name} = {self.display}"
+
+    @property
+    def display(self) -> str:
+        """What the list's cell shows: the own score as people read it, else the average."""
+        if self.has_own:
+            own = Score(
+                data_type=self.data_type, value_number=self.own_number, value_label=self.own_label
+            )
+            return own.display
+        return f"{self.value:.3g}" if self.value is not None else ""
+
+
 class Comment(models.Model):
     """A remark on a session or one of its events, by a person or by a program's key."""
 

@@ -12,16 +12,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from django.db.models import F, Model, Q, QuerySet
-from django.db.models.expressions import OrderBy
+from django.db.models import Model, Q, QuerySet
 
 M = TypeVar("M", bound=Model)
 
 # Columns whose cursor value is a moment or an amount; every other sort column is an integer.
 DATETIME_COLUMNS = frozenset({"last_event_at", "created_at"})
 DECIMAL_COLUMNS = frozenset({"cost_usd"})
-# Sort keys computed per row (a session's score, see selectors/review.py): a float or a label,
-# and null for a session without one, which sorts last whichever the direction.
+# A session's score (selectors/review.score_sort, paged by keyset_page_parts): a float or a
+# label, and null in a cursor for a session without one, which sorts last either way.
 FLOAT_COLUMNS = frozenset({"score_sort"})
 TEXT_COLUMNS = frozenset({"score_label"})
 NULLABLE_COLUMNS = FLOAT_COLUMNS | TEXT_COLUMNS
@@ -103,16 +102,72 @@ def keyset_page(
     position = before if backwards else after
     # Walking backwards is walking forwards in the opposite direction.
     forward = descending != backwards
-    if column in NULLABLE_COLUMNS:
-        qs = _nullable_position(qs, column, forward=forward, backwards=backwards, at=position)
-    elif position is not None:
-        value, pk = position
-        op = "lt" if forward else "gt"
-        qs = qs.filter(Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk}))
-        qs = qs.order_by(*([f"-{column}", "-pk"] if forward else [column, "pk"]))
-    else:
-        qs = qs.order_by(*([f"-{column}", "-pk"] if forward else [column, "pk"]))
+    qs = _ordered_past(qs, column, forward=forward, at=position)
     items = list(qs[: limit + 1])
+    return _page(items, column=column, limit=limit, backwards=backwards, after=after)
+
+
+def keyset_page_parts(
+    scored: QuerySet[M],
+    unscored: QuerySet[M],
+    *,
+    column: str,
+    descending: bool,
+    after: tuple[Any, int] | None,
+    limit: int,
+    before: tuple[Any, int] | None = None,
+) -> KeysetPage[M]:
+    """A page of a list sorted by a nullable key read in two parts, each an index range scan:
+    the rows with a value (`scored`, by (column, pk)), then those without (`unscored`, by pk
+    in the list's direction), so nulls come last either way. A cursor with a null value
+    lies in the second part; a page that ends the first part continues into the second."""
+    backwards = before is not None
+    position = before if backwards else after
+    forward = descending != backwards
+    parts = [(scored, True), (unscored, False)]
+    if backwards:
+        parts.reverse()
+    if position is not None:
+        # Start in the part holding the position.
+        parts = parts[[has for _, has in parts].index(position[0] is not None) :]
+    items: list[M] = []
+    at = position
+    for qs, has in parts:
+        if has:
+            qs = _ordered_past(qs, column, forward=forward, at=at)
+        else:
+            op = "lt" if forward else "gt"
+            qs = qs.order_by("-pk" if forward else "pk")
+            if at is not None:
+                qs = qs.filter(**{f"pk__{op}": at[1]})
+        items += list(qs[: limit + 1 - len(items)])
+        if len(items) > limit:
+            break
+        at = None
+    return _page(items, column=column, limit=limit, backwards=backwards, after=after)
+
+
+def _ordered_past(
+    qs: QuerySet[M], column: str, *, forward: bool, at: tuple[Any, int] | None
+) -> QuerySet[M]:
+    """`qs` in (column, pk) order (descending when `forward`), past `at` if given."""
+    op = "lt" if forward else "gt"
+    if at is not None:
+        value, pk = at
+        # The redundant bound is the index's range start: a deep page does not scan (and
+        # join) every row before it.
+        qs = qs.filter(
+            Q(**{f"{column}__{op}e": value}),
+            Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk}),
+        )
+    return qs.order_by(*([f"-{column}", "-pk"] if forward else [column, "pk"]))
+
+
+def _page(
+    items: list[M], *, column: str, limit: int, backwards: bool, after: tuple[Any, int] | None
+) -> KeysetPage[M]:
+    """The page of the `limit` first of `items` (read in walking order, one more than shown
+    when a page lies beyond) with its cursors."""
     more = len(items) > limit
     items = items[:limit]
     if backwards:
@@ -126,25 +181,3 @@ def keyset_page(
         if (backwards and more) or (not backwards and after is not None):
             prev_cursor = encode_cursor(getattr(first, column), first.pk)
     return KeysetPage(items=items, next_cursor=next_cursor, prev_cursor=prev_cursor)
-
-
-def _nullable_position(
-    qs: QuerySet[M], column: str, *, forward: bool, backwards: bool, at: tuple[Any, int] | None
-) -> QuerySet[M]:
-    """`qs` ordered by a nullable key whose nulls come last in the list's order (so first when
-    walking backwards), and, given a position, only the rows past it in that walk."""
-    nulls_at_end = not backwards
-    nulls = {"nulls_last": True} if nulls_at_end else {"nulls_first": True}
-    key: OrderBy = F(column).desc(**nulls) if forward else F(column).asc(**nulls)
-    qs = qs.order_by(key, "-pk" if forward else "pk")
-    if at is None:
-        return qs
-    value, pk = at
-    op = "lt" if forward else "gt"
-    null_rows = Q(**{f"{column}__isnull": True})
-    if value is None:
-        # Among the nulls (ordered by id); walking backwards, every valued row comes next.
-        past = null_rows & Q(**{f"pk__{op}": pk})
-        return qs.filter(past if nulls_at_end else past | ~null_rows)
-    past = Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk})
-    return qs.filter(past | null_rows if nulls_at_end else past)

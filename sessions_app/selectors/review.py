@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.expressions import BaseExpression
-from django.db.models.functions import Coalesce
+from django.db.models import CharField, Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Value
 
 from ..errors import NotFound
 from ..models import (
@@ -20,6 +18,7 @@ from ..models import (
     ReviewEvent,
     Score,
     ScoreConfig,
+    SessionScore,
 )
 
 HISTORY_LIMIT = 200
@@ -130,50 +129,61 @@ def session_history(session: AgentSession) -> list[ReviewEvent]:
 
 
 def score_matches(name: str, value: str, low: float | None, high: float | None) -> Exists:
-    """A filter on sessions: a score of this name (on the session or one of its events) with
-    this label or true/false, or within [low, high]."""
-    scores = Score.objects.filter(session_id=OuterRef("pk"), name=name)
+    """A filter on sessions: the session's value of this score (what its column shows, from
+    SessionScore) is this label or true/false, or within [low, high]; with none of them, the
+    session has a value of that name."""
+    rows = SessionScore.objects.filter(session_id=OuterRef("pk"), name=name)
     if value:
         lowered = value.lower()
         if lowered in ("true", "false", "yes", "no"):
             flag = 1.0 if lowered in ("true", "yes") else 0.0
-            scores = scores.filter(
-                Q(data_type=DataType.BOOLEAN, value_number=flag) | Q(value_label=value)
-            )
+            rows = rows.filter(Q(data_type=DataType.BOOLEAN, value=flag) | Q(label=value))
         else:
-            scores = scores.filter(value_label=value)
+            rows = rows.filter(label=value)
     if low is not None:
-        scores = scores.filter(value_number__gte=low)
+        rows = rows.filter(value__gte=low)
     if high is not None:
-        scores = scores.filter(value_number__lte=high)
-    return Exists(scores)
+        rows = rows.filter(value__lte=high)
+    return Exists(rows)
 
 
-def score_sort_key(project: Project, name: str) -> tuple[str, BaseExpression]:
-    """The list's sort key for a score column, as (alias, expression) on sessions: what the
-    column shows, so the session's own latest value, else the average of its events' values.
-    A categorical config sorts by its label (`score_label`), anything else by number
-    (`score_sort`); a session without one is null. Each row costs two probes of the
-    score_session_name index (session, name)."""
+@dataclass(frozen=True)
+class ScoreSort:
+    """A score sort of the list in two parts: `scored`, the sessions with a value of the score
+    (annotated `column`, read through the index (project, name, value|label, session)), and
+    `unscored`, the others (by id, `column` null)."""
+
+    column: str
+    scored: QuerySet[AgentSession]
+    unscored: QuerySet[AgentSession]
+
+
+def score_sort(
+    project: Project, name: str, sessions: QuerySet[AgentSession], *, agent: str = ""
+) -> ScoreSort:
+    """The two parts of `sessions` sorted by the value the score column shows: a categorical
+    config by its label (`score_label`), anything else by number (`score_sort`). With the
+    list's agent filter, the values are read through (project, name, agent_name, value)."""
     config = score_config_named(project, name)
-    own = Score.objects.filter(session_id=OuterRef("pk"), name=name, event__isnull=True).order_by(
-        "-created_at", "-id"
-    )
     if config is not None and config.data_type == DataType.CATEGORICAL:
-        return "score_label", Subquery(own.values("value_label")[:1])
-    of_events = (
-        Score.objects.filter(
-            session_id=OuterRef("pk"), name=name, event__isnull=False, value_number__isnull=False
-        )
-        .order_by()
-        .values("session_id")
-        .annotate(mean=Avg("value_number"))
-        .values("mean")
+        # label > '' rather than a negation, which Django would make a subquery of its own.
+        column, field, present = "score_label", "label", Q(score_values__label__gt="")
+        has_value = Q(label__gt="")
+    else:
+        column, field, present = "score_sort", "value", Q(score_values__value__isnull=False)
+        has_value = Q(value__isnull=False)
+    # One filter() call: each call on a multi-valued relation would join it once more.
+    row = Q(present, score_values__project_id=project.pk, score_values__name=name)
+    valued = SessionScore.objects.filter(has_value, session_id=OuterRef("pk"), name=name)
+    if agent:
+        # Both parts ask the row's agent, so a session is in exactly one of them.
+        row &= Q(score_values__agent_name=agent)
+        valued = valued.filter(agent_name=agent)
+    scored = sessions.filter(row).annotate(**{column: F(f"score_values__{field}")})
+    unscored = sessions.filter(~Exists(valued)).annotate(
+        **{column: Value(None, output_field=CharField() if field == "label" else FloatField())}
     )
-    return "score_sort", Coalesce(
-        Subquery(own.filter(value_number__isnull=False).values("value_number")[:1]),
-        Subquery(of_events),
-    )
+    return ScoreSort(column=column, scored=scored, unscored=unscored)
 
 
 @dataclass
@@ -203,32 +213,10 @@ def _review_columns(project: Project, sessions: list[AgentSession]) -> ReviewCol
         return columns
     ids = [s.pk for s in sessions]
     columns.comments = {s.pk: s.comment_count for s in sessions if s.comment_count}
-    own: dict[tuple[int, str], Score] = {}
-    of_events: dict[tuple[int, str], list[float]] = defaultdict(list)
-    for score in _scores_of(ids, columns.names):
-        key = (score.session_id, score.name)
-        if score.event_id is None:
-            own[key] = score
-        elif score.value_number is not None:
-            of_events[key].append(score.value_number)
-    for sid in ids:
-        row: dict[str, str] = {}
-        for name in columns.names:
-            if (sid, name) in own:
-                row[name] = own[(sid, name)].display
-            elif of_events.get((sid, name)):
-                numbers = of_events[(sid, name)]
-                row[name] = f"{sum(numbers) / len(numbers):.3g}"
-        columns.values[sid] = row
+    columns.values = {sid: {} for sid in ids}
+    for row in SessionScore.objects.filter(session_id__in=ids, name__in=columns.names):
+        columns.values[row.session_id][row.name] = row.display
     return columns
-
-
-def _scores_of(ids: list[int], names: list[str]) -> QuerySet[Score]:
-    return (
-        Score.objects.filter(session_id__in=ids, name__in=names)
-        .only("session_id", "event_id", "name", "data_type", "value_number", "value_label")
-        .order_by("created_at", "id")
-    )
 
 
 def attach_event_review(events: list[Event]) -> None:

@@ -12,8 +12,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from ..errors import InvalidInput
 from ..models import AgentSession, DailyUsage, Project, TokenUsage
-from .pagination import KeysetPage, decode_cursor, keyset_page
-from .review import score_matches, score_sort_key
+from .pagination import KeysetPage, decode_cursor, keyset_page, keyset_page_parts
+from .review import score_matches, score_sort
 from .search import SearchScope, Snippet, search_scope, search_snippets
 from .sessions import LIST_COLUMNS, sessions_annotated, unpriced_expression
 
@@ -32,11 +32,10 @@ SESSION_SORTS = {
     "comment_count": "Comments",
 }
 DEFAULT_SORT = "-last_event_at"
-# A score column sorts as `score:<name>` (or `-score:<name>`): by a key computed per session
-# (selectors/review.score_sort_key), so such a page probes every matching session's scores
-# through the (session, name) index: no index range scan like the other sorts, and about 3 s a
-# page at 200,000 matching sessions (bench/review_sorts.py). Sessions without that score come
-# last either way.
+# A score column sorts as `score:<name>` (or `-score:<name>`): by the session's value of it
+# (SessionScore, kept by the score services), read in two keyset parts (selectors/review.
+# score_sort): the sessions with a value through the index (project, name, value, session),
+# then the others by id, so sessions without that score come last either way.
 SCORE_SORT_PREFIX = "score:"
 
 
@@ -131,10 +130,25 @@ def sessions_page(
     column = filters.sort.lstrip("-")
     qs = sessions_filtered(project, filters, scope=scope)
     score_name = column.removeprefix(SCORE_SORT_PREFIX)
+    after = before_at = None
     if column.startswith(SCORE_SORT_PREFIX) and score_name:
-        column, key = score_sort_key(project, score_name)
-        qs = qs.annotate(**{column: key})
-    elif column not in SESSION_SORTS:
+        parts = score_sort(project, score_name, qs, agent=filters.agent)
+        if cursor and not before:
+            after = decode_cursor(cursor, parts.column)
+        if before:
+            before_at = decode_cursor(before, parts.column)
+        page = keyset_page_parts(
+            parts.scored,
+            parts.unscored,
+            column=parts.column,
+            descending=descending,
+            after=after,
+            before=before_at,
+            limit=limit,
+        )
+        _attach_unpriced(page.items)
+        return page
+    if column not in SESSION_SORTS:
         column, descending = DEFAULT_SORT.lstrip("-"), True
     page = keyset_page(
         qs,

@@ -23,6 +23,10 @@ from .scores import score_record, score_value_check
 LOCK_MINUTES = 5
 
 
+# Sessions per statement when adding many to a queue.
+QUEUE_ADD_CHUNK = 1000
+
+
 @transaction.atomic
 def queue_save(
     *,
@@ -74,25 +78,30 @@ def queue_items_add(
     """Put sessions of the queue's project into the queue (those already in it are left as
     they are); returns how many were added. The list's bulk action calls this."""
     now = timezone.now()
-    wanted = {s.pk: s for s in sessions if s.project_id == queue.project_id}
-    present = set(
-        QueueItem.objects.filter(queue=queue, session_id__in=wanted).values_list(
-            "session_id", flat=True
+    wanted = list(dict.fromkeys(s.pk for s in sessions if s.project_id == queue.project_id))
+    added = 0
+    # In chunks: "all matching" may be a whole project, past SQLite's limit on bound variables.
+    for start in range(0, len(wanted), QUEUE_ADD_CHUNK):
+        chunk = wanted[start : start + QUEUE_ADD_CHUNK]
+        present = set(
+            QueueItem.objects.filter(queue=queue, session_id__in=chunk).values_list(
+                "session_id", flat=True
+            )
         )
-    )
-    new = [pk for pk in wanted if pk not in present]
-    QueueItem.objects.bulk_create(
-        [QueueItem(queue=queue, session_id=pk, added_at=now, added_by=added_by) for pk in new],
-        ignore_conflicts=True,
-    )
-    review_events_add_bulk(
-        sessions=[(pk, queue.project_id) for pk in new],
-        actor=None,
-        actor_name=added_by,
-        kind="queue",
-        summary=f"added to queue {queue.name}",
-    )
-    return len(new)
+        new = [pk for pk in chunk if pk not in present]
+        QueueItem.objects.bulk_create(
+            [QueueItem(queue=queue, session_id=pk, added_at=now, added_by=added_by) for pk in new],
+            ignore_conflicts=True,
+        )
+        review_events_add_bulk(
+            sessions=[(pk, queue.project_id) for pk in new],
+            actor=None,
+            actor_name=added_by,
+            kind="queue",
+            summary=f"added to queue {queue.name}",
+        )
+        added += len(new)
+    return added
 
 
 def sampled(queue: AnnotationQueue, session_pk: int) -> bool:

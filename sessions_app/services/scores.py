@@ -17,6 +17,7 @@ from ..errors import Conflict, InvalidInput
 from ..models import AgentSession, DataType, Event, Project, Score, ScoreConfig
 from ..selectors.review import score_config_usage
 from .history import review_event_add
+from .score_values import score_value_add
 
 MAX_LABELS = 50
 
@@ -124,6 +125,7 @@ def score_record(
         # A concurrent retry with the same id won the race.
         existing = Score.objects.get(project_id=session.project_id, external_id=external_id)
         return _replay(existing, body_hash, external_id or ""), False
+    score_value_add(score, session.agent_name)
     where = f" on event #{event.seq}" if event else ""
     review_event_add(
         session=session,

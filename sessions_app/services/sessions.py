@@ -12,6 +12,7 @@ from django.utils import timezone
 from ..errors import InvalidInput
 from ..models import AgentSession, Event, Project, Run, Summary, TokenUsage
 from ..usage_fields import usage_sums
+from .score_values import score_values_agent_set
 from .usage import daily_usage_apply
 
 # Fields a client may set on a session through the API (everything else is server-owned).
@@ -254,8 +255,11 @@ def session_upsert(
     if regroup:
         usage = TokenUsage.objects.filter(session=session)
         daily_usage_apply(project_id=project.pk, rows=usage_totals_by_day_key(usage), sign=-1)
+    renamed = "agent_name" in fields and fields["agent_name"] != session.agent_name
     for name, value in fields.items():
         setattr(session, name, value)
+    if renamed:
+        score_values_agent_set(session.pk, session.agent_name)
     session.updated_at = timezone.now()
     session.save(update_fields=[*fields, "kind", "updated_at"])
     if regroup:

@@ -9,7 +9,15 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app.models import AnnotationQueue, Comment, DataType, QueueItem, Score, ScoreConfig
+from sessions_app.models import (
+    AnnotationQueue,
+    Comment,
+    DataType,
+    QueueItem,
+    Score,
+    ScoreConfig,
+    SessionScore,
+)
 from sessions_app.services.queues import queue_items_add, queue_save
 from tests.factories import MembershipFactory, UserFactory
 
@@ -117,6 +125,8 @@ def test_a_reviewer_completes_an_item_with_a_score_and_comment_and_gets_the_next
     assert (first.status, first.done_by, first.locked_by) == ("completed", editor, None)
     assert Score.objects.get().value == 5.0
     assert Comment.objects.get().text == "great"
+    # The list's value of the score follows (its column, filter and sort read it).
+    assert SessionScore.objects.get(session=first.session).display == "5"
 
 
 def test_a_bad_score_completes_nothing(client, editor, queue, three, helpful):
@@ -130,6 +140,7 @@ def test_a_bad_score_completes_nothing(client, editor, queue, three, helpful):
     first.refresh_from_db()
     assert first.status == "pending"
     assert not Score.objects.exists() and not Comment.objects.exists()
+    assert not SessionScore.objects.exists()
 
 
 def test_skipping_moves_on_and_the_progress_counts_per_reviewer(client, editor, queue, three):

@@ -192,3 +192,20 @@ def test_comments_and_scores_on_an_event_show_in_its_card(client, editor, sessio
     card = html[html.index('id="ev-2"') :]
     card = card[: card.index("</article>")]
     assert "wrong tool" in card and "helpfulness = 3" in card
+
+
+def test_scores_from_the_panel_set_the_list_s_value(client, editor, session, helpful):
+    from sessions_app.models import SessionScore
+
+    client.force_login(editor)
+    for value in ("3", "4"):
+        client.post(
+            url("score_new", "acme", session.pk),
+            {"name": "helpfulness", "value": value, "event": 2},
+        )
+    row = SessionScore.objects.get(session=session, name="helpfulness")
+    assert (row.event_count, row.display) == (2, "3.5")
+    client.post(url("score_new", "acme", session.pk), {"name": "helpfulness", "value": "2"})
+    client.post(url("score_new", "acme", session.pk), {"name": "solved", "value": "false"})
+    values = {r.name: r.display for r in SessionScore.objects.filter(session=session)}
+    assert values == {"helpfulness": "2", "solved": "false"}

@@ -148,3 +148,21 @@ def test_scores_and_comments_from_programs_enter_the_review_history(api, sess, h
     api.post("/sessions/s-1/comments", {"text": "too slow"})
     lines = list(ReviewEvent.objects.filter(session=sess).values_list("actor_name", "summary"))
     assert lines == [("tests", "scored helpfulness = 2"), ("tests", "commented: too slow")]
+
+
+def test_api_scores_keep_the_list_s_value_of_the_session(api, sess, helpful):
+    from sessions_app.models import SessionScore
+
+    api.post(
+        "/scores", {"session_id": "s-1", "event_id": "s-1-0-a", "name": "helpfulness", "value": 2}
+    )
+    api.post(
+        "/scores", {"session_id": "s-1", "event_id": "s-1-0-a", "name": "helpfulness", "value": 5}
+    )
+    row = SessionScore.objects.get(session__external_id="s-1", name="helpfulness")
+    assert (row.has_own, row.event_count, row.value, row.display) == (False, 2, 3.5, "3.5")
+    body = {"id": "own-1", "session_id": "s-1", "name": "helpfulness", "value": 1}
+    assert api.post("/scores", body).status_code == 201
+    assert api.post("/scores", body).status_code == 200  # a retry changes nothing
+    row.refresh_from_db()
+    assert (row.has_own, row.event_count, row.value, row.display) == (True, 2, 1.0, "1")
