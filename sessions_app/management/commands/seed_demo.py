@@ -115,6 +115,7 @@ class Command(BaseCommand):
             self._announce_when_up(wait_for)
             return
         started = time.monotonic()
+        self._shown: dict[str, int] = {}
         project = Project.objects.filter(slug=DEMO_PROJECT).first()
         if project is None:
             # One transaction: a commit (and on SQLite an fsync) after each of the ~5,000
@@ -165,7 +166,9 @@ class Command(BaseCommand):
             self.stdout.write(f"\r    {what}: {done:,}/{total:,}", ending="")
             if done >= total:
                 self.stdout.write("")
-        elif done % step == 0 or done >= total:
+        elif done >= total or done // step > self._shown.get(what, -1):
+            # Every 10 %: a count that steps over a boundary (500-event batches) shows too.
+            self._shown[what] = done // step
             self.stdout.write(f"    {what}: {done:,}/{total:,}")
 
     def _setup(self) -> Project:
