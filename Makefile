@@ -53,14 +53,13 @@ run: ## Install, migrate, seed the demo data once, and serve on http://127.0.0.1
 	@$(PY) manage.py collectstatic --no-input -v0 & static=$$!; \
 	$(PY) manage.py migrate --no-input -v0; migrated=$$?; \
 	wait $$static && exit $$migrated
-	@echo "==> Seeding the demo data (once)"
-	@$(PY) manage.py seed_demo --quiet-credentials
-	@echo "==> Starting the server (gunicorn, 2 workers) on http://$(HOST):$(PORT)/"
-	@# The last line, the URL, the login and the key, is printed once the server answers.
+	@echo "==> Seeding the demo data (once) while the server starts on http://$(HOST):$(PORT)/ (gunicorn, 2 workers)"
+	@# The server boots while the demo data is written (SQLite in WAL mode: readers do not
+	@# wait); the last line, the URL, the login and the key, is printed once both are done.
 	@$(VENV)/bin/gunicorn config.asgi:application -k asgi --bind $(HOST):$(PORT) --workers 2 \
 		--log-level warning & server=$$!; \
 	trap 'kill $$server 2>/dev/null' INT TERM EXIT; \
-	$(PY) manage.py seed_demo --wait-for http://$(HOST):$(PORT)/api/v1/health || exit 1; \
+	$(PY) manage.py seed_demo --ready-at http://$(HOST):$(PORT)/api/v1/health || exit 1; \
 	wait $$server
 
 worker: install ## Run a Celery worker (needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0)

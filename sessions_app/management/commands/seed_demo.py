@@ -100,6 +100,13 @@ class Command(BaseCommand):
             default="",
             help="Write nothing: wait until URL answers, then print one line with the login",
         )
+        parser.add_argument(
+            "--ready-at",
+            metavar="URL",
+            default="",
+            help="Seed, then wait until URL answers (a server started beside the seeding) and "
+            "print one line with the login last",
+        )
 
     def handle(
         self,
@@ -109,6 +116,7 @@ class Command(BaseCommand):
         seed: int,
         quiet_credentials: bool = False,
         wait_for: str = "",
+        ready_at: str = "",
         **options,
     ) -> None:
         if wait_for:
@@ -139,7 +147,9 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Demo data already present; nothing written.")
-        if not quiet_credentials:
+        if ready_at:
+            self._announce_when_up(ready_at)
+        elif not quiet_credentials:
             self.stdout.write(credentials_line("http://127.0.0.1:8000/"))
 
     def _announce_when_up(self, url: str, timeout: float = 60.0) -> None:
