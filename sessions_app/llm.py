@@ -1,4 +1,5 @@
-"""The only module that imports litellm, and only when a caller needs it.
+"""The only module that imports litellm, and only when a caller needs it (a price found as it
+is in its bundled table is read from the JSON, without the import).
 
 `import litellm` costs ~3 s and ~125 MB, so the web process pays it on the first request that
 counts tokens or looks up a price, never at start-up. config/__init__.py has already set
@@ -10,9 +11,9 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-from pathlib import Path
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 

@@ -246,7 +246,15 @@ def test_ready_at_fails_when_the_server_never_answers():
         ),
         pytest.raises(CommandError, match="did not answer"),
     ):
-        run("seed_demo", "--sessions", "1", "--long-events", "0", "--ready-at", "http://127.0.0.1:9/")
+        run(
+            "seed_demo",
+            "--sessions",
+            "1",
+            "--long-events",
+            "0",
+            "--ready-at",
+            "http://127.0.0.1:9/",
+        )
 
 
 def test_wait_for_prints_the_credentials_line_once_the_server_answers(health_server):
