@@ -1,4 +1,5 @@
-"""The only module that imports litellm, and only when a caller needs it.
+"""The only module that imports litellm, and only when a caller needs it (a price found as it
+is in its bundled table is read from the JSON, without the import).
 
 `import litellm` costs ~3 s and ~125 MB, so the web process pays it on the first request that
 counts tokens or looks up a price, never at start-up. config/__init__.py has already set
@@ -8,11 +9,15 @@ LITELLM_LOCAL_MODEL_COST_MAP=True so the import reads the bundled price table, n
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import orjson
 
 
 @functools.cache
@@ -43,20 +48,41 @@ def _decimal(value: Any) -> Decimal | None:
     return Decimal(str(value))
 
 
+@functools.cache
+def _bundled_table() -> dict[str, Any]:
+    """litellm's bundled price table, read as JSON without importing litellm (~3 s): the file
+    the import itself loads under LITELLM_LOCAL_MODEL_COST_MAP. Empty if it cannot be read."""
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    try:
+        table = orjson.loads((folder / "model_prices_and_context_window_backup.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return table if isinstance(table, dict) else {}
+
+
 @functools.lru_cache(maxsize=4096)
 def table_prices(model: str) -> UnitPrices | None:
-    """litellm's price for a model, or None when the model is not in its table (unknown)."""
+    """litellm's price for a model, or None when the model is not in its table (unknown).
+
+    A name found as it is in the bundled table is priced from the JSON (seeding, ingest and
+    the web process do not pay litellm's import for it); other names go through litellm's own
+    mapping (provider prefixes, aliases)."""
     if not model:
         return None
-    litellm = _litellm()
-    info = litellm.model_cost.get(model)
+    info = _bundled_table().get(model)
     if info is None:
-        try:
-            info = litellm.get_model_info(model)
-        except Exception:
-            # litellm raises for names it cannot map (including some dated model names):
-            # that is an unknown price, not an error.
-            return None
+        litellm = _litellm()
+        info = litellm.model_cost.get(model)
+        if info is None:
+            try:
+                info = litellm.get_model_info(model)
+            except Exception:
+                # litellm raises for names it cannot map (including some dated model names):
+                # that is an unknown price, not an error.
+                return None
     inp, out = (
         _decimal(info.get("input_cost_per_token")),
         _decimal(info.get("output_cost_per_token")),

@@ -107,6 +107,17 @@ def test_seed_demo_writes_consistent_data_and_is_idempotent():
     assert output.strip().splitlines()[-1] == run("seed_demo").strip().splitlines()[-1]
 
 
+def test_seed_demo_shows_the_long_sessions_progress_as_it_goes():
+    """make run's output is not a terminal: one line per 10 % of the long session, though its
+    500-event batches rarely land on a 10 % mark exactly."""
+    output = run("seed_demo", "--sessions", "2", "--long-events", "1200", "--quiet-credentials")
+    lines = [line.strip() for line in output.splitlines() if "long session" in line]
+    assert len(lines) >= 3
+    assert lines[-1] == "events of the long session: 1,200/1,200"
+    assert len(set(lines)) == len(lines)
+    assert "login" not in output
+
+
 def test_a_seeding_that_fails_part_way_leaves_no_half_demo_so_the_next_run_seeds_again():
     from unittest import mock
 
@@ -186,7 +197,9 @@ def test_demo_sessions_come_in_each_frameworks_shape():
     assert chat.payload["role"] == "tool" and chat.payload["tool_call_id"] == chat.tool_call_id
 
 
-def test_wait_for_prints_the_credentials_line_once_the_server_answers():
+@pytest.fixture
+def health_server():
+    """A server that answers every GET, on a free port; yields its /api/v1/health URL."""
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -201,10 +214,52 @@ def test_wait_for_prints_the_credentials_line_once_the_server_answers():
     server = HTTPServer(("127.0.0.1", 0), Ok)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        port = server.server_address[1]
-        output = run("seed_demo", "--wait-for", f"http://127.0.0.1:{port}/api/v1/health")
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/v1/health"
     finally:
         server.shutdown()
+
+
+def test_ready_at_seeds_then_prints_the_credentials_line_with_the_servers_url_last(
+    health_server,
+):
+    """make run starts the server beside the seeding: the login comes last, once both are done."""
+    output = run("seed_demo", "--sessions", "3", "--long-events", "20", "--ready-at", health_server)
+    lines = output.strip().splitlines()
+    port = health_server.split(":")[2].split("/")[0]
+    assert lines[-1].startswith(f"Sessionscope is ready: http://127.0.0.1:{port}/")
+    assert sum("Sessionscope is ready" in line for line in lines) == 1
+    assert any(line.startswith("Seeded ") for line in lines[:-1])
+    token = lines[-1].split()[-1]
+    assert api_key_authenticate(token).project.slug == "demo"
+    assert AgentSession.objects.filter(external_id="demo-long-support-thread").exists()
+
+
+def test_ready_at_fails_when_the_server_never_answers():
+    from unittest import mock
+
+    from sessions_app.management.commands.seed_demo import Command
+
+    real = Command._announce_when_up
+    with (
+        mock.patch.object(
+            Command, "_announce_when_up", lambda self, url: real(self, url, timeout=0.5)
+        ),
+        pytest.raises(CommandError, match="did not answer"),
+    ):
+        run(
+            "seed_demo",
+            "--sessions",
+            "1",
+            "--long-events",
+            "0",
+            "--ready-at",
+            "http://127.0.0.1:9/",
+        )
+
+
+def test_wait_for_prints_the_credentials_line_once_the_server_answers(health_server):
+    port = health_server.split(":")[2].split("/")[0]
+    output = run("seed_demo", "--wait-for", health_server)
     line = output.strip().splitlines()[-1]
     assert line.startswith(f"Sessionscope is ready: http://127.0.0.1:{port}/")
     assert "login demo / sessionscope-demo" in line and "API key ss_demo0000_" in line

@@ -100,6 +100,13 @@ class Command(BaseCommand):
             default="",
             help="Write nothing: wait until URL answers, then print one line with the login",
         )
+        parser.add_argument(
+            "--ready-at",
+            metavar="URL",
+            default="",
+            help="Seed, then wait until URL answers (a server started beside the seeding) and "
+            "print one line with the login last",
+        )
 
     def handle(
         self,
@@ -109,12 +116,14 @@ class Command(BaseCommand):
         seed: int,
         quiet_credentials: bool = False,
         wait_for: str = "",
+        ready_at: str = "",
         **options,
     ) -> None:
         if wait_for:
             self._announce_when_up(wait_for)
             return
         started = time.monotonic()
+        self._shown: dict[str, int] = {}
         project = Project.objects.filter(slug=DEMO_PROJECT).first()
         if project is None:
             # One transaction: a commit (and on SQLite an fsync) after each of the ~5,000
@@ -138,7 +147,9 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Demo data already present; nothing written.")
-        if not quiet_credentials:
+        if ready_at:
+            self._announce_when_up(ready_at)
+        elif not quiet_credentials:
             self.stdout.write(credentials_line("http://127.0.0.1:8000/"))
 
     def _announce_when_up(self, url: str, timeout: float = 60.0) -> None:
@@ -165,7 +176,9 @@ class Command(BaseCommand):
             self.stdout.write(f"\r    {what}: {done:,}/{total:,}", ending="")
             if done >= total:
                 self.stdout.write("")
-        elif done % step == 0 or done >= total:
+        elif done >= total or done // step > self._shown.get(what, -1):
+            # Every 10 %: a count that steps over a boundary (500-event batches) shows too.
+            self._shown[what] = done // step
             self.stdout.write(f"    {what}: {done:,}/{total:,}")
 
     def _setup(self) -> Project:
