@@ -18,9 +18,11 @@ help: ## List the targets
 INSTALLER ?= uv
 UV = $(shell command -v uv 2>/dev/null || echo $(VENV)/bin/uv)
 define pip_install
-	@if [ "$(INSTALLER)" = uv ] && { test -x "$(UV)" || $(PY) -m pip install --quiet --disable-pip-version-check uv; }; then \
-		echo "$(UV) pip install --python $(PY) $(1)"; \
-		"$(UV)" pip install --quiet --compile-bytecode --python $(PY) $(1); \
+	@# uv does not read pip's configuration: where only pip reaches the index (a mirror set in
+	@# pip.conf), uv fails and pip installs instead.
+	@if [ "$(INSTALLER)" = uv ] && { test -x "$(UV)" || $(PY) -m pip install --quiet --disable-pip-version-check uv; } \
+		&& echo "$(UV) pip install --python $(PY) $(1)" \
+		&& "$(UV)" pip install --quiet --compile-bytecode --python $(PY) $(1); then :; \
 	else \
 		echo "$(PY) -m pip install $(1)"; \
 		$(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet $(1); \
