@@ -3,12 +3,29 @@ set left incomplete by an older build is built again instead of being timed ("0 
 
 from __future__ import annotations
 
+import importlib
+import os
+
 import pytest
 
-from bench import exports, pages
 from sessions_app.models import AgentSession, Event, Project
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def _bench(name: str):
+    """A bench module, imported without the environment it sets for running as a script
+    (ALLOWED_HOSTS, DATABASE_URL): later tests start servers that inherit os.environ."""
+    before = os.environ.copy()
+    try:
+        return importlib.import_module(f"bench.{name}")
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+
+
+exports = _bench("exports")
+pages = _bench("pages")
 
 
 @pytest.fixture(autouse=True)
