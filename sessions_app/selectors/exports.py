@@ -123,9 +123,8 @@ _EVENT = _object(
 
 # The page of events is cut (by the (session, seq) index) before anything is written, and the
 # usage joined to it in that order: a plan that wrote every row and then sorted the text spilled
-# megabytes to disk.
-_QUERY = f"""
-    SELECT e.seq, {_EVENT}
+# megabytes to disk. Both queries below read their events through it.
+_CHUNK_OF_EVENTS = """
     FROM (
         SELECT * FROM sessions_app_event
         WHERE session_id = %s AND seq > %s
@@ -135,6 +134,10 @@ _QUERY = f"""
     LEFT JOIN sessions_app_tokenusage u ON u.event_id = e.id
     ORDER BY e.seq
 """
+
+_QUERY = f"""
+    SELECT e.seq, {_EVENT}
+    {_CHUNK_OF_EVENTS}"""
 
 
 def can_write_event_json() -> bool:
@@ -172,15 +175,7 @@ _MARKDOWN_HEAD = (
 _MARKDOWN_QUERY = f"""
     SELECT e.seq, {_MARKDOWN_HEAD}, u.id IS NOT NULL, u.model, u.total_tokens, u.cost_usd,
         u.cost_source, e.content
-    FROM (
-        SELECT * FROM sessions_app_event
-        WHERE session_id = %s AND seq > %s
-        ORDER BY seq
-        LIMIT %s
-    ) e
-    LEFT JOIN sessions_app_tokenusage u ON u.event_id = e.id
-    ORDER BY e.seq
-"""
+    {_CHUNK_OF_EVENTS}"""
 
 MarkdownRow = tuple[int, str, bool, str | None, int | None, Decimal | None, str | None, str]
 
