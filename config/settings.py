@@ -298,6 +298,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"api_not_found_at_info": {"()": "config.logging.ApiNotFoundAtInfo"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Celery logs a line per task at INFO; with in-process tasks that floods the web log.
     "loggers": {
@@ -305,5 +306,7 @@ LOGGING = {
         "celery.app.trace": {"level": "WARNING"},
         # Axes logs every login attempt at INFO; lock-outs and failures are WARNING.
         "axes": {"level": "WARNING"},
+        # A 404 under /api/ is an ordinary answer to a client (a new session's first read): INFO.
+        "django.request": {"filters": ["api_not_found_at_info"]},
     },
 }
