@@ -47,3 +47,22 @@ def test_the_compare_page_shows_a_diff_of_the_two_chosen_strategies(
     page.wait_for_selector(".prompt-diff h2:has-text('Tool focused')")
     assert page.locator(".diff-lines tr.del, .diff-lines tr.ins").count() > 0
     screenshot("compare-diff")
+
+
+def test_a_long_title_wraps_and_every_column_stays_on_a_laptop_screen(
+    page, login, screenshot, reviewer
+):
+    user, project = reviewer
+    title = "Customer asks why the invoice for the annual plan " * 5
+    make_session(project, "s-long", turns=1, title=title, agent_name="support-bot")
+    page.set_viewport_size({"width": 1366, "height": 800})
+    login(user)
+    page.wait_for_selector("#session-rows tbody tr")
+
+    overflow = page.eval_on_selector(".table-scroll", "el => el.scrollWidth - el.clientWidth")
+    assert overflow <= 0, f"the list is {overflow}px wider than the screen"
+    status = page.locator("#session-rows thead th:has-text('Status')").bounding_box()
+    assert status is not None and status["x"] + status["width"] <= 1366
+    link = page.locator("a.session-link", has_text="Customer asks why").bounding_box()
+    assert link is not None and link["height"] < 3 * 20  # clamped to two lines
+    screenshot("listing-long-title")
