@@ -6,20 +6,23 @@ and a hash) into one session with one INSERT ... SELECT each, as the one-stateme
 stores a batch, and times each statement (perf_counter around it: server time plus one round
 trip). Then an UPDATE of another column of the batch's rows, as relinking a tool result to its
 call does: the rows fill their pages, so the update is not HOT and every index gets an entry,
-which makes the old expression index parse the text again. Three set-ups of the same table,
+which makes the old expression index parse the text again. Four set-ups of the same table,
 switched by DDL between runs, in turn:
 
 - old:  the GIN expression index of migration 0005, `to_tsvector('simple', left(content, 65536))`,
         no trigger (as before migration 0016);
 - new:  the trigger that stores `strip(to_tsvector(...))` in `search_vector` and the GIN index
         `event_search` on `coalesce(search_vector, <the old expression>)` (migration 0016);
+- trigger: the trigger alone, no search index: what parsing the text and storing its words
+        cost, apart from the GIN index's own insert;
 - none: no search index and no trigger: the ceiling.
 
 Each set-up starts from a table emptied of earlier batches (DELETE, VACUUM) and inserts
 `--batches` batches, committing each; the figures are per event: median and mean over the
 batches (the mean carries the GIN pending list's flushes, which land on some batches), after one
-warm-up batch. Other indexes of the table stay as they are in every set-up. The bench database
-ends in the `new` set-up.
+warm-up batch; and the table's heap bytes per row at the end (pg_relation_size over the rows,
+the updates' old versions included): the stored words take room. Other indexes of the table
+stay as they are in every set-up. The bench database ends in the `new` set-up.
 
     .venv/bin/python bench/search_insert.py [--rounds 2] [--batches 10]
     # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/ss_bench_search_insert
@@ -82,7 +85,8 @@ def template_event() -> tuple[int, int]:
 
 
 def setup(cursor, kind: str) -> None:
-    """Switch the table's search machinery to `kind` (old, new, none); empty the batches."""
+    """Switch the table's search machinery to `kind` (old, new, trigger, none); empty the
+    batches."""
     cursor.execute("DELETE FROM sessions_app_event WHERE external_id LIKE 'b-%'")
     cursor.execute("DROP INDEX IF EXISTS event_content_fts")
     cursor.execute("DROP INDEX IF EXISTS event_search")
@@ -93,9 +97,10 @@ def setup(cursor, kind: str) -> None:
         cursor.execute(
             f"CREATE INDEX event_content_fts ON sessions_app_event USING gin ({OLD_EXPRESSION})"
         )
-    elif kind == "new":
+    elif kind in ("new", "trigger"):
         for trigger in TRIGGERS:
             cursor.execute(f"ALTER TABLE sessions_app_event ENABLE TRIGGER {trigger}")
+    if kind == "new":
         cursor.execute(
             "CREATE INDEX event_search ON sessions_app_event USING gin "
             f"(coalesce(search_vector, {OLD_EXPRESSION}))"
@@ -116,9 +121,9 @@ def insert_sql(columns: list[str]) -> str:
 
 def run(
     kind: str, batches: int, columns: list[str], template: int
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[float], list[float], int]:
     """µs per event of each batch's insert and of an update of its rows (after a warm-up
-    batch) under set-up `kind`."""
+    batch) under set-up `kind`, and the table's heap bytes per row after them."""
     import psycopg
 
     url = os.environ["DATABASE_URL"]
@@ -146,7 +151,11 @@ def run(
             if n:
                 inserts.append((inserted - started) / BATCH * 1e6)
                 updates.append((updated - inserted) / BATCH * 1e6)
-    return inserts, updates
+        cursor.execute(
+            "SELECT pg_relation_size('sessions_app_event') / count(*) FROM sessions_app_event"
+        )
+        (row_bytes,) = cursor.fetchone()
+    return inserts, updates, int(row_bytes)
 
 
 def main() -> None:
@@ -175,21 +184,22 @@ def main() -> None:
 
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{BATCH:,} ~500-char events in one statement, µs per event: insert, then update")
-    print(f"{'':46} {'insert':>26}   {'update (name)':>17}")
+    print(f"{'':46} {'insert':>26}   {'update (name)':>17}   {'heap':>6}")
     columns_line = f"{'median':>8} {'mean':>8} {'min':>8}   {'median':>8} {'mean':>8}"
-    print(f"{'round':>5} {'set-up':40} {columns_line}")
+    print(f"{'round':>5} {'set-up':40} {columns_line}   {'B/row':>6}")
     labels = {
         "old": "old: expression index (before 0016)",
         "new": "new: trigger + event_search (0016)",
+        "trigger": "trigger alone, no index (the parse)",
         "none": "none: no search index (ceiling)",
     }
     for round_no in range(1, args.rounds + 1):
-        for kind in ("old", "new", "none"):
-            us, up = run(kind, args.batches, columns, template)
+        for kind in ("old", "new", "trigger", "none"):
+            us, up, row_bytes = run(kind, args.batches, columns, template)
             print(
                 f"{round_no:>5} {labels[kind]:40} {statistics.median(us):8.1f} "
                 f"{statistics.mean(us):8.1f} {min(us):8.1f}   {statistics.median(up):8.1f} "
-                f"{statistics.mean(up):8.1f}"
+                f"{statistics.mean(up):8.1f}   {row_bytes:6,}"
             )
     # Leave the database as migration 0016 made it.
     import psycopg
