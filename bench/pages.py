@@ -466,9 +466,10 @@ def explain_list_queries() -> None:
 
 def explain_search_queries() -> None:
     """The search's own queries as PostgreSQL executes them (EXPLAIN ANALYZE): the list search's
-    bounded read of the latest matches (`search_scope`) and `?find=`'s matches in the 100,000-event
-    session, each with its execution time and whether the text was matched through the stored
-    words (`search_vector`, migration 0016) or parsed per row."""
+    bounded read of the latest matches (`search_scope`) and the matches `?find=` asks for when
+    its probe of the next 1,000 events did not fill a page (all the session's matches, unordered:
+    a common word never gets there), each with its execution time and whether the text was
+    matched through the stored words (`search_vector`, migration 0016) or parsed per row."""
     from django.db import connection
 
     from sessions_app.models import AgentSession, Event, Project
@@ -483,7 +484,7 @@ def explain_search_queries() -> None:
         for q in ("lorem", "lorem ipsum", "12345")
     ]  # fmt: skip
     cases += [
-        (f"?find= matches, {q!r}, {TRANSCRIPTS[-1]:,} events",
+        (f"?find= past the probe, {q!r}, {TRANSCRIPTS[-1]:,}",
          search.events_matching(live.filter(session=session), q).values_list("seq", flat=True))
         for q in ("refund", "lorem")
     ]  # fmt: skip
