@@ -365,7 +365,6 @@ def main() -> None:
     rows.append(("tree children, first 50 of 3,000", f"/p/{SLUG}/sessions/{tree_root}/children/"))
     rows.append(("session page, root of 9,001 sessions", f"/p/{SLUG}/sessions/{tree_root}/"))
     print_rows(client, rows, args.runs, args.only)
-    explain_list_queries()
 
 
 def transcript_rows() -> list[tuple[str, str]]:
@@ -427,6 +426,8 @@ def print_rows(client, rows: list[tuple[str, str]], runs: int, only: str = "") -
     )
     if not only:
         explain_list_queries()
+    if not only or "search" in only or "find" in only:
+        explain_search_queries()
 
 
 def explain_list_queries() -> None:
@@ -461,6 +462,44 @@ def explain_list_queries() -> None:
             f"{label + ' (' + column + ')':46} {float(executed):8.2f}  "
             f"{path.group(1) if path else '?'}"
         )
+
+
+def explain_search_queries() -> None:
+    """The search's own queries as PostgreSQL executes them (EXPLAIN ANALYZE): the list search's
+    bounded read of the latest matches (`search_scope`) and the matches `?find=` asks for when
+    its probe of the next 1,000 events did not fill a page (all the session's matches, unordered:
+    a common word never gets there), each with its execution time and whether the text was
+    matched through the stored words (`search_vector`, migration 0016) or parsed per row."""
+    from django.db import connection
+
+    from sessions_app.models import AgentSession, Event, Project
+    from sessions_app.selectors import search
+
+    project = Project.objects.get(slug=SLUG)
+    session = AgentSession.objects.get(project=project, external_id=f"transcript-{TRANSCRIPTS[-1]}")
+    live = Event.objects.filter(project=project, removed_at__isnull=True)
+    cases = [
+        (f"search read, {q!r}", search.events_matching(live, q).order_by("-pk")
+         .values_list("session_id", "pk")[: search.SEARCH_HITS + 1])
+        for q in ("lorem", "lorem ipsum", "12345")
+    ]  # fmt: skip
+    cases += [
+        (f"?find= past the probe, {q!r}, {TRANSCRIPTS[-1]:,}",
+         search.events_matching(live.filter(session=session), q).values_list("seq", flat=True))
+        for q in ("refund", "lorem")
+    ]  # fmt: skip
+    print(f"\n{'search query (EXPLAIN ANALYZE)':46} {'exec ms':>8}  access path; text matched by")
+    for label, qs in cases:
+        sql, params = qs.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN ANALYZE {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        executed = re.search(r"Execution Time: ([\d.]+) ms", plan).group(1)
+        path = re.search(
+            r"(Index Scan(?: Backward)? using \w+|Bitmap Index Scan on \w+|Seq Scan)", plan
+        )
+        matched = "stored words" if "search_vector" in plan else "to_tsvector per row"
+        print(f"{label:46} {float(executed):8.2f}  {path.group(1) if path else '?'}; {matched}")
 
 
 if __name__ == "__main__":

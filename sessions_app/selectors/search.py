@@ -1,5 +1,5 @@
 """Full-text search over events' content, as ORM expressions: PostgreSQL's text search through
-the GIN index of migration 0005, a case-insensitive substring match on other databases."""
+the GIN index of migration 0016, a case-insensitive substring match on other databases."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.db.models import (
     QuerySet,
     Value,
 )
+from django.db.models.expressions import Col
 from django.db.models.functions import Left
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.html import escape
@@ -23,20 +24,24 @@ from django.utils.safestring import SafeString
 
 from ..models import Event, Project
 
-# The indexed document of an event (migration 0005): its first 65,536 characters, since a
-# tsvector holds at most 1 MB and larger outputs made the insert fail. The expression must match
-# the index's exactly for the planner to use it.
-FTS_DOCUMENT = "to_tsvector('simple', left(content, 65536))"
+# The indexed document of an event (migration 0016): the words its insert trigger stored, else
+# (rows older than that migration) its first 65,536 characters parsed, since a tsvector holds at
+# most 1 MB and larger outputs made the insert fail. The expression must match the index's
+# exactly for the planner to use it; the stored words spare each match's recheck a parse.
+OLD_DOCUMENT = "to_tsvector('simple', left(content, 65536))"
+FTS_DOCUMENT = f"coalesce(search_vector, {OLD_DOCUMENT})"
 
 
 class ContentMatches(Func):
-    """`to_tsvector('simple', left(<text>, 65536)) @@ plainto_tsquery('simple', <words>)`: the
-    index's own expression, spelled out rather than built from SearchVector, which would wrap
-    the column in COALESCE and pass the configuration as a parameter, so the planner would no
-    longer recognise the index's expression."""
+    """`coalesce(search_vector, to_tsvector('simple', left(content, 65536))) @@
+    plainto_tsquery('simple', <words>)`: the index's own expression, spelled out rather than
+    built from SearchVector, which would pass the configuration as a parameter, so the planner
+    would no longer recognise the index's expression. `search_vector` is not a model field (the
+    ORM never loads it): it is named here beside the content column, on the same table alias."""
 
     template = (
-        "to_tsvector('simple', left(%(document)s, 65536)) @@ plainto_tsquery('simple', %(words)s)"
+        "coalesce(%(vector)s, to_tsvector('simple', left(%(document)s, 65536)))"
+        " @@ plainto_tsquery('simple', %(words)s)"
     )
     output_field = BooleanField()
 
@@ -53,9 +58,14 @@ class ContentMatches(Func):
         **extra_context: Any,
     ) -> tuple[str, list[Any]]:
         """The match as SQL, each operand compiled by Django (no string formatting of input)."""
-        document_sql, document_params = compiler.compile(self.source_expressions[0])
+        document = self.source_expressions[0]
+        document_sql, document_params = compiler.compile(document)
         words_sql, words_params = compiler.compile(self.source_expressions[1])
-        sql = self.template % {"document": document_sql, "words": words_sql}
+        if not isinstance(document, Col):
+            raise TypeError("ContentMatches searches an events table's content column")
+        alias = compiler.quote_name_unless_alias(document.alias)
+        vector_sql = f"{alias}.{connection.ops.quote_name('search_vector')}"
+        sql = self.template % {"vector": vector_sql, "document": document_sql, "words": words_sql}
         return sql, [*document_params, *words_params]
 
 

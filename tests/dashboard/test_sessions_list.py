@@ -251,7 +251,7 @@ def test_full_text_search_uses_words_and_has_a_gin_index(client, viewer, variety
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'event_content_fts'")
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'event_search'")
         (definition,) = cursor.fetchone()
     assert "gin" in definition and "to_tsvector('simple'" in definition
     # The filter's expression is the index's: with sequential scans off, a search by it alone
@@ -265,7 +265,7 @@ def test_full_text_search_uses_words_and_has_a_gin_index(client, viewer, variety
             f"WHERE {FTS_DOCUMENT} @@ plainto_tsquery('simple', 'answer')"
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "event_content_fts" in plan
+    assert "event_search" in plan
     client.force_login(viewer)
     assert set(titles(client.get(url(q="answer 2")))) == {"b"}
     # Whole words, not substrings: "answ" is not a word of any event.

@@ -50,7 +50,7 @@ def test_postgres_matches_words_through_the_content_index(project):
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "event_content_fts" in plan
+    assert "event_search" in plan
 
 
 def test_highlight_marks_each_word_and_escapes_the_rest():
