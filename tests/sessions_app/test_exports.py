@@ -65,8 +65,12 @@ def _unpriced(project) -> AgentSession:
     )
 
 
+def _text(parts) -> str:
+    return b"".join(parts).decode()
+
+
 def _json_export(session: AgentSession) -> dict:
-    return json.loads("".join(export_json(session)))
+    return json.loads(_text(export_json(session)))
 
 
 def test_exported_events_are_the_api_events_with_money_as_numbers(project, api_token):
@@ -98,7 +102,7 @@ def test_exports_carry_cached_and_reasoning_tokens_and_cost_as_a_number(project)
 
 def test_jsonl_events_are_the_same_records_as_the_json_export(project):
     session = _priced(project)
-    lines = [json.loads(line) for line in "".join(export_jsonl(session)).splitlines()]
+    lines = [json.loads(line) for line in _text(export_jsonl(session)).splitlines()]
     events = [
         {k: v for k, v in r.items() if k != "record"} for r in lines if r["record"] == "event"
     ]
@@ -107,14 +111,14 @@ def test_jsonl_events_are_the_same_records_as_the_json_export(project):
 
 
 def test_markdown_shows_money_as_the_pages_do(project):
-    text = "".join(export_markdown(_priced(project)))
+    text = _text(export_markdown(_priced(project)))
     assert "- **Cost:** `$0.0123`" in text
     assert "_gpt-4o-mini: 1200 tokens, $0.0123_" in text
     assert "E-" not in text and "0.0123000000" not in text
 
 
 def test_markdown_says_price_unknown_for_an_unpriced_session_not_zero(project):
-    text = "".join(export_markdown(_unpriced(project)))
+    text = _text(export_markdown(_unpriced(project)))
     assert "- **Cost:** `price unknown`" in text
     assert "_mystery-model: 50 tokens, price unknown_" in text
     assert "0E-10" not in text and "$0" not in text
@@ -124,7 +128,7 @@ def test_markdown_of_a_session_without_usage_shows_a_true_zero(project):
     session = _append(
         project, "quiet", EventInput(external_id="u", source="user", content="hi", timestamp=T0)
     )
-    assert "- **Cost:** `$0`" in "".join(export_markdown(session))
+    assert "- **Cost:** `$0`" in _text(export_markdown(session))
 
 
 @pytest.mark.parametrize(
@@ -229,8 +233,8 @@ def test_postgresql_writes_each_event_exactly_as_the_python_path_does(project):
     exports = {}
     for name, export in (("json", export_json), ("jsonl", export_jsonl), ("md", export_markdown)):
         with mock.patch("sessions_app.exports.can_write_event_json", return_value=False):
-            python = "".join(export(session))
-        assert "".join(export(session)) == python, name
+            python = _text(export(session))
+        assert _text(export(session)) == python, name
         exports[name] = python
     # ...and both are the record serialiser's: every field, money as numbers.
     events = json.loads(exports["json"])["events"]
