@@ -153,10 +153,11 @@ _ROW = (
 EventRow = tuple[Any, ...]
 
 
-def iter_event_rows(session: AgentSession, *, chunk: int = CHUNK) -> Iterator[list[EventRow]]:
+def iter_event_rows(
+    session: AgentSession, span: tuple[int, int] | None, *, chunk: int = CHUNK
+) -> Iterator[list[EventRow]]:
     """The session's events in seq order as tuples of `_ROW`, a list per range of `chunk` seqs
-    up to the last seq there was at the start."""
-    span = seq_span(session)
+    of `span` (the first and last seq, from `seq_span` when the export began)."""
     if span is None:
         return
     first, last = span
@@ -250,17 +251,25 @@ def _event_json(r: EventRow) -> str:
 
 
 def _event_parts(
-    session: AgentSession, fmt: str, write: Callable[[EventRow], str], *, chunk: int
+    session: AgentSession,
+    fmt: str,
+    write: Callable[[EventRow], str],
+    span: tuple[int, int] | None,
+    *,
+    chunk: int,
 ) -> Iterator[bytes]:
     """The events of the `fmt` export, one UTF-8 part per chunk: written by PostgreSQL, or
     here by `write` from plain rows."""
     if can_write_event_json():
-        return event_texts(session, fmt, chunk=chunk)
-    return ("".join(map(write, rows)).encode() for rows in iter_event_rows(session, chunk=chunk))
+        return event_texts(session, fmt, span, chunk=chunk)
+    return (
+        "".join(map(write, rows)).encode() for rows in iter_event_rows(session, span, chunk=chunk)
+    )
 
 
 def export_json(session: AgentSession, *, chunk: int = CHUNK) -> Iterator[bytes]:
     """{"session": ..., "runs": [...], "events": [...]} as one JSON document, streamed."""
+    span = seq_span(session)
     head = _dumps(session_as_dict(session))
     runs = _dumps([run_as_dict(r) for r in session.runs.order_by("created_at", "pk")])
     yield f'{{"session": {head}, "runs": {runs}, "events": ['.encode()
@@ -271,12 +280,13 @@ def export_json(session: AgentSession, *, chunk: int = CHUNK) -> Iterator[bytes]
         separator, first = ("\n" if first else ",\n"), False
         return separator + _event_json(row)
 
-    yield from _event_parts(session, "json", write, chunk=chunk)
+    yield from _event_parts(session, "json", write, span, chunk=chunk)
     yield b"\n]}\n"
 
 
 def export_jsonl(session: AgentSession, *, chunk: int = CHUNK) -> Iterator[bytes]:
     """One JSON object a line: the session, then each run, then each event."""
+    span = seq_span(session)
     lines = [_dumps({"record": "session", **session_as_dict(session)})]
     for run in session.runs.order_by("created_at", "pk"):
         lines.append(_dumps({"record": "run", **run_as_dict(run)}))
@@ -285,6 +295,7 @@ def export_jsonl(session: AgentSession, *, chunk: int = CHUNK) -> Iterator[bytes
         session,
         "jsonl",
         lambda row: '{"record": "event", ' + _event_json(row)[1:] + "\n",
+        span,
         chunk=chunk,
     )
 
@@ -315,6 +326,7 @@ def _unpriced(session: AgentSession) -> str:
 def export_markdown(session: AgentSession, *, chunk: int = CHUNK) -> Iterator[bytes]:
     """A readable transcript: a header with the rollups, then each event as a section whose
     content sits in a code fence (agent text is never interpreted as Markdown)."""
+    span = seq_span(session)
     title = session.title or session.preview or session.external_id
     head = [f"# {' '.join(title.split())}\n\n"]
     for label, value in (
@@ -330,7 +342,7 @@ def export_markdown(session: AgentSession, *, chunk: int = CHUNK) -> Iterator[by
     ):
         head.append(f"- **{label}:** `{value}`\n")
     yield ("".join(head) + "\n").encode()
-    yield from _event_parts(session, "md", _markdown_event, chunk=chunk)
+    yield from _event_parts(session, "md", _markdown_event, span, chunk=chunk)
 
 
 def _markdown_event(r: EventRow) -> str:

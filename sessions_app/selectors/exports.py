@@ -234,10 +234,12 @@ class _Utf8(Loader):
         return bytes(data)
 
 
-def event_texts(session: AgentSession, fmt: str, *, chunk: int = CHUNK) -> Iterator[bytes]:
+def event_texts(
+    session: AgentSession, fmt: str, span: tuple[int, int] | None, *, chunk: int = CHUNK
+) -> Iterator[bytes]:
     """The events of the session in seq order as the `fmt` export ("json", "jsonl" or "md")
-    writes them, separators included, as UTF-8: one part per `chunk` seqs."""
-    span = seq_span(session)
+    writes them, separators included, as UTF-8: one part per `chunk` seqs of `span` (the
+    first and last seq, from `seq_span` when the export began)."""
     if span is None:
         return
     first, last = span
