@@ -91,7 +91,7 @@ def _insert(project, name: str = "big", events: int = EVENTS):
                 project_id, session_id, run_id, parent_event_id, external_id, seq, timestamp,
                 received_at, source, type, role, name, tool_call_id, content, is_error,
                 payload, payload_format, body_hash, metadata, span_id, trace_id)
-            SELECT %(project)s, %(session)s, NULL, NULL, 'e-' || i, i,
+            SELECT %(project)s, %(session)s, NULL, NULL, %(prefix)s || i, i,
                 now() - ((%(n)s - i) * interval '2 seconds'), now(),
                 (ARRAY['user','llm','llm','tool'])[1 + i %% 4],
                 (ARRAY['message','message','tool_call','tool_result'])[1 + i %% 4],
@@ -111,7 +111,13 @@ def _insert(project, name: str = "big", events: int = EVENTS):
                 'native', '', jsonb_build_object('channel', 'web', 'turn', i / 4), '', ''
             FROM generate_series(1::bigint, %(n)s) AS i
             """,
-            {"project": project.pk, "session": session.pk, "n": events},
+            {
+                "project": project.pk,
+                "session": session.pk,
+                "n": events,
+                # Event ids are unique in a project: the default session's are e-1, e-2, ...
+                "prefix": "e-" if name == "big" else f"{name}-e-",
+            },
         )
         c.execute(
             """

@@ -245,11 +245,11 @@ def event_texts(
     first, last = span
     for low in range(first, last + 1, chunk):
         with connection.cursor() as cursor:
-            raw = cursor.cursor
-            raw.adapters.register_loader("text", _Utf8)
+            # On this cursor only: the one text column comes as the bytes the server sent.
+            cursor.cursor.adapters.register_loader("text", _Utf8)
             params = {"session": session.pk, "first": first, "low": low}
             params["high"] = min(low + chunk, last + 1)
-            raw.execute(_QUERIES[fmt], params)
-            rows = raw.fetchall()
+            cursor.execute(_QUERIES[fmt], params)
+            rows = cursor.fetchall()
         if rows:
             yield b"".join([row[0] for row in rows])
