@@ -8,7 +8,11 @@ import asyncio
 import time
 from collections.abc import Iterator
 
+import pytest
+
 from config.asgi import BufferedWSGI
+from config.wsgi import application
+from sessions_app.models import AgentSession
 
 SCOPE = {
     "type": "http",
@@ -127,3 +131,70 @@ def test_an_empty_body_is_still_answered():
     sent = asyncio.run(scenario())
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
     assert sent[1]["more_body"] is False and body.closed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_download_of_an_export_the_client_leaves_half_read_stops_the_export(
+    project, viewer, monkeypatch
+):
+    """Through the real application: Django's streamed response is closed by the bridge, which
+    closes the export's generator, so it reads no further chunk of events."""
+    from django.conf import settings
+    from django.db import connections
+    from django.test import Client
+    from django.urls import reverse
+
+    from sessions_app import exports
+    from sessions_app.inputs import EventInput
+    from sessions_app.services.events import events_append
+    from sessions_app.services.sessions import session_upsert
+
+    session_upsert(project=project, external_id="long", fields={})
+    events = [EventInput(external_id=f"e{i}", source="user", content=f"{i}") for i in range(30)]
+    events_append(project=project, session_external_id="long", events=events)
+    session = AgentSession.objects.get(external_id="long")
+    monkeypatch.setitem(exports.export_jsonl.__kwdefaults__, "chunk", 1)  # a part per event
+    read: list[bytes] = []
+    closed: list[bool] = []
+    parts_of = exports._event_parts
+
+    def spied(*args, **kwargs):
+        try:
+            for part in parts_of(*args, **kwargs):
+                read.append(part)
+                yield part
+        finally:
+            closed.append(True)
+
+    monkeypatch.setattr(exports, "_event_parts", spied)
+    client = Client()
+    client.force_login(viewer)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    path = reverse("dashboard:session_export", args=[project.slug, session.pk, "jsonl"])
+    scope = {
+        **SCOPE,
+        "path": path,
+        "headers": [(b"host", b"testserver"), (b"cookie", cookie.encode())],
+    }
+
+    async def scenario() -> list[dict]:
+        bridge = BufferedWSGI(application, threads=1, body_timeout=5)
+        disconnect = asyncio.Event()
+        sent: list[dict] = []
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+            if len(sent) == 4:  # the start, the head and two events: the client hangs up
+                disconnect.set()
+                await asyncio.sleep(0.1)
+
+        await asyncio.wait_for(bridge(scope, receiver(disconnect), send), 20)
+        # The pool thread's own database connection, closed before the test database goes.
+        bridge.executor.submit(connections.close_all).result()
+        bridge.executor.shutdown(wait=True)
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert sent[0]["status"] == 200
+    assert closed == [True]
+    assert 2 <= len(read) <= 5, len(read)
