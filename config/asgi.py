@@ -7,6 +7,12 @@ requests on its event loop; `BufferedWSGI` waits for the whole body there (a cor
 client, no thread), within REQUEST_BODY_TIMEOUT seconds or the client gets a 408, and only then
 runs the unchanged WSGI application (config/wsgi.py, both middleware chains) on a pool of
 WEB_THREADS threads, which overlap their requests' database waits as gunicorn's threads did.
+
+Streamed bodies (the exports): the pool thread produces the next part while the event loop
+sends the previous one (one part ahead, never more, so a slow client holds at most two parts
+in memory), and stops iterating, closing the WSGI body, once the client has gone away (a
+server drops what is sent to a closed connection, so nothing else would stop a 100,000-event
+export nobody reads).
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import asyncio
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
@@ -113,9 +120,24 @@ class BufferedWSGI:
                 return
             body.seek(0)
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(
-                self.executor, self._run, wsgi_environ(scope, body), send, loop
-            )
+            gone = threading.Event()
+            watcher = asyncio.ensure_future(self._watch(receive, gone))
+            try:
+                await loop.run_in_executor(
+                    self.executor, self._run, wsgi_environ(scope, body), send, loop, gone
+                )
+            finally:
+                # Only now: a server may treat a receive() cancelled as the client gone.
+                watcher.cancel()
+
+    @staticmethod
+    async def _watch(receive: Receive, gone: threading.Event) -> None:
+        """Set `gone` when the client disconnects (receive() answers once the body is read)."""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone.set()
+                return
 
     @staticmethod
     async def _read(receive: Receive, body: Any) -> None:
@@ -127,11 +149,24 @@ class BufferedWSGI:
             if not message.get("more_body"):
                 return
 
-    def _run(self, environ: dict, send: Send, loop: asyncio.AbstractEventLoop) -> None:
-        """Run the WSGI application in a pool thread, sending what it returns."""
+    def _run(
+        self,
+        environ: dict,
+        send: Send,
+        loop: asyncio.AbstractEventLoop,
+        gone: threading.Event | None = None,
+    ) -> None:
+        """Run the WSGI application in a pool thread, sending what it returns: each message
+        goes to the event loop without waiting, and the next is awaited only once the one
+        before it has been sent (one ahead); the body is left unread once the client is gone."""
+        gone = gone or threading.Event()
+        in_flight: Future | None = None
 
         def call(message: dict) -> None:
-            asyncio.run_coroutine_threadsafe(send(message), loop).result()
+            nonlocal in_flight
+            if in_flight is not None:
+                in_flight.result()
+            in_flight = asyncio.run_coroutine_threadsafe(send(message), loop)
 
         start: dict[str, Any] = {}
 
@@ -146,16 +181,23 @@ class BufferedWSGI:
         result: Iterable[bytes] = self.app(environ, start_response)
         try:
             started = False
-            for chunk in result:
+            parts = iter(result)
+            while not gone.is_set():
+                chunk = next(parts, None)
+                if chunk is None:
+                    break
                 if not chunk:
                     continue
                 if not started:
                     call(start["message"])
                     started = True
                 call({"type": "http.response.body", "body": chunk, "more_body": True})
-            if not started:
-                call(start["message"])
-            call({"type": "http.response.body", "body": b"", "more_body": False})
+            if not gone.is_set():
+                if not started:
+                    call(start["message"])
+                call({"type": "http.response.body", "body": b"", "more_body": False})
+            if in_flight is not None:
+                in_flight.result()
         finally:
             close = getattr(result, "close", None)
             if close is not None:

@@ -1,17 +1,18 @@
 """Exports of one session as JSON, JSON Lines or Markdown, streamed in chunks of events.
 
-Each export reads the events by keyset in chunks, so a session of 100,000 events is never held
-in memory; the generators yield text that a StreamingHttpResponse sends as it goes. On
-PostgreSQL the database writes each event's JSON (and Markdown heading) itself
-(`selectors/exports.py`: the Markdown export in half the time, JSON about 20 % faster);
-elsewhere `_event_json` and `_markdown_event` write the same text from plain rows.
+Each export reads the events by ranges of seqs, up to the last seq there was when it began (a
+stable snapshot: events appended meanwhile are left out whole), so a session of 100,000 events
+is never held in memory; the generators yield UTF-8 bytes, one part per chunk, that a
+StreamingHttpResponse sends as it goes. On PostgreSQL the database writes each event's text
+itself, separators included (`selectors/exports.py`); elsewhere `_event_json` and
+`_markdown_event` write the same text from plain rows.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -22,15 +23,9 @@ from django.db.models.functions import Cast
 from .models import AgentSession, Event, Run
 from .money import money_display, money_number
 from .records import event_record
-from .selectors.exports import (
-    MarkdownRow,
-    can_write_event_json,
-    event_json_lines,
-    event_markdown_rows,
-)
+from .selectors.exports import CHUNK, can_write_event_json, event_texts, seq_span
 from .selectors.sessions import unpriced_expression
 
-CHUNK = 1000
 FORMATS = {
     "json": ("application/json", "json"),
     "jsonl": ("application/x-ndjson", "jsonl"),
@@ -158,12 +153,17 @@ _ROW = (
 EventRow = tuple[Any, ...]
 
 
-def iter_event_rows(session: AgentSession, *, chunk: int = 5000) -> Iterator[EventRow]:
-    """Every event of the session in seq order as a tuple of `_ROW`, by keyset in chunks."""
-    after = 0
-    while True:
+def iter_event_rows(
+    session: AgentSession, span: tuple[int, int] | None, *, chunk: int = CHUNK
+) -> Iterator[list[EventRow]]:
+    """The session's events in seq order as tuples of `_ROW`, a list per range of `chunk` seqs
+    of `span` (the first and last seq, from `seq_span` when the export began)."""
+    if span is None:
+        return
+    first, last = span
+    for low in range(first, last + 1, chunk):
         rows = list(
-            Event.objects.filter(session=session, seq__gt=after)
+            Event.objects.filter(session=session, seq__gte=low, seq__lt=min(low + chunk, last + 1))
             .annotate(
                 # Moments as the database writes them (UTC): parsing 40,000 datetimes only to
                 # write them again was a third of an export's time.
@@ -174,12 +174,10 @@ def iter_event_rows(session: AgentSession, *, chunk: int = 5000) -> Iterator[Eve
                 removed_at_text=Cast("removed_at", TextField()),
             )
             .order_by("seq")
-            .values_list(*_ROW)[:chunk]
+            .values_list(*_ROW)
         )
-        yield from rows
-        if len(rows) < chunk:
-            return
-        after = rows[-1][0]
+        if rows:
+            yield rows
 
 
 # The C function json.dumps(str, ensure_ascii=False) ends in, without the encoder around it.
@@ -252,43 +250,53 @@ def _event_json(r: EventRow) -> str:
     )
 
 
-def event_json_texts(session: AgentSession) -> Iterator[str]:
-    """Each event's JSON text in seq order: written by PostgreSQL, or here from plain rows."""
+def _event_parts(
+    session: AgentSession,
+    fmt: str,
+    write: Callable[[EventRow], str],
+    span: tuple[int, int] | None,
+    *,
+    chunk: int,
+) -> Iterator[bytes]:
+    """The events of the `fmt` export, one UTF-8 part per chunk: written by PostgreSQL, or
+    here by `write` from plain rows."""
     if can_write_event_json():
-        return event_json_lines(session)
-    return (_event_json(row) for row in iter_event_rows(session))
+        return event_texts(session, fmt, span, chunk=chunk)
+    return (
+        "".join(map(write, rows)).encode() for rows in iter_event_rows(session, span, chunk=chunk)
+    )
 
 
-def _batched(rows: Iterator[str], size: int = 200) -> Iterator[str]:
-    """Pieces joined in batches: a response yields a few hundred chunks, not one per event."""
-    batch: list[str] = []
-    for piece in rows:
-        batch.append(piece)
-        if len(batch) >= size:
-            yield "".join(batch)
-            batch.clear()
-    if batch:
-        yield "".join(batch)
-
-
-def export_json(session: AgentSession) -> Iterator[str]:
+def export_json(session: AgentSession, *, chunk: int = CHUNK) -> Iterator[bytes]:
     """{"session": ..., "runs": [...], "events": [...]} as one JSON document, streamed."""
+    span = seq_span(session)
     head = _dumps(session_as_dict(session))
     runs = _dumps([run_as_dict(r) for r in session.runs.order_by("created_at", "pk")])
-    yield f'{{"session": {head}, "runs": {runs}, "events": ['
-    yield from _batched(
-        ("," if i else "") + "\n" + text for i, text in enumerate(event_json_texts(session))
-    )
-    yield "\n]}\n"
+    yield f'{{"session": {head}, "runs": {runs}, "events": ['.encode()
+    first = True
+
+    def write(row: EventRow) -> str:
+        nonlocal first
+        separator, first = ("\n" if first else ",\n"), False
+        return separator + _event_json(row)
+
+    yield from _event_parts(session, "json", write, span, chunk=chunk)
+    yield b"\n]}\n"
 
 
-def export_jsonl(session: AgentSession) -> Iterator[str]:
+def export_jsonl(session: AgentSession, *, chunk: int = CHUNK) -> Iterator[bytes]:
     """One JSON object a line: the session, then each run, then each event."""
-    yield _dumps({"record": "session", **session_as_dict(session)}) + "\n"
+    span = seq_span(session)
+    lines = [_dumps({"record": "session", **session_as_dict(session)})]
     for run in session.runs.order_by("created_at", "pk"):
-        yield _dumps({"record": "run", **run_as_dict(run)}) + "\n"
-    yield from _batched(
-        '{"record": "event", ' + text[1:] + "\n" for text in event_json_texts(session)
+        lines.append(_dumps({"record": "run", **run_as_dict(run)}))
+    yield ("\n".join(lines) + "\n").encode()
+    yield from _event_parts(
+        session,
+        "jsonl",
+        lambda row: '{"record": "event", ' + _event_json(row)[1:] + "\n",
+        span,
+        chunk=chunk,
     )
 
 
@@ -315,11 +323,12 @@ def _unpriced(session: AgentSession) -> str:
     return row or ""
 
 
-def export_markdown(session: AgentSession) -> Iterator[str]:
+def export_markdown(session: AgentSession, *, chunk: int = CHUNK) -> Iterator[bytes]:
     """A readable transcript: a header with the rollups, then each event as a section whose
     content sits in a code fence (agent text is never interpreted as Markdown)."""
+    span = seq_span(session)
     title = session.title or session.preview or session.external_id
-    yield f"# {' '.join(title.split())}\n\n"
+    head = [f"# {' '.join(title.split())}\n\n"]
     for label, value in (
         ("Session", session.external_id),
         ("Agent", session.agent_name),
@@ -331,12 +340,9 @@ def export_markdown(session: AgentSession) -> Iterator[str]:
         ("Tokens", session.total_tokens),
         ("Cost", money_display(session.cost_usd, unpriced=_unpriced(session))),
     ):
-        yield f"- **{label}:** `{value}`\n"
-    yield "\n"
-    if can_write_event_json():
-        yield from _batched(_markdown_from_head(row) for row in event_markdown_rows(session))
-    else:
-        yield from _batched(_markdown_event(row) for row in iter_event_rows(session))
+        head.append(f"- **{label}:** `{value}`\n")
+    yield ("".join(head) + "\n").encode()
+    yield from _event_parts(session, "md", _markdown_event, span, chunk=chunk)
 
 
 def _markdown_event(r: EventRow) -> str:
@@ -348,20 +354,6 @@ def _markdown_event(r: EventRow) -> str:
     if r[16] is not None:
         cost = money_display(r[23], unpriced=r[24] == "unknown")
         parts.append(f"_{r[17]}: {r[20]} tokens, {cost}_\n\n")
-    if content:
-        fence = _fence(content)
-        parts.append(f"{fence}text\n{content}\n{fence}\n\n")
-    return "".join(parts)
-
-
-def _markdown_from_head(r: MarkdownRow) -> str:
-    """One event of the Markdown transcript from its heading and time written by PostgreSQL:
-    the same text as `_markdown_event`."""
-    _, head, has_usage, model, total_tokens, cost, cost_source, content = r
-    parts = [head]
-    if has_usage:
-        money = money_display(cost or 0, unpriced=cost_source == "unknown")
-        parts.append(f"_{model}: {total_tokens} tokens, {money}_\n\n")
     if content:
         fence = _fence(content)
         parts.append(f"{fence}text\n{content}\n{fence}\n\n")

@@ -65,8 +65,12 @@ def _unpriced(project) -> AgentSession:
     )
 
 
+def _text(parts) -> str:
+    return b"".join(parts).decode()
+
+
 def _json_export(session: AgentSession) -> dict:
-    return json.loads("".join(export_json(session)))
+    return json.loads(_text(export_json(session)))
 
 
 def test_exported_events_are_the_api_events_with_money_as_numbers(project, api_token):
@@ -98,7 +102,7 @@ def test_exports_carry_cached_and_reasoning_tokens_and_cost_as_a_number(project)
 
 def test_jsonl_events_are_the_same_records_as_the_json_export(project):
     session = _priced(project)
-    lines = [json.loads(line) for line in "".join(export_jsonl(session)).splitlines()]
+    lines = [json.loads(line) for line in _text(export_jsonl(session)).splitlines()]
     events = [
         {k: v for k, v in r.items() if k != "record"} for r in lines if r["record"] == "event"
     ]
@@ -107,14 +111,14 @@ def test_jsonl_events_are_the_same_records_as_the_json_export(project):
 
 
 def test_markdown_shows_money_as_the_pages_do(project):
-    text = "".join(export_markdown(_priced(project)))
+    text = _text(export_markdown(_priced(project)))
     assert "- **Cost:** `$0.0123`" in text
     assert "_gpt-4o-mini: 1200 tokens, $0.0123_" in text
     assert "E-" not in text and "0.0123000000" not in text
 
 
 def test_markdown_says_price_unknown_for_an_unpriced_session_not_zero(project):
-    text = "".join(export_markdown(_unpriced(project)))
+    text = _text(export_markdown(_unpriced(project)))
     assert "- **Cost:** `price unknown`" in text
     assert "_mystery-model: 50 tokens, price unknown_" in text
     assert "0E-10" not in text and "$0" not in text
@@ -124,7 +128,7 @@ def test_markdown_of_a_session_without_usage_shows_a_true_zero(project):
     session = _append(
         project, "quiet", EventInput(external_id="u", source="user", content="hi", timestamp=T0)
     )
-    assert "- **Cost:** `$0`" in "".join(export_markdown(session))
+    assert "- **Cost:** `$0`" in _text(export_markdown(session))
 
 
 @pytest.mark.parametrize(
@@ -229,8 +233,8 @@ def test_postgresql_writes_each_event_exactly_as_the_python_path_does(project):
     exports = {}
     for name, export in (("json", export_json), ("jsonl", export_jsonl), ("md", export_markdown)):
         with mock.patch("sessions_app.exports.can_write_event_json", return_value=False):
-            python = "".join(export(session))
-        assert "".join(export(session)) == python, name
+            python = _text(export(session))
+        assert _text(export(session)) == python, name
         exports[name] = python
     # ...and both are the record serialiser's: every field, money as numbers.
     events = json.loads(exports["json"])["events"]
@@ -242,3 +246,77 @@ def test_postgresql_writes_each_event_exactly_as_the_python_path_does(project):
     assert by_id['odd "id" \\ ü']["parent_event_id"] == "a"
     assert by_id['odd "id" \\ ü']["run_id"] == "run-1"
     assert '"cost_usd": 2.0,' in exports["json"] and '"cost_usd": 1.5e-08,' in exports["json"]
+
+
+EXPORTS = (("json", export_json), ("jsonl", export_jsonl), ("md", export_markdown))
+
+
+def _with_odd_branch(project) -> AgentSession:
+    """Every field's session, one of its events on a branch whose name needs escaping in JSON
+    and a cost that rounds half to even on the pages."""
+    from sessions_app.models import Event, TokenUsage
+
+    session = _every_field(project)
+    Event.objects.filter(external_id="q").update(branch='try "b" \\ ü\n\t2')
+    TokenUsage.objects.filter(event__external_id="a").update(cost_usd=Decimal("1.005"))
+    return session
+
+
+@pytest.mark.parametrize("chunk", [1, 7, None])
+def test_an_export_is_the_same_bytes_whatever_its_chunks(project, chunk):
+    from sessions_app.models import Event
+
+    session = _with_odd_branch(project)
+    events = Event.objects.filter(session=session).count()
+    for name, export in EXPORTS:
+        whole = b"".join(export(session))
+        parts = list(export(session) if chunk is None else export(session, chunk=chunk))
+        assert all(isinstance(part, bytes) for part in parts), name
+        assert b"".join(parts) == whole, name
+        if chunk == 1:  # the head, then one part per event (and the JSON document's tail)
+            assert len(parts) == 1 + events + (name == "json"), name
+
+
+def test_a_branch_name_needing_escapes_is_exported_as_json_and_as_text(project):
+    session = _with_odd_branch(project)
+    events = _json_export(session)["events"]
+    assert events[0]["branch"] == 'try "b" \\ ü\n\t2'
+    assert '"branch": "try \\"b\\" \\\\ ü\\n\\t2"' in _text(export_json(session))
+    lines = _text(export_jsonl(session)).splitlines()
+    assert json.loads(lines[2])["branch"] == 'try "b" \\ ü\n\t2'  # session, run, first event
+    assert "_gpt-4o-mini: 1200 tokens, $1.00_" in _text(export_markdown(session))
+
+
+def test_an_export_reads_up_to_the_last_event_there_was_when_it_began(project):
+    session = _priced(project)
+    parts = export_jsonl(session, chunk=1)
+    head = next(parts)
+    _append(project, "priced", EventInput(external_id="late", source="user", content="late"))
+    lines = (head + b"".join(parts)).decode().splitlines()
+    assert [json.loads(line)["id"] for line in lines[1:]] == ["q", "a"]
+
+
+def test_a_half_read_export_stops_reading_when_it_is_closed(project):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    session = _with_odd_branch(project)
+    for name, export in EXPORTS:
+        parts = export(session, chunk=1)
+        next(parts), next(parts)
+        with CaptureQueriesContext(connection) as queries:
+            parts.close()
+            assert list(parts) == [], name
+        assert len(queries) == 0, name
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("chunk", [1, 7, 2000])
+def test_postgresql_writes_the_same_bytes_as_the_python_path_whatever_the_chunks(project, chunk):
+    from unittest import mock
+
+    session = _with_odd_branch(project)
+    for name, export in EXPORTS:
+        with mock.patch("sessions_app.exports.can_write_event_json", return_value=False):
+            python = b"".join(export(session))
+        assert b"".join(export(session, chunk=chunk)) == python, name
