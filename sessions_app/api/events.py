@@ -3,15 +3,17 @@ the last item, clear."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Annotated, Any, Literal
 
+from django.db import transaction
 from django.http import HttpResponse
 from ninja import Query, Router, Schema
 from ninja.responses import NinjaJSONEncoder
 from pydantic import Field
 
-from ..models import Project
+from ..models import MAIN_BRANCH, AgentSession, Project
 from ..selectors.branches import branch_filter
 from ..selectors.events import events_page, items_page
 from ..selectors.sessions import session_pk
@@ -33,18 +35,38 @@ router = Router(tags=["events"])
 def append(
     project: Project, session_external_id: str, payload: EventsIn
 ) -> tuple[bool, dict[str, Any]]:
-    """Store a validated batch; returns whether anything was created and the response body."""
+    """Store a validated batch; returns whether anything was created and the response body
+    (with the page asked for in `read`, read after the batch was stored)."""
     check_batch_size(len(payload.events))
     inputs, primary = event_inputs(payload.events, payload.raw_events)
     check_batch_size(len(inputs))
-    session, results = events_append(
-        project=project, session_external_id=session_external_id, events=inputs
-    )
-    answers = [results[i] for i in primary]
-    body = {
-        "session_id": session.external_id,
-        "results": [{"id": r.external_id, "seq": r.seq, "status": r.status} for r in answers],
-    }
+    read = payload.read
+    # A read of a named branch can still fail (no such branch) after the events are stored:
+    # then nothing is stored, as with any other error of the request.
+    checked = read is not None and read.branch not in (None, MAIN_BRANCH)
+    with transaction.atomic() if checked else contextlib.nullcontext():
+        session, results = events_append(
+            project=project, session_external_id=session_external_id, events=inputs
+        )
+        answers = [results[i] for i in primary]
+        body: dict[str, Any] = {
+            "session_id": session.external_id,
+            "results": [{"id": r.external_id, "seq": r.seq, "status": r.status} for r in answers],
+        }
+        if read is not None:
+            # The page a GET of the addressed session gives: the session just written when
+            # the batch went there (no second lookup), else the addressed one (its segment
+            # took the batch).
+            if session.external_id != session_external_id:
+                session = session_pk(project, session_external_id)
+            body["read"] = page(
+                session,
+                fmt=read.format,
+                after_seq=read.after_seq,
+                limit=read.limit,
+                tail=read.tail,
+                branch=read.branch,
+            )
     return any(r.status == "created" for r in answers), body
 
 
@@ -55,7 +77,9 @@ def append(
 )
 def post_events(request: ApiRequest, external_id: str, payload: EventsIn) -> HttpResponse:
     """Append events in order (all or nothing); the session is created if missing. 201 when
-    anything was stored, 200 when every event was a duplicate of a stored one."""
+    anything was stored, 200 when every event was a duplicate of a stored one. With `read`,
+    the answer's `read` is the page `GET .../events` with those parameters gives, read after
+    the events were stored (a flush and a read in one round trip)."""
     created, body = append(request.auth.project, check_path_id(external_id), payload)
     # The hot path of every agent: the body is built above from stored values in the shape of
     # EventsPostOut, so it is rendered as Ninja renders it, without being validated once more.
@@ -64,6 +88,34 @@ def post_events(request: ApiRequest, external_id: str, payload: EventsIn) -> Htt
         status=201 if created else 200,
         content_type="application/json; charset=utf-8",
     )
+
+
+def page(
+    session: AgentSession,
+    *,
+    fmt: str | None,
+    after_seq: int,
+    limit: int,
+    tail: bool = False,
+    include_removed: bool = False,
+    branch: str | None = None,
+) -> dict[str, Any]:
+    """A page of a session's events (`{items, next_after_seq}`): with `fmt`, the items written
+    in that format exactly as sent; else our events."""
+    condition = None if branch is None else branch_filter(session, branch)
+    if fmt:
+        items, next_after = items_page(
+            session, fmt=fmt, after_seq=after_seq, limit=limit, branch=condition, tail=tail
+        )
+        return {"items": items, "next_after_seq": next_after}
+    rows, next_after = events_page(
+        session,
+        after_seq=after_seq,
+        limit=limit,
+        include_removed=include_removed,
+        branch=condition,
+    )
+    return {"items": [event_dict(e) for e in rows], "next_after_seq": next_after}
 
 
 class EventsQuery(Schema):
@@ -96,25 +148,15 @@ def get_events(request: ApiRequest, external_id: str, query: Query[EventsQuery])
     """Events in seq order after `after_seq`; pass `next_after_seq` back for the next page.
     With `format=`, the items written in that format, exactly as the agent sent them."""
     session = session_pk(request.auth.project, check_path_id(external_id))
-    branch = None if query.branch is None else branch_filter(session, query.branch)
-    if query.format:
-        items, next_after = items_page(
-            session,
-            fmt=query.format,
-            after_seq=query.after_seq,
-            limit=query.limit,
-            branch=branch,
-            tail=query.tail,
-        )
-        return {"items": items, "next_after_seq": next_after}
-    rows, next_after = events_page(
+    return page(
         session,
+        fmt=query.format,
         after_seq=query.after_seq,
         limit=query.limit,
+        tail=query.tail,
         include_removed=query.include_removed,
-        branch=branch,
+        branch=query.branch,
     )
-    return {"items": [event_dict(e) for e in rows], "next_after_seq": next_after}
 
 
 class PopQuery(Schema):

@@ -61,7 +61,8 @@ def test_the_answer_to_a_post_is_the_documented_schema(api):
         assert response.status_code == expected_status
         assert response["Content-Type"] == "application/json; charset=utf-8"
         parsed = EventsPostOut.model_validate_json(response.content)
-        assert parsed.model_dump() == response.json()
+        # `read` (only answered to a POST that asks for a page) is absent, not null.
+        assert parsed.model_dump(exclude_unset=True) == response.json()
         assert response.json() == {
             "session_id": "s",
             "results": [{"id": "e1", "seq": 1, "status": status}],
