@@ -15,7 +15,13 @@ from pydantic import Field
 
 from ..models import MAIN_BRANCH, AgentSession, Project
 from ..selectors.branches import branch_filter
-from ..selectors.events import events_page, items_page
+from ..selectors.events import (
+    can_read_tail_json,
+    events_page,
+    items_page,
+    session_tail_items_json,
+    tail_items_json,
+)
 from ..selectors.sessions import session_pk
 from ..services.events import event_pop_last, events_append, events_clear
 from .auth import ApiRequest
@@ -32,11 +38,21 @@ from .schemas import (
 router = Router(tags=["events"])
 
 
+def _with_items(body: dict[str, Any], items: str) -> str:
+    """`body` as JSON text with `read` added: a tail page whose items' JSON PostgreSQL wrote."""
+    return f'{_json(body)[:-1]}, "read": {{"items": {items}, "next_after_seq": null}}}}'
+
+
+def _json(body: dict[str, Any]) -> str:
+    return json.dumps(body, cls=NinjaJSONEncoder)
+
+
 def append(
     project: Project, session_external_id: str, payload: EventsIn
-) -> tuple[bool, dict[str, Any]]:
+) -> tuple[bool, dict[str, Any] | str]:
     """Store a validated batch; returns whether anything was created and the response body
-    (with the page asked for in `read`, read after the batch was stored)."""
+    (with the page asked for in `read`, read after the batch was stored; already JSON text
+    when PostgreSQL wrote the page)."""
     check_batch_size(len(payload.events))
     inputs, primary = event_inputs(payload.events, payload.raw_events)
     check_batch_size(len(inputs))
@@ -49,6 +65,7 @@ def append(
             project=project, session_external_id=session_external_id, events=inputs
         )
         answers = [results[i] for i in primary]
+        created = any(r.status == "created" for r in answers)
         body: dict[str, Any] = {
             "session_id": session.external_id,
             "results": [{"id": r.external_id, "seq": r.seq, "status": r.status} for r in answers],
@@ -59,6 +76,13 @@ def append(
             # took the batch).
             if session.external_id != session_external_id:
                 session = session_pk(project, session_external_id)
+            if read.format and read.tail and read.branch is None and can_read_tail_json():
+                return created, _with_items(
+                    body,
+                    tail_items_json(
+                        session, fmt=read.format, limit=read.limit, after_seq=read.after_seq
+                    ),
+                )
             body["read"] = page(
                 session,
                 fmt=read.format,
@@ -67,7 +91,7 @@ def append(
                 tail=read.tail,
                 branch=read.branch,
             )
-    return any(r.status == "created" for r in answers), body
+    return created, body
 
 
 @router.post(
@@ -84,7 +108,7 @@ def post_events(request: ApiRequest, external_id: str, payload: EventsIn) -> Htt
     # The hot path of every agent: the body is built above from stored values in the shape of
     # EventsPostOut, so it is rendered as Ninja renders it, without being validated once more.
     return HttpResponse(
-        json.dumps(body, cls=NinjaJSONEncoder),
+        body if isinstance(body, str) else _json(body),
         status=201 if created else 200,
         content_type="application/json; charset=utf-8",
     )
@@ -144,9 +168,24 @@ class EventsQuery(Schema):
     response={200: EventPageOut, **ERRORS},
     summary="Read events",
 )
-def get_events(request: ApiRequest, external_id: str, query: Query[EventsQuery]) -> dict[str, Any]:
+def get_events(
+    request: ApiRequest, external_id: str, query: Query[EventsQuery]
+) -> dict[str, Any] | HttpResponse:
     """Events in seq order after `after_seq`; pass `next_after_seq` back for the next page.
     With `format=`, the items written in that format, exactly as the agent sent them."""
+    if query.format and query.tail and query.branch is None and can_read_tail_json():
+        # An SDK session's get_items(limit): one statement, the items' JSON written by PostgreSQL.
+        items = session_tail_items_json(
+            request.auth.project,
+            check_path_id(external_id),
+            fmt=query.format,
+            limit=query.limit,
+            after_seq=query.after_seq,
+        )
+        return HttpResponse(
+            f'{{"items": {items}, "next_after_seq": null}}',
+            content_type="application/json; charset=utf-8",
+        )
     session = session_pk(request.auth.project, check_path_id(external_id))
     return page(
         session,
