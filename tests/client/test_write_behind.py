@@ -312,3 +312,24 @@ def test_write_through_is_the_default(client, server):
     run(ours.add_items([msg("a")]))
     assert server.posted() == [["a"]]
     assert ours._queue is None
+
+
+@pytest.mark.parametrize("write_behind", [True, False])
+def test_get_items_without_limit_reads_the_latest_1000_then_everything_when_there_are_more(
+    client, server, write_behind
+):
+    from sessionscope_client.openai_agents import SessionscopeSession
+
+    pytest.importorskip("agents")
+    ours = SessionscopeSession("s", client=client, write_behind=write_behind, linger=5)
+    run(ours.add_items([msg(f"m{i}") for i in range(998)]))
+    ours.flush()
+    server.requests.clear()
+    assert [m["content"] for m in run(ours.get_items())] == [f"m{i}" for i in range(998)]
+    assert len(server.requests) == 1  # one tail read of 1,000 held them all
+
+    run(ours.add_items([msg(f"m{i}") for i in range(998, 1005)]))
+    everything = [f"m{i}" for i in range(1005)]
+    assert [m["content"] for m in run(ours.get_items())] == everything
+    assert [m["content"] for m in run(ours.get_items(1002))] == everything[-1002:]
+    assert [m["content"] for m in run(ours.get_items(1000))] == everything[-1000:]

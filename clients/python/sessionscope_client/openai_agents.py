@@ -94,35 +94,31 @@ class SessionscopeSession:
     def _items_sync(self, limit: int | None) -> list[Any]:
         if self._queue is not None:
             return self._items_behind(limit)
-        if limit is None or limit < 0:
-            return list(self.client.iter_events(self.session_id, fmt=FORMAT, page_size=MAX_TAIL))
+        if limit is None or limit < 0 or limit > MAX_TAIL:
+            # The latest 1,000 in one request are every item of all but the longest sessions.
+            items = self.client.latest_items(self.session_id, fmt=FORMAT, limit=MAX_TAIL)
+            return items if len(items) < MAX_TAIL else self._all_items(limit)
         # One request: the server returns the latest `limit` items of this format, whatever
         # other events (usage, native ones) sit among them.
         return self.client.latest_items(self.session_id, fmt=FORMAT, limit=limit)
 
+    def _all_items(self, limit: int | None) -> list[Any]:
+        items = list(self.client.iter_events(self.session_id, fmt=FORMAT, page_size=MAX_TAIL))
+        return items if limit is None or limit < 0 else items[-limit:]
+
     def _items_behind(self, limit: int | None) -> list[Any]:
-        # The queued adds and the read in one request (one page of up to 1,000 items).
+        # The queued adds and the read in one request.
         assert self._queue is not None
         if not self._announced:
             self._queue.flush()  # the first items go with the session's fields (/ingest)
-        if limit is not None and limit >= 0:
-            if limit == 0:
-                self._queue.flush()
-                return []
-            if limit <= MAX_TAIL:
-                return self._queue.read(fmt=FORMAT, limit=limit, tail=True)["items"]
-        page = self._queue.read(fmt=FORMAT, limit=MAX_TAIL, tail=False)
-        items = list(page["items"])
-        if page["next_after_seq"] is not None:
-            items.extend(
-                self.client.iter_events(
-                    self.session_id,
-                    fmt=FORMAT,
-                    after_seq=page["next_after_seq"],
-                    page_size=MAX_TAIL,
-                )
-            )
-        return items if limit is None or limit < 0 else items[-limit:]
+        if limit == 0:
+            self._queue.flush()
+            return []
+        wanted = MAX_TAIL if limit is None or limit < 0 or limit > MAX_TAIL else limit
+        items: list[Any] = self._queue.read(fmt=FORMAT, limit=wanted, tail=True)["items"]
+        if wanted == MAX_TAIL and len(items) == MAX_TAIL and limit != MAX_TAIL:
+            return self._all_items(limit)  # a session longer than one read (all flushed now)
+        return items
 
     async def get_items(self, limit: int | None = None) -> list[Any]:
         """The stored items, oldest first; with `limit`, the latest `limit` of them."""
