@@ -233,19 +233,21 @@ class SessionscopeRunHooks(RunHooks[Any]):
     ) -> None:
         """Open (or reuse) the child session of the agent that takes over."""
         child_id = f"{self.session.session_id}:{to_agent.name}"
-        await asyncio.to_thread(
-            self.session.client.upsert_session,
-            child_id,
-            parent_id=self.session.session_id,
-            kind="child",
-            agent_name=to_agent.name,
-            metadata={"handoff_from": from_agent.name},
-        )
+        # With write-behind, the parent's queued items go first: the child names its parent.
+        await asyncio.to_thread(self.session.flush)
         # The conversation stays in the parent session (as the SDK keeps it); the child records
-        # when the agent took over, so its node in the tree says what happened.
+        # when the agent took over, so its node in the tree says what happened. Its fields and
+        # that event go in one request (/ingest).
         await asyncio.to_thread(
-            self.session.client.append_events,
+            append_with_session,
+            self.session.client,
             child_id,
+            {
+                "parent_id": self.session.session_id,
+                "kind": "child",
+                "agent_name": to_agent.name,
+                "metadata": {"handoff_from": from_agent.name},
+            },
             [
                 {
                     "source": "system",
