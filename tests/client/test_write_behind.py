@@ -159,15 +159,17 @@ def test_append_then_read_stores_then_answers_the_read_in_one_request(client, se
 
 
 def test_adds_return_at_once_and_a_turn_s_adds_go_in_one_request_in_order(client, server):
-    ours = session(client, linger=0.2)
-    server.gate.clear()  # nothing is stored until the gate opens
+    ours = session(client, linger=1.0)
+    server.gate.clear()  # nothing is stored until the gate opens: an add that sent would hang
     started = time.perf_counter()
     for text in ("a", "b", "c"):
         run(ours.add_items([msg(text)]))
     run(ours.add_items([msg("d"), msg("e")]))
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 1.0
     server.gate.set()
-    ours.flush()
+    deadline = time.monotonic() + 10
+    while ours._queue.pending and time.monotonic() < deadline:
+        time.sleep(0.01)  # the sender, after its linger, with no flush asked
     assert server.posted() == [["a", "b", "c", "d", "e"]]
     assert [e["item"]["content"] for e in server.items] == ["a", "b", "c", "d", "e"]
 
@@ -176,10 +178,10 @@ def test_the_sender_sends_after_the_linger_without_being_asked(client, server):
     ours = session(client, linger=0.01)
     run(ours.add_items([msg("a")]))
     deadline = time.monotonic() + 5
-    while not server.items and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.posted() == [["a"]]
+    while ours._queue.pending and time.monotonic() < deadline:
+        time.sleep(0.01)  # stored once the answer is back
     assert ours._queue.pending == 0
+    assert server.posted() == [["a"]]
 
 
 def test_a_read_sends_the_queued_items_with_it_in_one_request(client, server):
@@ -333,3 +335,28 @@ def test_get_items_without_limit_reads_the_latest_1000_then_everything_when_ther
     assert [m["content"] for m in run(ours.get_items())] == everything
     assert [m["content"] for m in run(ours.get_items(1002))] == everything[-1002:]
     assert [m["content"] for m in run(ours.get_items(1000))] == everything[-1000:]
+
+
+def test_the_async_client_appends_then_reads_in_one_request(server):
+    from sessionscope_client import AsyncSessionscopeClient
+
+    async def go():
+        async with AsyncSessionscopeClient(
+            "http://test", "k", transport=httpx.MockTransport(server)
+        ) as c:
+            await c.append_events("s", [{"format": "responses", "item": msg("a")}])
+            first = await c.append_then_read(
+                "s",
+                [{"format": "responses", "item": msg("b")}],
+                fmt="responses",
+                limit=1,
+                tail=True,
+            )
+            second = await c.append_then_read("s", [], fmt="responses", limit=5)
+            return first, second
+
+    (results, page), (none, everything) = run(go())
+    assert [r["status"] for r in results] == ["created"]
+    assert page == {"items": [msg("b")], "next_after_seq": None}
+    assert none == [] and everything["items"] == [msg("a"), msg("b")]
+    assert [m for m, _, _ in server.requests] == ["POST", "POST", "GET"]
