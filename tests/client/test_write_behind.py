@@ -360,3 +360,17 @@ def test_the_async_client_appends_then_reads_in_one_request(server):
     assert page == {"items": [msg("b")], "next_after_seq": None}
     assert none == [] and everything["items"] == [msg("a"), msg("b")]
     assert [m for m, _, _ in server.requests] == ["POST", "POST", "GET"]
+
+
+def test_pending_counts_the_events_queued_and_in_flight(client, server):
+    ours = session(client, linger=0)
+    server.gate.clear()
+    run(ours.add_items([msg("a"), msg("b")]))
+    deadline = time.monotonic() + 5
+    while not server.requests and time.monotonic() < deadline:
+        time.sleep(0.01)  # the sender's request is out, held at the gate
+    run(ours.add_items([msg("c")]))
+    assert ours._queue.pending == 3
+    server.gate.set()
+    ours.flush()
+    assert ours._queue.pending == 0

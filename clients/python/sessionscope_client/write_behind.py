@@ -54,6 +54,7 @@ class WriteBehind:
         self._pending: list[dict[str, Any]] = []
         self._cond = threading.Condition()
         self._sending = False  # a request with queued events is out (the sender's or a caller's)
+        self._in_flight = 0  # the events of that request
         self._sender = False  # a sender thread is alive
         self._error: BaseException | None = None
         self._closed = False
@@ -65,7 +66,7 @@ class WriteBehind:
     def pending(self) -> int:
         """Events queued and not yet stored (including those of a request in flight)."""
         with self._cond:
-            return len(self._pending) + (1 if self._sending else 0)
+            return len(self._pending) + self._in_flight
 
     def add(self, events: list[Mapping[str, Any]]) -> None:
         """Queue events (each with its id, set now); raises the error of a failed send."""
@@ -129,6 +130,7 @@ class WriteBehind:
             self._raise_error()
             batch, self._pending = self._pending, []
             self._sending = bool(batch)
+            self._in_flight = len(batch)
             return batch
 
     def _send(
@@ -146,6 +148,7 @@ class WriteBehind:
         finally:
             with self._cond:
                 self._sending = False
+                self._in_flight = 0
                 if error is not None and _kept(error):
                     self._pending[:0] = batch  # first again, ids unchanged
                 if error is not None and background:
@@ -166,6 +169,7 @@ class WriteBehind:
                     return
                 batch, self._pending = self._pending, []
                 self._sending = True
+                self._in_flight = len(batch)
             self._send(batch, None, background=True)
 
     def _exit_flush(self) -> None:
