@@ -8,14 +8,16 @@ gunicorn on PostgreSQL for production figures).
 2. Each framework adapter against the framework's own store, per turn of a 4-turn conversation
    (median of N conversations), with the requests each turn sends over the client's kept-alive
    connection: the Agents SDK's Runner (tools, a handoff) with `SQLiteSession` (a temporary file),
-   with and without `limit`; Agent Framework with its `FileHistoryProvider`; a2a's in-memory
-   store; agentsilex's list session; and what the litellm callback adds to the caller's call.
+   with and without `limit`, against `SessionscopeSession` write-through (the default) and
+   write-behind (`write_behind=True`; its last flush is timed); Agent Framework with its
+   `FileHistoryProvider`; a2a's in-memory store; agentsilex's list session; and what the
+   litellm callback adds to the caller's call.
    Native and Sessionscope conversations alternate (A B A B), so load that comes and goes
    weighs on both; each adapter's added time is printed beside its requests a turn times the
    health floor (what the added time would be if each request cost no more than the floor).
 
     .venv/bin/python bench/integrations.py --url http://127.0.0.1:8000 --api-key ss_... \
-        [--only client,sdk,af,a2a,silex,litellm]
+        [--only client,sdk,af,a2a,silex,litellm] [--sdk-modes write-through,write-behind]
 
     .venv/bin/python bench/integrations.py --url http://127.0.0.1:8000 --api-key ss_...
 """
@@ -117,31 +119,38 @@ def report(name: str, theirs: list[float], ours: list[float], turns: int, reques
     )
 
 
-def sdk_figures(client: SessionscopeClient, conversations: int) -> None:
+def sdk_figures(client: SessionscopeClient, conversations: int, modes: list[str]) -> None:
     from agents.memory import SessionSettings
 
-    for label, settings in (("", None), (" with limit=10", SessionSettings(limit=10))):
-        ours: list[float] = []
-        theirs: list[float] = []
-        sent: list[object] = []
-        with tempfile.TemporaryDirectory() as folder:
-            for i in range(conversations):  # A B A B: native, then ours, in turn
-                sqlite = SQLiteSession(
-                    f"bench-{i}", Path(folder) / "agents.db", session_settings=settings
-                )
-                started = time.perf_counter()
-                asyncio.run(conversation(sqlite))
-                theirs.append(time.perf_counter() - started)
-                sqlite.close()
-                remote = SessionscopeSession(
-                    f"bench-sdk-{uuid.uuid4().hex[:8]}", client=client, session_settings=settings
-                )
-                client._http.event_hooks["request"] = [sent.append]
-                started = time.perf_counter()
-                asyncio.run(conversation(remote))
-                ours.append(time.perf_counter() - started)
-                client._http.event_hooks["request"] = []
-        report(f"Agents SDK{label}", theirs, ours, len(USER_TURNS), len(sent))
+    for mode in modes:
+        behind = mode == "write-behind"
+        for label, settings in (("", None), (" with limit=10", SessionSettings(limit=10))):
+            ours: list[float] = []
+            theirs: list[float] = []
+            sent: list[object] = []
+            with tempfile.TemporaryDirectory() as folder:
+                for i in range(conversations):  # A B A B: native, then ours, in turn
+                    sqlite = SQLiteSession(
+                        f"bench-{i}", Path(folder) / "agents.db", session_settings=settings
+                    )
+                    started = time.perf_counter()
+                    asyncio.run(conversation(sqlite))
+                    theirs.append(time.perf_counter() - started)
+                    sqlite.close()
+                    remote = SessionscopeSession(
+                        f"bench-sdk-{uuid.uuid4().hex[:8]}",
+                        client=client,
+                        session_settings=settings,
+                        write_behind=behind,
+                    )
+                    client._http.event_hooks["request"] = [sent.append]
+                    started = time.perf_counter()
+                    asyncio.run(conversation(remote))
+                    # Write-behind: the last turn's items are stored within the timed part.
+                    remote.flush()
+                    ours.append(time.perf_counter() - started)
+                    client._http.event_hooks["request"] = []
+            report(f"Agents SDK, {mode}{label}", theirs, ours, len(USER_TURNS), len(sent))
 
 
 def agent_framework_figures(client: SessionscopeClient, conversations: int) -> None:
@@ -273,6 +282,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--conversations", type=int, default=10)
     parser.add_argument("--only", default="client,sdk,af,a2a,silex,litellm")
+    parser.add_argument(
+        "--sdk-modes",
+        default="write-through,write-behind",
+        help="SessionscopeSession's modes timed by the sdk rows",
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     with SessionscopeClient(args.url, args.api_key, timeout=30) as client:
@@ -281,7 +295,7 @@ def main() -> None:
         else:
             health_floor(client, args.requests)
         if "sdk" in only:
-            sdk_figures(client, args.conversations)
+            sdk_figures(client, args.conversations, args.sdk_modes.split(","))
         if "af" in only:
             agent_framework_figures(client, args.conversations)
         if "a2a" in only:

@@ -275,10 +275,25 @@ EVENT_EXAMPLES: list[Any] = [
 ]
 
 
+class EventsReadIn(StrictIn):
+    """A read answered with a POST of events, after they are stored: the page a `GET` of the
+    session's events with these parameters gives (an SDK session's flush-then-read in one round
+    trip)."""
+
+    format: Literal["openai_chat", "responses", "agent_framework", "native"] | None = None
+    limit: int = Field(100, ge=1, le=1000)
+    tail: StrictBool = False
+    after_seq: int = Field(0, ge=0, le=2**31 - 1)
+    branch: Annotated[str, Field(max_length=100)] | None = None
+
+
 class EventsIn(StrictIn):
     """A batch of events (a single event object is accepted too)."""
 
     events: Annotated[list[EventIn], Field(min_length=1)]
+    read: EventsReadIn | None = Field(
+        None, description="Also answer with this page of the session's events (`read`)."
+    )
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": EVENT_EXAMPLES})
 
@@ -314,12 +329,24 @@ class EventResultOut(BaseModel):
     status: Literal["created", "duplicate"]
 
 
+class EventPageOut(BaseModel):
+    items: list[Any] = Field(
+        description="EventOut objects, or with `format=` the stored items exactly as written."
+    )
+    next_after_seq: int | None
+
+
 class EventsPostOut(BaseModel):
     session_id: str = Field(
         description="The session the events were stored in (a segment when "
         "the addressed session continued in one)."
     )
     results: list[EventResultOut]
+    read: EventPageOut | None = Field(
+        None,
+        description="With `read` in the request only: the page asked for, read after "
+        "the events were stored.",
+    )
 
 
 class TokenUsageOut(BaseModel):
@@ -361,13 +388,6 @@ class EventOut(BaseModel):
     # Set when an agent's pop or clear removed the event from its reads (kept in the record).
     removed_at: datetime | None = None
     removed_by: str = ""
-
-
-class EventPageOut(BaseModel):
-    items: list[Any] = Field(
-        description="EventOut objects, or with `format=` the stored items exactly as written."
-    )
-    next_after_seq: int | None
 
 
 class PoppedOut(Schema):

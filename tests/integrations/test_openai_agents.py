@@ -80,11 +80,21 @@ def test_an_unknown_session_is_empty(client):
     assert asyncio.run(session.pop_item()) is None
 
 
-def test_handoffs_open_child_sessions(client):
-    session = SessionscopeSession("conv-3", client=client, agent_name="triage")
+@pytest.mark.parametrize("write_behind", [False, True])
+def test_handoffs_open_child_sessions(client, write_behind):
+    session = SessionscopeSession(
+        "conv-3", client=client, agent_name="triage", write_behind=write_behind
+    )
     hooks = SessionscopeRunHooks(session)
+    sent: list = []
+    client._http.event_hooks["request"] = [sent.append]
     asyncio.run(_converse(session, hooks))
+    session.flush()
+    client._http.event_hooks["request"] = []
 
+    # The child's fields and its bridge event went in one request.
+    assert sum(r.url.path.endswith("/ingest") for r in sent) == 2  # the parent's and the child's
+    assert not any(r.method == "PUT" for r in sent)
     assert hooks.handoffs == ["conv-3:refunds"]
     child = AgentSession.objects.get(external_id="conv-3:refunds")
     assert child.parent.external_id == "conv-3"

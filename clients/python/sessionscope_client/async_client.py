@@ -97,6 +97,31 @@ class AsyncSessionscopeClient(_Base):
             results.extend((await self._run(self._append(session_id, batch)))["results"])
         return results
 
+    async def append_then_read(
+        self,
+        session_id: str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        fmt: str | None = None,
+        limit: int = 100,
+        tail: bool = False,
+        after_seq: int = 0,
+        branch: str | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Append events and read, in the same request, the page a read with these parameters
+        gives once they are stored: `(results, page)`. With no events, only the read is sent."""
+        if not events:
+            page = await self._run(self._events(session_id, fmt, after_seq, limit, branch, tail))
+            return [], page or {"items": [], "next_after_seq": None}
+        parts = list(batches(with_ids(events)))
+        results: list[dict[str, Any]] = []
+        for batch in parts[:-1]:
+            results.extend((await self._run(self._append(session_id, batch)))["results"])
+        read = self._read(fmt, limit, tail, after_seq, branch)
+        answer = await self._run(self._append(session_id, parts[-1], read))
+        results.extend(answer["results"])
+        return results, answer["read"]
+
     async def events_page(
         self, session_id: str, *, fmt: str | None = None, after_seq: int = 0, limit: int = 100
     ) -> dict[str, Any]:

@@ -203,8 +203,26 @@ class _Base:
         return _Call("DELETE", f"/sessions/{_path_id(session_id)}", none_on_404=True)
 
     @staticmethod
-    def _append(session_id: str, events: list[dict[str, Any]]) -> _Call:
-        return _Call("POST", f"/sessions/{_path_id(session_id)}/events", json={"events": events})
+    def _append(
+        session_id: str, events: list[dict[str, Any]], read: dict[str, Any] | None = None
+    ) -> _Call:
+        body: dict[str, Any] = {"events": events}
+        if read is not None:
+            body["read"] = read
+        return _Call("POST", f"/sessions/{_path_id(session_id)}/events", json=body)
+
+    @staticmethod
+    def _read(
+        fmt: str | None, limit: int, tail: bool, after_seq: int, branch: str | None
+    ) -> dict[str, Any]:
+        read: dict[str, Any] = {"limit": limit, "after_seq": after_seq}
+        if fmt:
+            read["format"] = fmt
+        if tail:
+            read["tail"] = True
+        if branch:
+            read["branch"] = branch
+        return read
 
     @staticmethod
     def _events(
@@ -356,6 +374,32 @@ class SessionscopeClient(_Base):
             results.extend(self._run(self._append(session_id, batch))["results"])
         return results
 
+    def append_then_read(
+        self,
+        session_id: str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        fmt: str | None = None,
+        limit: int = 100,
+        tail: bool = False,
+        after_seq: int = 0,
+        branch: str | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Append events (as `append_events`) and read, in the same request, the page
+        `{items, next_after_seq}` a read with these parameters gives once they are stored:
+        `(results, page)`. With no events, only the read is sent."""
+        if not events:
+            page = self._run(self._events(session_id, fmt, after_seq, limit, branch, tail))
+            return [], page or {"items": [], "next_after_seq": None}
+        parts = list(batches(with_ids(events)))
+        results: list[dict[str, Any]] = []
+        for batch in parts[:-1]:
+            results.extend(self._run(self._append(session_id, batch))["results"])
+        read = self._read(fmt, limit, tail, after_seq, branch)
+        answer = self._run(self._append(session_id, parts[-1], read))
+        results.extend(answer["results"])
+        return results, answer["read"]
+
     def events_page(
         self, session_id: str, *, fmt: str | None = None, after_seq: int = 0, limit: int = 100
     ) -> dict[str, Any]:
@@ -420,6 +464,34 @@ class SessionscopeClient(_Base):
     def ingest(self, items: list[Mapping[str, Any]]) -> dict[str, Any]:
         """A mixed batch (`op`: session, events, run, run_update), one result per item."""
         return self._run(self._ingest(items))
+
+
+def append_with_session(
+    client: SessionscopeClient,
+    session_id: str,
+    fields: Mapping[str, Any],
+    events: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Upsert a session's fields and append its events in one request (`/ingest`): an
+    adapter's first write. Returns the events' results; raises the first item's error."""
+    events = with_ids(events)
+    if len(events) > MAX_BATCH_EVENTS or len(list(batches(events))) > 1:
+        client.upsert_session(session_id, **fields)
+        return client.append_events(session_id, events)
+    answer = client.ingest(
+        [
+            {"op": "session", "id": session_id, **fields},
+            {"op": "events", "session_id": session_id, "events": events},
+        ]
+    )
+    for result in answer["results"]:
+        if result["status"] >= 400:
+            body = result.get("body") or {}
+            cls = {404: NotFoundError, 409: ConflictError}.get(result["status"], SessionscopeError)
+            raise cls(
+                result["status"], body.get("detail"), str(body.get("code", "")), body.get("field")
+            )
+    return answer["results"][1]["body"]["results"]
 
 
 def client_from(

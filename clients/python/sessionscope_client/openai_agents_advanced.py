@@ -35,6 +35,8 @@ class AdvancedSessionscopeSession(SessionscopeSession):
     """`SessionscopeSession` with `AdvancedSQLiteSession`'s branches and usage per turn."""
 
     def __init__(self, session_id: str, **kwargs: Any) -> None:
+        if kwargs.get("write_behind"):
+            raise ValueError("write_behind is not available on the advanced session yet.")
         super().__init__(session_id, **kwargs)
         self._branch = MAIN
 

@@ -154,3 +154,65 @@ def test_each_add_and_each_limited_read_of_a_turn_is_one_request(client, sid):
     assert requests.count(("GET", "events")) == calls.count("get_items")
     assert requests.count(("POST", "events")) == calls.count("add_items")
     assert len(requests) == len(calls)  # no session fetch, nothing else
+
+
+def test_write_behind_turns_store_the_same_items_as_sqlite_session(client, sid):
+    ours = SessionscopeSession(sid, client=client, write_behind=True, agent_name="triage")
+    theirs = SQLiteSession(sid)
+
+    assert run(converse(ours)) == run(converse(theirs))
+    for limit in (None, 1, 3, 14, 50):
+        assert run(ours.get_items(limit)) == run(theirs.get_items(limit))
+    assert run(ours.pop_item()) == run(theirs.pop_item())
+    run(ours.add_items([{"role": "user", "content": "late"}]))
+    ours.close()  # sends what is queued
+    assert client.get_session(sid)["agent_name"] == "triage"
+    assert list(client.iter_events(sid, fmt="responses"))[-1] == {
+        "role": "user",
+        "content": "late",
+    }
+
+
+def test_append_then_read_answers_what_a_post_then_a_get_answer(client, sid):
+    first = [
+        {"format": "responses", "item": {"role": "user", "content": f"m{i}"}} for i in range(4)
+    ]
+    client.append_events(sid, first)
+    more = [{"format": "responses", "item": {"role": "user", "content": "m4"}}]
+    for read in ({"limit": 3, "tail": True}, {"limit": 2, "after_seq": 1}, {"limit": 10}):
+        results, page = client.append_then_read(sid, more, fmt="responses", **read)
+        assert [r["status"] for r in results] == ["created"]
+        assert page == client._run(
+            client._events(
+                sid,
+                "responses",
+                read.get("after_seq", 0),
+                read["limit"],
+                None,
+                read.get("tail", False),
+            )
+        )
+
+
+def test_with_write_behind_a_turn_is_about_one_request(client, sid):
+    from agents.memory import SessionSettings
+
+    run(converse(SessionscopeSession(sid, client=client), USER_TURNS[:1]))
+    session = SessionscopeSession(
+        sid,
+        client=client,
+        write_behind=True,
+        linger=1.0,  # longer than a turn, however loaded the machine
+        session_settings=SessionSettings(limit=5),
+    )
+    sent: list = []
+    client._http.event_hooks["request"] = [sent.append]
+    try:
+        run(converse(session, USER_TURNS[1:3]))
+        session.flush()
+    finally:
+        client._http.event_hooks["request"] = []
+    requests = [(r.method, r.url.path.rsplit("/", 1)[-1]) for r in sent]
+    # The first read has nothing queued before it (a GET); the second turn's read carries the
+    # first turn's items, and the second turn's items go at the flush.
+    assert requests == [("GET", "events"), ("POST", "events"), ("POST", "events")]

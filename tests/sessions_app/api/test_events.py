@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from sessions_app.api.schemas import EventsPostOut
 from sessions_app.models import AgentSession, Event, Run, TokenUsage
@@ -61,7 +62,8 @@ def test_the_answer_to_a_post_is_the_documented_schema(api):
         assert response.status_code == expected_status
         assert response["Content-Type"] == "application/json; charset=utf-8"
         parsed = EventsPostOut.model_validate_json(response.content)
-        assert parsed.model_dump() == response.json()
+        # `read` (only answered to a POST that asks for a page) is absent, not null.
+        assert parsed.model_dump(exclude_unset=True) == response.json()
         assert response.json() == {
             "session_id": "s",
             "results": [{"id": "e1", "seq": 1, "status": status}],
@@ -155,7 +157,8 @@ def test_a_tail_read_returns_the_latest_items_oldest_first_in_one_page(
     events = [{"id": f"m{i}", "format": "openai_chat", "item": m} for i, m in enumerate(CHAT)]
     post(api, "chat", events)
     post(api, "chat", [{"id": "n1", "source": "user", "message": "a native event after them"}])
-    with django_assert_num_queries(2):  # the session, the items (the key is cached)
+    # The session, the items (the key is cached); on PostgreSQL one statement does both.
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
         latest = api.get("/sessions/chat/events", format="openai_chat", limit=2, tail="true")
     assert latest.json() == {"items": CHAT[-2:], "next_after_seq": None}
     everything = api.get("/sessions/chat/events", format="openai_chat", limit=99, tail="true")
