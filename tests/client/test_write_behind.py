@@ -207,6 +207,22 @@ def test_a_read_waits_for_a_send_in_flight_and_keeps_the_order(client, server):
     assert server.posted() == [["a"], ["b"]]
 
 
+def test_items_added_just_after_a_read_wait_their_own_linger(client, server):
+    # A turn: its read sends the last turn's items; the adds that follow at once are the new
+    # turn's and must wait for the rest of that turn, not go out alone (a CI run saw the sender,
+    # woken by the read's answer, send them at once: two requests a turn instead of one).
+    queue = WriteBehind(client, "s", linger=0.6)
+    queue.add([{"format": "responses", "item": msg("a")}])
+    for n in range(20):
+        queue.read(fmt="responses", limit=5, tail=True)
+        queue.add([{"format": "responses", "item": msg(f"b{n}")}])
+        time.sleep(0.005)
+        assert queue.pending == 1, "the sender sent the new turn's item at once"
+    assert len(server.posted()) == 20
+    queue.flush()
+    assert [e["item"]["content"] for e in server.items] == ["a"] + [f"b{n}" for n in range(20)]
+
+
 @pytest.mark.parametrize("call", ["pop_item", "clear_session"])
 def test_pop_and_clear_wait_for_the_queue(client, server, call):
     ours = session(client, linger=5)

@@ -19,6 +19,7 @@ import atexit
 import functools
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -52,6 +53,8 @@ class WriteBehind:
         # How queued events go out when no read goes with them (default: `append_events`).
         self._append = send or functools.partial(client.append_events, session_id)
         self._pending: list[dict[str, Any]] = []
+        # When the oldest queued event was added: the sender sends it `linger` seconds later.
+        self._queued_at = 0.0
         self._cond = threading.Condition()
         self._sending = False  # a request with queued events is out (the sender's or a caller's)
         self._in_flight = 0  # the events of that request
@@ -74,6 +77,8 @@ class WriteBehind:
             self._raise_error()
             if self._closed:
                 raise RuntimeError("This session's write-behind is closed.")
+            if not self._pending:
+                self._queued_at = time.monotonic()
             self._pending.extend(with_ids(events))
             if not self._sender:
                 self._sender = True
@@ -150,23 +155,31 @@ class WriteBehind:
                 self._sending = False
                 self._in_flight = 0
                 if error is not None and _kept(error):
+                    if not self._pending:
+                        self._queued_at = time.monotonic()
                     self._pending[:0] = batch  # first again, ids unchanged
                 if error is not None and background:
                     self._error = error  # raised by the session's next call
                 self._cond.notify_all()
 
     def _send_loop(self) -> None:
-        with self._cond:
-            # Linger: the rest of the turn's adds join this request. A caller that reads or
-            # flushes meanwhile takes the queue itself and this thread finds nothing to send.
-            self._cond.wait(self.linger)
         while True:
             with self._cond:
-                while self._sending:
-                    self._cond.wait()
-                if not self._pending or self._error is not None:
-                    self._sender = False
-                    return
+                # Linger: the rest of the turn's adds join this request. The wait counts from
+                # the oldest queued event, whatever wakes this thread: a read that took the
+                # queue and sent it wakes it too, and events added just after that read (the
+                # next turn's) must wait their own linger, not go out alone at once.
+                while True:
+                    if self._error is not None or not (self._pending or self._sending):
+                        self._sender = False
+                        return
+                    if self._sending:
+                        self._cond.wait()
+                        continue
+                    left = self._queued_at + self.linger - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
                 batch, self._pending = self._pending, []
                 self._sending = True
                 self._in_flight = len(batch)
