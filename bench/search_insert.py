@@ -42,6 +42,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ss_ben
 os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from bench.pages import ensure_database
+
 BATCH = 1000
 OLD_EXPRESSION = "to_tsvector('simple', left(content, 65536))"
 TRIGGERS = ("event_search_vector_insert", "event_search_vector_update")
@@ -55,17 +57,6 @@ TEXT_SQL = (
     "dolor in reprehenderit in voluptate velit esse cillum dolore eu fugiat nulla pariatur. ' "
     "|| 'Refund ' || (g %% 97) || ' approved; shipment ' || md5((g + 1)::text) || ' is late.'"
 )
-
-
-def ensure_database(url: str) -> None:
-    """Create the bench database if it does not exist (connecting to `postgres`)."""
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def template_event() -> tuple[int, int]:

@@ -38,9 +38,14 @@ from .schemas import (
 router = Router(tags=["events"])
 
 
+def _tail_page(items: str) -> str:
+    """A tail page (`EventPageOut`) as JSON text, around the items' JSON PostgreSQL wrote."""
+    return f'{{"items": {items}, "next_after_seq": null}}'
+
+
 def _with_items(body: dict[str, Any], items: str) -> str:
     """`body` as JSON text with `read` added: a tail page whose items' JSON PostgreSQL wrote."""
-    return f'{_json(body)[:-1]}, "read": {{"items": {items}, "next_after_seq": null}}}}'
+    return f'{_json(body)[:-1]}, "read": {_tail_page(items)}}}'
 
 
 def _json(body: dict[str, Any]) -> str:
@@ -183,7 +188,7 @@ def get_events(
             after_seq=query.after_seq,
         )
         return HttpResponse(
-            f'{{"items": {items}, "next_after_seq": null}}',
+            _tail_page(items),
             content_type="application/json; charset=utf-8",
         )
     session = session_pk(request.auth.project, check_path_id(external_id))
