@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from sessions_app.inputs import EventInput
 from sessions_app.models import AgentSession, Membership
@@ -54,7 +55,7 @@ def test_a_reviewer_finds_reads_and_exports_a_session(
     # Filter: htmx swaps the rows and the address bar keeps the state.
     page.select_option("select[name=agent]", "research-agent")
     page.wait_for_url("**agent=research-agent**")
-    page.wait_for_function("document.querySelectorAll('#session-rows tbody tr').length === 1")
+    expect(page.locator("#session-rows tbody tr")).to_have_count(1)
     assert "question 0 from research-1" in page.inner_text("#session-rows")
     screenshot("dashboard-list-filtered")
 

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from playwright.sync_api import expect
 
 from sessions_app.inputs import EventInput
 from sessions_app.models import AgentSession, Membership
@@ -218,7 +219,7 @@ def test_a_filter_shows_the_progress_bar_while_loading(page, login, reader):
     page.select_option("select[name=agent]", "support-bot")
     page.wait_for_url("**agent=support-bot**")
     assert page.evaluate("window.__sawBar") is True
-    page.wait_for_function("document.getElementById('htmx-progress').hidden")
+    page.wait_for_selector("#htmx-progress[hidden]", state="attached")
 
 
 def test_the_live_tail_updates_the_header_rollups(page, login, reader):
@@ -239,10 +240,7 @@ def test_the_live_tail_updates_the_header_rollups(page, login, reader):
     # The tail polls every 5 s; the header reloads once it has brought the events (bounds
     # with room for a loaded CI machine).
     page.wait_for_selector("text=Any news?", timeout=20_000)
-    page.wait_for_function(
-        "document.querySelector('#session-stats .rollup dd').textContent.trim() === '6'",
-        timeout=10_000,
-    )
+    expect(events).to_have_text("6", timeout=10_000)
     assert "just now" in page.inner_text("#session-stats") or "s ago" in page.inner_text(
         "#session-stats"
     )

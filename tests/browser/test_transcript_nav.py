@@ -77,21 +77,21 @@ def test_paste_an_id_then_jump_to_an_event_and_to_the_next_error(page, login, sc
     page.fill("input[data-nav=paste]", "big-1234")
     page.press("input[data-nav=paste]", "Enter")
     page.wait_for_url("**?at=1234#ev-1234")
-    page.wait_for_function("document.querySelector('#ev-1234.at-target') !== null")
+    page.wait_for_selector("#ev-1234.at-target", state="attached")
     assert in_view_below_the_bar(page, 1234)
 
     # Jump to an event number.
     page.fill("input[data-nav=at]", "2500")
     page.press("input[data-nav=at]", "Enter")
     page.wait_for_url("**at=2500**")
-    page.wait_for_function("document.querySelector('#ev-2500.at-target') !== null")
+    page.wait_for_selector("#ev-2500.at-target", state="attached")
     assert in_view_below_the_bar(page, 2500)
     screenshot("transcript-at-2500")
 
     # `e`: the next error is not loaded, so the page opens there.
     page.keyboard.press("e")
     page.wait_for_url("**at=2800**")
-    page.wait_for_function("document.querySelector('#ev-2800.at-target') !== null")
+    page.wait_for_selector("#ev-2800.at-target", state="attached")
     assert in_view_below_the_bar(page, 2800)
     screenshot("transcript-next-error")
     # Each error links to the next.
@@ -126,7 +126,7 @@ def test_search_inside_a_session_and_walk_its_hits(page, login, screenshot, big)
     screenshot("transcript-find")
     page.click("#find-results [data-hit='1350']")
     page.wait_for_url("**at=1350**")
-    page.wait_for_function("document.querySelector('#ev-1350.at-target') !== null")
+    page.wait_for_selector("#ev-1350.at-target", state="attached")
     assert in_view_below_the_bar(page, 1350)
     # `n`: the next hit (not loaded: the page opens there); the list stays.
     page.keyboard.press("n")
@@ -139,13 +139,13 @@ def test_j_and_k_move_event_by_event(page, login, big):
     user, session = big
     login(user)
     page.goto(f"/p/acme/sessions/{session.pk}/?at=100#ev-100")
-    page.wait_for_function("document.querySelector('#ev-100.at-target') !== null")
+    page.wait_for_selector("#ev-100.at-target", state="attached")
     page.keyboard.press("j")
-    page.wait_for_function("document.querySelector('#ev-101.kb-current') !== null")
+    page.wait_for_selector("#ev-101.kb-current", state="attached")
     assert in_view_below_the_bar(page, 101)
     page.keyboard.press("k")
     page.keyboard.press("k")
-    page.wait_for_function("document.querySelector('#ev-99.kb-current') !== null")
+    page.wait_for_selector("#ev-99.kb-current", state="attached")
     assert in_view_below_the_bar(page, 99)
 
 
