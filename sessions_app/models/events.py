@@ -141,6 +141,15 @@ class Event(models.Model):
                 name="event_span",
                 condition=~models.Q(span_id=""),
             ),
+            # Removed events by id (few): "does the project hold this id, removed or not?" is a
+            # probe of the live ids' unique index, then of this one. Without it that question
+            # (an OTLP retry's duplicate check, a jump to an event id) scanned every event of
+            # the project. New events have no entry, so it costs ingest nothing.
+            models.Index(
+                fields=["project", "external_id"],
+                name="event_removed_external_id",
+                condition=models.Q(removed_at__isnull=False),
+            ),
             # Next/previous error in a transcript: a few entries per session, read in seq order.
             models.Index(
                 fields=["session", "seq"],

@@ -175,11 +175,13 @@ def _attach_calls(
 
     A later turn's input may have stored a model's answer before the span of the call that
     produced it arrived; that span then adds no event, but its latency and usage belong on
-    the answer. Only events without a span yet are touched, so a retry changes nothing (and
-    costs one query, whatever the number of sessions).
+    the answer. Only live events without a span yet are touched, so a retry changes nothing
+    (and costs one query, whatever the number of sessions, on the live ids' unique index).
     """
     rows = list(
-        Event.objects.filter(project=project, external_id__in=list(late), span_id="")
+        Event.objects.filter(
+            project=project, external_id__in=list(late), span_id="", removed_at__isnull=True
+        )
         .exclude(usage__isnull=False)
         .only("id", "external_id", "timestamp", "run_id", "source", "type", "session_id")
     )

@@ -12,6 +12,18 @@ from ..db import server_bound
 from ..jsontext import document
 from ..models import AgentSession, Event, Project
 
+# Index probes per id, never a scan of the project's events: live events through their unique
+# index, removed ones (an id may be stored removed, even several times) through
+# `event_removed_external_id`. Asked of both at once, no index answers (84,000 events: 33 ms a
+# batch, growing with the table).
+STORED_IDS_SQL = (
+    "SELECT wanted.external_id FROM json_array_elements_text(%(ids)s::json) AS "
+    f"wanted(external_id) WHERE EXISTS (SELECT 1 FROM {Event._meta.db_table} WHERE project_id = "
+    "%(project)s AND external_id = wanted.external_id AND removed_at IS NULL) OR EXISTS ("
+    f"SELECT 1 FROM {Event._meta.db_table} WHERE project_id = %(project)s AND external_id = "
+    "wanted.external_id AND removed_at IS NOT NULL)"
+)
+
 
 def stored_event_ids(project: Project, ids: list[str]) -> set[str]:
     """Which of these event ids the project already holds (one query). Events an agent popped
@@ -25,13 +37,8 @@ def stored_event_ids(project: Project, ids: list[str]) -> set[str]:
                 "external_id", flat=True
             )
         )
-    # One index probe per id: with `= ANY(...)` PostgreSQL may scan the project's events.
-    sql = (
-        "SELECT e.external_id FROM json_array_elements_text(%s::json) AS wanted(external_id), "
-        f"LATERAL (SELECT external_id FROM {Event._meta.db_table} WHERE project_id = %s "
-        "AND external_id = wanted.external_id) AS e"
-    )
-    return {row[0] for row in server_bound(sql, [document(ids, default=str), project.pk])}
+    rows = server_bound(STORED_IDS_SQL, {"ids": document(ids, default=str), "project": project.pk})
+    return {row[0] for row in rows}
 
 
 def events_by_span(project: Project, span_ids: list[str]) -> list[tuple[str, str]]:

@@ -196,10 +196,16 @@ def session_pk_by_external_id(project: Project, external_id: str) -> int | None:
 
 
 def event_location(project: Project, external_id: str) -> tuple[int, int] | None:
-    """(session pk, seq) of the project's event with this id, or None (the unique index)."""
-    row = (
-        Event.objects.filter(project=project, external_id=external_id)
-        .values_list("session_id", "seq")
-        .first()
-    )
+    """(session pk, seq) of the project's event with this id, or None: the live event (the
+    unique index), else the latest removed one (`event_removed_external_id`). Asked of both
+    at once, no index answers and the project's events are scanned."""
+    events = Event.objects.filter(project=project, external_id=external_id)
+    row = events.filter(removed_at__isnull=True).values_list("session_id", "seq").first()
+    if row is None:
+        row = (
+            events.filter(removed_at__isnull=False)
+            .order_by("-pk")
+            .values_list("session_id", "seq")
+            .first()
+        )
     return (row[0], row[1]) if row else None
