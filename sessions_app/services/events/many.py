@@ -27,7 +27,6 @@ from ..segments import segments_after_append
 from .lookups import newest_segment, split_duplicates, stored_events
 from .rollups import rollup_times
 from .rows import (
-    EVENT_COLUMNS,
     EVENT_VALUES,
     ROLLUP_SUMS,
     Column,
@@ -35,7 +34,7 @@ from .rows import (
     json_rows,
     recordset,
 )
-from .store import insert_records, usage_store_many
+from .store import insert_event_records, usage_store_many
 
 _ROLLUP_COLUMNS = (
     *(Column(column, "numeric" if column == "cost_usd" else "bigint") for column, _ in ROLLUP_SUMS),
@@ -151,7 +150,7 @@ def _store(
                 )
             )  # fmt: skip
             inputs.append(data)
-    for row, pk in zip(created, insert_records(Event, EVENT_COLUMNS, records), strict=True):
+    for row, pk in zip(created, insert_event_records(records), strict=True):
         row.pk = pk
     _relink(created, inputs)
     by_pk = {s.pk: s for s in targets.values()}

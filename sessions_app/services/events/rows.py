@@ -71,6 +71,12 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("branch", "text"),
 )
 
+# PostgreSQL only, and not a model field (migration 0016): an event's search words, which the
+# writers give where Python can tell them exactly (search_words.py); left NULL, the insert
+# trigger parses the text.
+SEARCH_VECTOR = _given("search_vector", "tsvector")
+PG_EVENT_COLUMNS: tuple[Column, ...] = (*EVENT_COLUMNS, SEARCH_VECTOR)
+
 # Every input column is an attribute of `PricedUsage` (pricing.py) of the same name.
 USAGE_COLUMNS: tuple[Column, ...] = (
     _given("project_id", "bigint"),

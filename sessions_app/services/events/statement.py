@@ -42,6 +42,7 @@ from ...db import server_bound
 from ...inputs import AppendResult, EventInput
 from ...models import AgentSession, Budget, DailyUsage, Event, Project, TokenUsage
 from ...pricing import PriceBook
+from ...search_words import search_vector
 from ..budgets import budgets_check_on_commit
 from . import rows
 from .pricing import PricedUsage, has_usage, usage_priced
@@ -55,12 +56,15 @@ _EVENT_GIVEN = {
     "session_id": "s.id",
     "seq": "s.base + b.ord",
     "received_at": "%(now)s",
+    # The batch's search words where Python could tell them, else NULL: the trigger parses.
+    rows.SEARCH_VECTOR.name: f'b."{rows.SEARCH_VECTOR.name}"',
 }
 _USAGE_GIVEN = {"project_id": "%(project_id)s", "session_id": "s.id", "event_id": "ins.id"}
 _NOT_GIVEN = {"run_id", "parent_event_id"}
 
 _ORD = rows.Column("ord", "integer")
-_EVENT_KEYS = ("ord", *rows.EVENT_VALUES.names)
+_SEARCH = rows.SEARCH_VECTOR.name
+_EVENT_KEYS = ("ord", *rows.EVENT_VALUES.names, _SEARCH)
 _USAGE_KEYS = ("ord", *rows.USAGE_VALUES.names)
 _DAILY_KEYS = tuple(c.name for c in (*rows.DAILY_KEY, *rows.DAILY_SUMS))
 
@@ -95,7 +99,7 @@ def statement_sql(with_usage: bool) -> str:
         f"{column} = {column} + %(add_{key})s" for column, key in rows.ROLLUP_SUMS
     )
     times = ",\n        ".join(f"{column} = {expr}" for column, expr in ROLLUP_TIMES_SQL)
-    batch_columns = rows.recordset((_ORD, *rows.EVENT_VALUES.columns))
+    batch_columns = rows.recordset((_ORD, *rows.EVENT_VALUES.columns, rows.SEARCH_VECTOR))
     sql = f"""
 WITH batch AS MATERIALIZED (
     SELECT * FROM jsonb_to_recordset(%(events)s::jsonb) AS b({batch_columns})
@@ -134,7 +138,7 @@ WITH batch AS MATERIALIZED (
 ), s AS (
     SELECT * FROM grown UNION ALL SELECT * FROM created
 ), ins AS (
-    {_insert(event_table, rows.EVENT_COLUMNS, _EVENT_GIVEN, "b")}
+    {_insert(event_table, rows.PG_EVENT_COLUMNS, _EVENT_GIVEN, "b")}
     FROM s, batch b
     RETURNING id, seq
 )"""
@@ -233,7 +237,8 @@ def _params(project: Project, session_external_id: str, events: list[EventInput]
     for ord_, e in enumerate(events, start=1):
         at = e.timestamp or now
         stamps.append(at)
-        records.append(dict(zip(_EVENT_KEYS, (ord_, *event_values(e, now)), strict=True)))
+        words = search_vector(e.content)
+        records.append(dict(zip(_EVENT_KEYS, (ord_, *event_values(e, now), words), strict=True)))
         if not has_usage(e):
             continue
         if book is None:

@@ -15,12 +15,15 @@ from ...db import server_bound
 from ...inputs import EventInput
 from ...models import AgentSession, Event, Project, TokenUsage
 from ...pricing import PriceBook
+from ...search_words import search_vector
 from ..usage import daily_usage_apply
 from .pricing import PricedUsage, has_usage, usage_priced
 from .rows import (
     DAILY_KEY,
     DAILY_SUMS,
     EVENT_COLUMNS,
+    PG_EVENT_COLUMNS,
+    SEARCH_VECTOR,
     USAGE_COLUMNS,
     USAGE_VALUES,
     Column,
@@ -51,10 +54,21 @@ def insert_records(model: Any, columns: tuple[Column, ...], records: list[dict])
     return [pk for (pk,) in server_bound(sql, [json_rows(records)])]
 
 
+def insert_event_records(records: list[dict]) -> list[int]:
+    """Insert event rows given as {column: value} (`EVENT_COLUMNS`) and return their primary
+    keys, in order. On PostgreSQL each row brings its search words where Python can tell them
+    (search_words.py), so the insert trigger parses only the other texts."""
+    if connection.vendor != "postgresql":
+        return insert_records(Event, EVENT_COLUMNS, records)
+    for record in records:
+        record[SEARCH_VECTOR.name] = search_vector(record["content"])
+    return insert_records(Event, PG_EVENT_COLUMNS, records)
+
+
 def insert_events(rows: list[Event]) -> list[Event]:
     """Insert event instances and set their primary keys."""
     records = [{c.name: getattr(row, c.name) for c in EVENT_COLUMNS} for row in rows]
-    for row, pk in zip(rows, insert_records(Event, EVENT_COLUMNS, records), strict=True):
+    for row, pk in zip(rows, insert_event_records(records), strict=True):
         row.pk = pk
         row._state.adding = False
         row._state.db = connection.alias
