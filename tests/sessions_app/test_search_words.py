@@ -37,6 +37,10 @@ def test_plain_text_gives_its_words_lowercased_once_each():
         "the", "refund", "for", "order", "42", "is", "late", "customer", "asked", "twice", "now"
     }  # fmt: skip
     assert _words("") == set()
+    assert _words("A multi-turn, state-of-the-art agent on gpt-4o.") == {
+        "a", "multi-turn", "multi", "turn", "state-of-the-art", "state", "of", "the", "art",
+        "agent", "on", "gpt-4o", "gpt", "4o",
+    }  # fmt: skip
     assert _words("it's (maybe) \"quoted\" #tag, a_b? x=1; 50% $5 [ok] {}") == {
         "it", "s", "maybe", "quoted", "tag", "a", "b", "x", "1", "50", "5", "ok"
     }  # fmt: skip
@@ -45,13 +49,15 @@ def test_plain_text_gives_its_words_lowercased_once_each():
 @pytest.mark.parametrize(
     "text",
     [
-        "a multi-turn agent",  # hyphenated word: the whole and its parts
+        "on gpt-4 turbo",  # a number after a hyphen is signed: `gpt` and `-4`
+        "x--y and ab-12-cd",
         "see https://example.com/a",  # URL, host, path
         "mail bob@example.com",
         "version 3.14 and 1.2.3",
         "retry -5 or +1",
         "run ../setup or ~/bin",
         "1e10 requests",  # scientific notation
+        "at 3e-7 seconds",
         "a <b>bold</b> word",  # tags are skipped by the parser
         "fish &amp; chips",  # entities too
         "café au lait",  # non-ASCII: letters and case by the database's locale
@@ -70,7 +76,7 @@ def test_only_what_the_index_reads_counts_and_overlong_words_are_left_out():
 def _mixed_texts(count: int, seed: int) -> list[str]:
     """Texts mixing words, digits, blanks, control characters and every ASCII punctuation."""
     rnd = random.Random(seed)
-    words = ["amp", "lt", "gt", "http", "www", "com", "x1", "12", "0", "e5", "1e", "div", "p"]
+    words = ["amp", "gt", "http", "www", "com", "x1", "12", "0", "e5", "1e", "div", "p", "4o"]
     alnum = string.ascii_letters + string.digits
     controls = "".join(map(chr, range(1, 32))) + "\x7f"
 
@@ -80,8 +86,10 @@ def _mixed_texts(count: int, seed: int) -> list[str]:
             return rnd.choice(words)
         if r < 0.6:
             return "".join(rnd.choice(alnum) for _ in range(rnd.randint(1, 6)))
-        if r < 0.75:
+        if r < 0.7:
             return rnd.choice(" \n\t")
+        if r < 0.75:
+            return "-"
         if r < 0.8:
             return rnd.choice(controls)
         return "".join(rnd.choice(string.punctuation) for _ in range(rnd.randint(1, 3)))
@@ -113,7 +121,7 @@ def _stored_words_differ() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-TEXTS = ["Plain words, said twice: plain.", "a multi-turn agent", "see https://x.io/a", "café", ""]
+TEXTS = ["Plain words, twice: plain.", "a multi-turn agent", "gpt-4 at https://x.io/a", "café", ""]
 
 
 @pytest.mark.postgres
