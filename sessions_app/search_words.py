@@ -26,42 +26,57 @@ MAX_CHARS = 65536
 # PostgreSQL leaves longer words out of a tsvector ("word is too long to be indexed").
 MAX_WORD = 2047
 
-_WORD = re.compile(r"[a-z0-9]+")
-# Where the parser may see more than runs of letters and digits (matched on lowercased text):
-# a joining character before a word character or another joining character (`a-b`, `-5`,
-# `a.b`, `../`, `/_x`), a tag or an entity, or a number in scientific notation.
-_PARSER_NEEDED = re.compile(r"[-./+~][a-z0-9_./+~-]|[<&]|(?<![a-z0-9])[0-9]+e[0-9]")
+# Lowercases ASCII letters and blanks every other ASCII character but digits: then the words
+# are what `split()` finds (as fast again as a regex's findall).
+_TO_WORDS = str.maketrans({chr(c): chr(c).lower() if chr(c).isalnum() else " " for c in range(128)})
+# A joining character before a word character or another joining character (`a.b`, `-5`,
+# `../`, `/_x`, `a-b` outside a hyphenated word): hosts, paths, numbers, URLs to the parser.
+_JOINED = re.compile(r"[-./+~][A-Za-z0-9_./+~-]")
+# A word in scientific notation (`1e10`, `3e-7`'s `3e`): the parser reads a number.
+_SCIENTIFIC = re.compile(r"[0-9]+e(?:[0-9]|$)")
 # A hyphenated word standing alone (`multi-turn`, `gpt-4o`): the parser gives the whole and
 # each part, when every part has a letter (`ab-12` is `ab` and the number `-12`).
 _COMPOUND = re.compile(
     r"(?<![a-z0-9_./+~-])[a-z0-9]+(?:-[a-z0-9]+)+(?![a-z0-9_]|[-./+~][a-z0-9_./+~-])"
 )
-_NUMBER = re.compile(r"[0-9]+(?:e[0-9].*|e)?")  # a part without a letter, or in scientific notation
+_NUMBER = re.compile(r"[0-9]+")
 
 
 def search_vector(text: str) -> str | None:
     """The text's search words as a tsvector's input text (`'words' 'like' 'this'`), or None
     when only PostgreSQL's parser can tell them."""
     text = text[:MAX_CHARS]
-    if not text.isascii():
+    if not text.isascii() or "<" in text or "&" in text:  # tags and entities
         return None
-    lowered = text.lower()
     words: set[str] = set()
-    if "-" in lowered:
-        rest = []
-        start = 0
-        for match in _COMPOUND.finditer(lowered):
-            parts = match[0].split("-")
-            if any(_NUMBER.fullmatch(part) for part in parts):
-                return None
-            words.add(match[0])
-            words.update(parts)
-            rest.append(lowered[start : match.start()])
-            start = match.end()
-        rest.append(lowered[start:])
-        lowered = " ".join(rest)
-    if _PARSER_NEEDED.search(lowered):
+    if "-" in text:
+        text, compounds = _without_compounds(text.lower())
+        if compounds is None:
+            return None
+        words |= compounds
+    if _JOINED.search(text):
         return None
-    words.update(_WORD.findall(lowered))
+    found = set(text.translate(_TO_WORDS).split())
+    if any(word[0].isdigit() and _SCIENTIFIC.match(word) for word in found):
+        return None
+    words |= found
     # Letters, digits and hyphens only: no quoting or escaping needed in a tsvector's text.
     return " ".join(word for word in words if len(word) <= MAX_WORD)
+
+
+def _without_compounds(lowered: str) -> tuple[str, set[str] | None]:
+    """The text with its hyphenated words blanked out, and their words (whole and parts);
+    None for the words when a part is a number, which the parser reads otherwise."""
+    words: set[str] = set()
+    rest = []
+    start = 0
+    for match in _COMPOUND.finditer(lowered):
+        parts = match[0].split("-")
+        if any(_NUMBER.fullmatch(part) or _SCIENTIFIC.match(part) for part in parts):
+            return lowered, None
+        words.add(match[0])
+        words.update(parts)
+        rest.append(lowered[start : match.start()])
+        start = match.end()
+    rest.append(lowered[start:])
+    return " ".join(rest), words
