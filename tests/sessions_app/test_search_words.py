@@ -41,6 +41,7 @@ def test_plain_text_gives_its_words_lowercased_once_each():
         "a", "multi-turn", "multi", "turn", "state-of-the-art", "state", "of", "the", "art",
         "agent", "on", "gpt-4o", "gpt", "4o",
     }  # fmt: skip
+    assert _words("Refunded $4.99 (v 1.2.3).") == {"refunded", "4.99", "v", "1.2.3"}
     assert _words("it's (maybe) \"quoted\" #tag, a_b? x=1; 50% $5 [ok] {}") == {
         "it", "s", "maybe", "quoted", "tag", "a", "b", "x", "1", "50", "5", "ok"
     }  # fmt: skip
@@ -53,7 +54,7 @@ def test_plain_text_gives_its_words_lowercased_once_each():
         "x--y and ab-12-cd",
         "see https://example.com/a",  # URL, host, path
         "mail bob@example.com",
-        "version 3.14 and 1.2.3",
+        "a 3.5x or -3.5 or 0.5-1",  # a dotted number joined to more
         "retry -5 or +1",
         "run ../setup or ~/bin",
         "1e10 requests",  # scientific notation
@@ -76,7 +77,7 @@ def test_only_what_the_index_reads_counts_and_overlong_words_are_left_out():
 def _mixed_texts(count: int, seed: int) -> list[str]:
     """Texts mixing words, digits, blanks, control characters and every ASCII punctuation."""
     rnd = random.Random(seed)
-    words = ["amp", "gt", "http", "www", "com", "x1", "12", "0", "e5", "1e", "div", "p", "4o"]
+    words = ["amp", "gt", "http", "www", "com", "x1", "12", "0", "e5", "1e", "div", "4o", "3.5"]
     alnum = string.ascii_letters + string.digits
     controls = "".join(map(chr, range(1, 32))) + "\x7f"
 
