@@ -13,6 +13,7 @@ Last, the ceiling of this machine at this moment: rows/s of a raw COPY into the 
 the same database (a span stores two events and a usage row, so judge spans/s by the ratio).
 
 Usage: .venv/bin/python bench/otlp.py [--spans 20000] [--copy-rows 40000]
+       [--worker-class gthread|asgi]
 It creates (and drops first) its own database, ss_bench_otlp. Not a test.
 """
 
@@ -212,9 +213,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--copy-rows", type=int, default=40_000)
+    # gthread (4 threads) as bench/ingest.py; asgi is what the README serves (`-k asgi`).
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "asgi"])
     args = parser.parse_args()
     token = prepare_database()
-    server = start_server(2, "gthread", 4)  # keep-alive connections, as bench/ingest.py
+    server = start_server(2, args.worker_class, 4)
+    log(f"gunicorn: 2 {args.worker_class} workers, 4 threads each")
     try:
         run = uuid.uuid4().hex[:6]
         # Warm up both workers first (the first priced event imports litellm, ~3 s of CPU).
