@@ -11,10 +11,12 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from sessions_app.db import numbered
 from sessions_app.inputs import EventInput
 from sessions_app.models import AgentSession
 from sessions_app.selectors import otel, transcript
 from sessions_app.services.events import events_append, events_clear
+from sessions_app.services.events.lookups import STORED_EVENTS_SQL
 
 pytestmark = pytest.mark.django_db
 
@@ -59,11 +61,57 @@ def _plan(sql: str, params) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+def _generic_plan(sql: str, values) -> str:
+    """The plan of `sql` as the server runs it: a prepared statement (`db.server_bound`) whose
+    generic plan knows neither the project nor the ids."""
+    sql, order = numbered(sql)
+    arguments = [values[key] for key in order]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE lookup AS {sql}")
+        placeholders = ", ".join(["%s"] * len(arguments))
+        cursor.execute(f"EXPLAIN EXECUTE lookup({placeholders})", arguments)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("DEALLOCATE lookup")
+    return plan
+
+
+# Each probes an index per id of the batch; flattened into a join (or an EXISTS), the generic
+# plan hashed every event of the project instead, a cost growing with the table.
 @pytest.mark.postgres
-def test_the_duplicate_check_of_otlp_batches_probes_indexes(project, cleared_and_readded):
-    plan = _plan(otel.STORED_IDS_SQL, {"ids": '["e-1", "e-2"]', "project": project.pk})
-    assert "Seq Scan on sessions_app_event" not in plan
-    assert "event_project_external_id" in plan and "event_removed_external_id" in plan
+@pytest.mark.parametrize(
+    ("sql", "values", "indexes", "probe"),
+    [
+        (
+            otel.STORED_IDS_SQL,
+            {"ids": '["e-1", "e-2"]', "project": 1},
+            ("event_project_external_id", "event_removed_external_id"),
+            "external_id = wanted.external_id",
+        ),
+        (
+            otel.EVENTS_BY_SPAN_SQL,
+            ['["00f067aa0ba902b7"]', 1],
+            ("event_span",),
+            "span_id)::text = wanted.span_id",
+        ),
+        (
+            STORED_EVENTS_SQL,
+            ['["e-1", "e-2"]', 1],
+            ("event_project_external_id",),
+            "external_id)::text = wanted.external_id",
+        ),
+    ],
+    ids=["otlp-stored-ids", "otlp-span-ids", "append-duplicates"],
+)
+def test_batch_lookups_by_id_probe_an_index_per_id(
+    cleared_and_readded, sql, values, indexes, probe
+):
+    plan = _generic_plan(sql, values)
+    assert "Seq Scan" not in plan and "Hash" not in plan and "hashed" not in plan
+    assert "Nested Loop" in plan
+    for index in indexes:
+        assert f"Scan using {index}" in plan
+    assert plan.count(probe) == len(indexes)
 
 
 @pytest.mark.postgres

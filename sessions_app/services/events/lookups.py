@@ -30,6 +30,20 @@ def newest_segment(session: AgentSession) -> AgentSession:
     return session
 
 
+# One JSON parameter bound server-side instead of 500 client-quoted literals, and one index
+# probe per id: with `external_id = ANY(...)` or a join PostgreSQL chose to scan every event of
+# the project (seen at 500 ids on 255k events). The LIMIT keeps the LATERAL subquery a probe
+# (a live id is unique): a plain LATERAL is flattened into a join, which the prepared
+# statement's generic plan made a hash join over every event of the project.
+STORED_EVENTS_SQL = (
+    "SELECT e.id, e.external_id, e.seq, e.body_hash, e.session_id "
+    "FROM json_array_elements_text(%s::json) AS wanted(external_id), LATERAL ("
+    f"SELECT id, external_id, seq, body_hash, session_id FROM {Event._meta.db_table} "
+    "WHERE project_id = %s AND external_id = wanted.external_id AND removed_at IS NULL "
+    "LIMIT 1) AS e"
+)
+
+
 def stored_events(project: Project, ids: list[str]) -> dict[str, Event]:
     """Stored events of the project with these ids (id, external_id, seq, body_hash only)."""
     if connection.vendor != "postgresql":
@@ -39,17 +53,7 @@ def stored_events(project: Project, ids: list[str]) -> dict[str, Event]:
                 project=project, external_id__in=ids, removed_at__isnull=True
             ).only("id", "external_id", "seq", "body_hash", "session_id")
         }
-    # One JSON parameter bound server-side instead of 500 client-quoted literals, and one
-    # index probe per id (LATERAL): with `external_id = ANY(...)` or a plain join PostgreSQL
-    # chose to scan every event of the project (seen at 500 ids on 255k events).
-    sql = (
-        "SELECT e.id, e.external_id, e.seq, e.body_hash, e.session_id "
-        "FROM json_array_elements_text(%s::json) AS wanted(external_id), LATERAL ("
-        f"SELECT id, external_id, seq, body_hash, session_id FROM {Event._meta.db_table} "
-        "WHERE project_id = %s AND external_id = wanted.external_id AND removed_at IS NULL"
-        ") AS e"
-    )
-    found = server_bound(sql, [json_rows(ids), project.pk])
+    found = server_bound(STORED_EVENTS_SQL, [json_rows(ids), project.pk])
     return {
         external_id: Event(
             id=pk, external_id=external_id, seq=seq, body_hash=body_hash, session_id=session_id
