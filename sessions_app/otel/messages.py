@@ -19,7 +19,6 @@ carries messages and none of them can be read (the receiver then counts it as re
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from .decode import Span
@@ -149,16 +148,36 @@ def _system_instructions(value: Any) -> list[Message]:
 # --- flattened indexed attributes (gen_ai.prompt.N.*, llm.input_messages.N.message.*) ---------
 
 
+def _indexed_groups(
+    attributes: dict[str, Any], prefixes: tuple[str, ...]
+) -> dict[str, list[dict[str, Any]]]:
+    """`prefix.N.rest` attributes grouped by prefix, then by N in N order, as {rest: value}, in
+    one pass over the attributes however many prefixes are asked for.
+
+    A prefix is in the answer when some key starts with `prefix.`, even if no such key is a
+    valid `prefix.N.rest` (its list is then empty): that tells a span using a convention from
+    one that does not. N is decimal digits (as `int` reads them) and `rest` any non-empty text
+    without a newline (what the regex `prefix\\.(\\d+)\\.(.+)` accepted before: this runs per
+    span, and one regex per key per prefix was the receiver's largest cost).
+    """
+    starts = tuple(f"{prefix}." for prefix in prefixes)
+    found: dict[str, dict[int, dict[str, Any]]] = {}
+    for key, value in attributes.items():
+        if not key.startswith(starts):  # most keys: one test against every prefix at once
+            continue
+        for prefix, start in zip(prefixes, starts, strict=True):
+            if not key.startswith(start):
+                continue
+            groups = found.setdefault(prefix, {})
+            index, dot, rest = key[len(start) :].partition(".")
+            if dot and rest and index.isdecimal() and "\n" not in rest:
+                groups.setdefault(int(index), {})[rest] = value
+    return {prefix: [groups[i] for i in sorted(groups)] for prefix, groups in found.items()}
+
+
 def _indexed(attributes: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     """`prefix.N.rest` attributes grouped by N, in N order, as {rest: value}."""
-    pattern = re.compile(re.escape(prefix) + r"\.(\d+)\.(.+)")
-    groups: dict[int, dict[str, Any]] = {}
-    for key, value in attributes.items():
-        if key.startswith(prefix):
-            match = pattern.fullmatch(key)
-            if match:
-                groups.setdefault(int(match[1]), {})[match[2]] = value
-    return [groups[i] for i in sorted(groups)]
+    return _indexed_groups(attributes, (prefix,)).get(prefix, [])
 
 
 def _flat_message(fields: dict[str, Any], pre: str = "") -> Message:
@@ -237,6 +256,15 @@ def _value_messages(value: Any) -> list[Message]:
     return [_message("user", _text(data))]
 
 
+# The flattened conventions, GenAI's first: a span that has both is read as GenAI.
+_FLATTENED_PREFIXES = (
+    "gen_ai.prompt",
+    "gen_ai.completion",
+    "llm.input_messages",
+    "llm.output_messages",
+)
+
+
 def call_messages(span: Span) -> tuple[list[Message], list[Message]]:
     """The input and output messages of a model call span, as OpenAI chat messages."""
     a = span.attributes
@@ -250,13 +278,14 @@ def call_messages(span: Span) -> tuple[list[Message], list[Message]]:
         if "gen_ai.output.messages" in a:
             outputs.extend(_genai_list(a["gen_ai.output.messages"]))
         return inputs, outputs
-    if any(k.startswith(("gen_ai.prompt.", "gen_ai.completion.")) for k in a):
-        inputs = [_flat_message(m) for m in _indexed(a, "gen_ai.prompt")]
-        outputs = [_flat_message(m) for m in _indexed(a, "gen_ai.completion")]
+    flat = _indexed_groups(a, _FLATTENED_PREFIXES)
+    if "gen_ai.prompt" in flat or "gen_ai.completion" in flat:
+        inputs = [_flat_message(m) for m in flat.get("gen_ai.prompt", [])]
+        outputs = [_flat_message(m) for m in flat.get("gen_ai.completion", [])]
         return inputs, outputs
-    if any(k.startswith(("llm.input_messages.", "llm.output_messages.")) for k in a):
-        inputs = [_flat_message(m, "message.") for m in _indexed(a, "llm.input_messages")]
-        outputs = [_flat_message(m, "message.") for m in _indexed(a, "llm.output_messages")]
+    if "llm.input_messages" in flat or "llm.output_messages" in flat:
+        inputs = [_flat_message(m, "message.") for m in flat.get("llm.input_messages", [])]
+        outputs = [_flat_message(m, "message.") for m in flat.get("llm.output_messages", [])]
         return inputs, outputs
     for event in span.events:
         if event.name in _EVENT_ROLES:
