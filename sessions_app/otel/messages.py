@@ -148,36 +148,47 @@ def _system_instructions(value: Any) -> list[Message]:
 # --- flattened indexed attributes (gen_ai.prompt.N.*, llm.input_messages.N.message.*) ---------
 
 
+def _index_and_rest(tail: str) -> tuple[int, str] | None:
+    """(N, rest) of what follows a prefix and its dot in a `prefix.N.rest` key, else None.
+
+    N is decimal digits (as `int` reads them) and rest any non-empty text without a newline:
+    what the regex `prefix\\.(\\d+)\\.(.+)` used here before accepted. Plain string operations,
+    because this runs for every message attribute of every span."""
+    index, dot, rest = tail.partition(".")
+    if dot and rest and index.isdecimal() and "\n" not in rest:
+        return int(index), rest
+    return None
+
+
+def _indexed(attributes: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    """`prefix.N.rest` attributes grouped by N, in N order, as {rest: value}."""
+    start = f"{prefix}."
+    groups: dict[int, dict[str, Any]] = {}
+    for key, value in attributes.items():
+        if key.startswith(start) and (parsed := _index_and_rest(key[len(start) :])):
+            groups.setdefault(parsed[0], {})[parsed[1]] = value
+    return [groups[i] for i in sorted(groups)]
+
+
 def _indexed_groups(
     attributes: dict[str, Any], prefixes: tuple[str, ...]
 ) -> dict[str, list[dict[str, Any]]]:
-    """`prefix.N.rest` attributes grouped by prefix, then by N in N order, as {rest: value}, in
-    one pass over the attributes however many prefixes are asked for.
+    """`_indexed` for several prefixes in one pass over the attributes: {prefix: its groups}.
 
     A prefix is in the answer when some key starts with `prefix.`, even if no such key is a
     valid `prefix.N.rest` (its list is then empty): that tells a span using a convention from
-    one that does not. N is decimal digits (as `int` reads them) and `rest` any non-empty text
-    without a newline (what the regex `prefix\\.(\\d+)\\.(.+)` accepted before: this runs per
-    span, and one regex per key per prefix was the receiver's largest cost).
-    """
-    starts = tuple(f"{prefix}." for prefix in prefixes)
+    one that does not."""
+    starts = tuple([f"{prefix}." for prefix in prefixes])
     found: dict[str, dict[int, dict[str, Any]]] = {}
     for key, value in attributes.items():
         if not key.startswith(starts):  # most keys: one test against every prefix at once
             continue
         for prefix, start in zip(prefixes, starts, strict=True):
-            if not key.startswith(start):
-                continue
-            groups = found.setdefault(prefix, {})
-            index, dot, rest = key[len(start) :].partition(".")
-            if dot and rest and index.isdecimal() and "\n" not in rest:
-                groups.setdefault(int(index), {})[rest] = value
+            if key.startswith(start):
+                groups = found.setdefault(prefix, {})
+                if parsed := _index_and_rest(key[len(start) :]):
+                    groups.setdefault(parsed[0], {})[parsed[1]] = value
     return {prefix: [groups[i] for i in sorted(groups)] for prefix, groups in found.items()}
-
-
-def _indexed(attributes: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
-    """`prefix.N.rest` attributes grouped by N, in N order, as {rest: value}."""
-    return _indexed_groups(attributes, (prefix,)).get(prefix, [])
 
 
 def _flat_message(fields: dict[str, Any], pre: str = "") -> Message:
