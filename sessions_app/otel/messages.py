@@ -170,24 +170,31 @@ def _indexed(attributes: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     return [groups[i] for i in sorted(groups)]
 
 
-def _indexed_groups(
-    attributes: dict[str, Any], prefixes: tuple[str, ...]
-) -> dict[str, list[dict[str, Any]]]:
-    """`_indexed` for several prefixes in one pass over the attributes: {prefix: its groups}.
+# The flattened message conventions. Each prefix is two dot-separated words, so `_flattened`
+# finds a key's prefix by splitting the key.
+_FLATTENED_PREFIXES = (
+    "gen_ai.prompt",
+    "gen_ai.completion",
+    "llm.input_messages",
+    "llm.output_messages",
+)
+_FLATTENED_STARTS = tuple(f"{prefix}." for prefix in _FLATTENED_PREFIXES)
+
+
+def _flattened(attributes: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """`_indexed` for every flattened convention in one pass over a span's attributes:
+    {prefix: its groups}.
 
     A prefix is in the answer when some key starts with `prefix.`, even if no such key is a
     valid `prefix.N.rest` (its list is then empty): that tells a span using a convention from
     one that does not."""
-    starts = tuple([f"{prefix}." for prefix in prefixes])
     found: dict[str, dict[int, dict[str, Any]]] = {}
     for key, value in attributes.items():
-        if not key.startswith(starts):  # most keys: one test against every prefix at once
-            continue
-        for prefix, start in zip(prefixes, starts, strict=True):
-            if key.startswith(start):
-                groups = found.setdefault(prefix, {})
-                if parsed := _index_and_rest(key[len(start) :]):
-                    groups.setdefault(parsed[0], {})[parsed[1]] = value
+        if key.startswith(_FLATTENED_STARTS):
+            first, second, tail = key.split(".", 2)
+            groups = found.setdefault(f"{first}.{second}", {})
+            if parsed := _index_and_rest(tail):
+                groups.setdefault(parsed[0], {})[parsed[1]] = value
     return {prefix: [groups[i] for i in sorted(groups)] for prefix, groups in found.items()}
 
 
@@ -267,15 +274,6 @@ def _value_messages(value: Any) -> list[Message]:
     return [_message("user", _text(data))]
 
 
-# The flattened conventions, GenAI's first: a span that has both is read as GenAI.
-_FLATTENED_PREFIXES = (
-    "gen_ai.prompt",
-    "gen_ai.completion",
-    "llm.input_messages",
-    "llm.output_messages",
-)
-
-
 def call_messages(span: Span) -> tuple[list[Message], list[Message]]:
     """The input and output messages of a model call span, as OpenAI chat messages."""
     a = span.attributes
@@ -289,7 +287,7 @@ def call_messages(span: Span) -> tuple[list[Message], list[Message]]:
         if "gen_ai.output.messages" in a:
             outputs.extend(_genai_list(a["gen_ai.output.messages"]))
         return inputs, outputs
-    flat = _indexed_groups(a, _FLATTENED_PREFIXES)
+    flat = _flattened(a)
     if "gen_ai.prompt" in flat or "gen_ai.completion" in flat:
         inputs = [_flat_message(m) for m in flat.get("gen_ai.prompt", [])]
         outputs = [_flat_message(m) for m in flat.get("gen_ai.completion", [])]

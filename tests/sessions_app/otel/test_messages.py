@@ -8,7 +8,7 @@ apart.
 from __future__ import annotations
 
 from sessions_app.otel.decode import Span
-from sessions_app.otel.messages import _indexed, _indexed_groups, call_messages
+from sessions_app.otel.messages import _flattened, _indexed, call_messages
 
 
 def _span(attributes: dict) -> Span:
@@ -42,9 +42,22 @@ def test_the_rest_keeps_its_dots_and_the_index_must_be_digits():
     ]
 
 
-def test_groups_name_every_prefix_a_key_starts_with_even_without_a_valid_index():
-    attributes = {"a.0.x": 1, "b.x.y": 2, "bb.0.z": 3, "c": 4}
-    assert _indexed_groups(attributes, ("a", "b", "c")) == {"a": [{"x": 1}], "b": []}
+def test_one_pass_names_every_convention_a_key_starts_with_even_without_a_valid_index():
+    attributes = {
+        "llm.input_messages.0.message.role": "user",
+        "llm.input_messages.1.message.tool_calls.0.tool_call.id": "call_1",
+        "gen_ai.completion.x.role": "assistant",
+        "gen_ai.prompts.0.role": "another prefix",
+        "llm.output_messages": "no index",
+        "session.id": "s1",
+    }
+    assert _flattened(attributes) == {
+        "llm.input_messages": [
+            {"message.role": "user"},
+            {"message.tool_calls.0.tool_call.id": "call_1"},
+        ],
+        "gen_ai.completion": [],
+    }
 
 
 def test_a_prefix_key_without_a_valid_index_still_selects_its_convention():
