@@ -22,13 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-_MAY_DIFFER = re.compile(rb"0\.0000|e-")
+
+def _may_differ(text: bytes) -> bool:
+    """Whether orjson's text may spell a float differently from the standard library's.
+
+    Two substring tests rather than the regex `0\\.0000|e-`, which says the same: the regex
+    scanned a 500-byte message about four times slower, and every event's hash passes here."""
+    return b"0.0000" in text or b"e-" in text
 
 
 def canonical(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
@@ -40,7 +45,7 @@ def canonical(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
             text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         except TypeError:
             text = None
-    if text is None or _MAY_DIFFER.search(text):
+    if text is None or _may_differ(text):
         text = json.dumps(
             value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default
         ).encode()

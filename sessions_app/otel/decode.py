@@ -105,7 +105,22 @@ def _pb_value(value: Any) -> Any:
 
 
 def _pb_attributes(attributes: Any) -> dict[str, Any]:
-    return {kv.key: _pb_value(kv.value) for kv in attributes}
+    """Attributes as a dict, each value as `_pb_value` reads it.
+
+    Strings and integers, nearly every attribute a span has, are read here without a call to
+    `_pb_value`: this runs for every attribute of every span."""
+    out = {}
+    for kv in attributes:
+        value = kv.value
+        kind = value.WhichOneof("value")
+        if kind == "string_value":
+            text = value.string_value
+            out[kv.key] = text if len(text) <= MAX_ATTRIBUTE_CHARS else text[:MAX_ATTRIBUTE_CHARS]
+        elif kind == "int_value":
+            out[kv.key] = value.int_value
+        else:
+            out[kv.key] = _pb_value(value)
+    return out
 
 
 def decode_protobuf(body: bytes) -> list[Span]:

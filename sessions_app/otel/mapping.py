@@ -281,14 +281,19 @@ def _model_units(span: Span, run: str | None) -> list[Unit]:
         # on an empty answer known by its span, so a retry stays one event.
         outputs = [{"role": "assistant", "content": "", "_span": span.span_id}]
     units: list[Unit] = []
+    if not inputs and not outputs:
+        return units
+    # The same two times for every message of the call: made once.
+    started = _at(span.start_ns)
+    ended = _at(span.end_ns or span.start_ns) if outputs else None
     counts: dict[str, int] = {}
     for index, message in enumerate([*inputs, *outputs]):
         base = message_key(message)
         n = counts[base] = counts.get(base, -1) + 1
-        unit = Unit(f"{base}.{n}" if not base.startswith("result:") else base, message, run=run)
-        unit.timestamp = _at(span.start_ns)
+        key = f"{base}.{n}" if not base.startswith("result:") else base
+        unit = Unit(key, message, timestamp=started, run=run)
         if index >= len(inputs):
-            unit.timestamp = _at(span.end_ns or span.start_ns)
+            unit.timestamp = ended
             unit.trace_id = span.trace_id
             if index == len(inputs):  # the call's own event: latency, usage, span
                 unit.span_id, unit.duration_ms = span.span_id, span.duration_ms

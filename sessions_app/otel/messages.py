@@ -19,7 +19,6 @@ carries messages and none of them can be read (the receiver then counts it as re
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from .decode import Span
@@ -149,16 +148,54 @@ def _system_instructions(value: Any) -> list[Message]:
 # --- flattened indexed attributes (gen_ai.prompt.N.*, llm.input_messages.N.message.*) ---------
 
 
+def _index_and_rest(tail: str) -> tuple[int, str] | None:
+    """(N, rest) of what follows a prefix and its dot in a `prefix.N.rest` key, else None.
+
+    N is decimal digits (as `int` reads them) and rest any non-empty text without a newline:
+    what the regex `prefix\\.(\\d+)\\.(.+)` used here before accepted. Plain string operations,
+    because this runs for every message attribute of every span."""
+    index, dot, rest = tail.partition(".")
+    if dot and rest and index.isdecimal() and "\n" not in rest:
+        return int(index), rest
+    return None
+
+
 def _indexed(attributes: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     """`prefix.N.rest` attributes grouped by N, in N order, as {rest: value}."""
-    pattern = re.compile(re.escape(prefix) + r"\.(\d+)\.(.+)")
+    start = f"{prefix}."
     groups: dict[int, dict[str, Any]] = {}
     for key, value in attributes.items():
-        if key.startswith(prefix):
-            match = pattern.fullmatch(key)
-            if match:
-                groups.setdefault(int(match[1]), {})[match[2]] = value
+        if key.startswith(start) and (parsed := _index_and_rest(key[len(start) :])):
+            groups.setdefault(parsed[0], {})[parsed[1]] = value
     return [groups[i] for i in sorted(groups)]
+
+
+# The flattened message conventions. Each prefix is two dot-separated words, so `_flattened`
+# finds a key's prefix by splitting the key.
+_FLATTENED_PREFIXES = (
+    "gen_ai.prompt",
+    "gen_ai.completion",
+    "llm.input_messages",
+    "llm.output_messages",
+)
+_FLATTENED_STARTS = tuple(f"{prefix}." for prefix in _FLATTENED_PREFIXES)
+
+
+def _flattened(attributes: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """`_indexed` for every flattened convention in one pass over a span's attributes:
+    {prefix: its groups}.
+
+    A prefix is in the answer when some key starts with `prefix.`, even if no such key is a
+    valid `prefix.N.rest` (its list is then empty): that tells a span using a convention from
+    one that does not."""
+    found: dict[str, dict[int, dict[str, Any]]] = {}
+    for key, value in attributes.items():
+        if key.startswith(_FLATTENED_STARTS):
+            first, second, tail = key.split(".", 2)
+            groups = found.setdefault(f"{first}.{second}", {})
+            if parsed := _index_and_rest(tail):
+                groups.setdefault(parsed[0], {})[parsed[1]] = value
+    return {prefix: [groups[i] for i in sorted(groups)] for prefix, groups in found.items()}
 
 
 def _flat_message(fields: dict[str, Any], pre: str = "") -> Message:
@@ -250,13 +287,14 @@ def call_messages(span: Span) -> tuple[list[Message], list[Message]]:
         if "gen_ai.output.messages" in a:
             outputs.extend(_genai_list(a["gen_ai.output.messages"]))
         return inputs, outputs
-    if any(k.startswith(("gen_ai.prompt.", "gen_ai.completion.")) for k in a):
-        inputs = [_flat_message(m) for m in _indexed(a, "gen_ai.prompt")]
-        outputs = [_flat_message(m) for m in _indexed(a, "gen_ai.completion")]
+    flat = _flattened(a)
+    if "gen_ai.prompt" in flat or "gen_ai.completion" in flat:
+        inputs = [_flat_message(m) for m in flat.get("gen_ai.prompt", [])]
+        outputs = [_flat_message(m) for m in flat.get("gen_ai.completion", [])]
         return inputs, outputs
-    if any(k.startswith(("llm.input_messages.", "llm.output_messages.")) for k in a):
-        inputs = [_flat_message(m, "message.") for m in _indexed(a, "llm.input_messages")]
-        outputs = [_flat_message(m, "message.") for m in _indexed(a, "llm.output_messages")]
+    if "llm.input_messages" in flat or "llm.output_messages" in flat:
+        inputs = [_flat_message(m, "message.") for m in flat.get("llm.input_messages", [])]
+        outputs = [_flat_message(m, "message.") for m in flat.get("llm.output_messages", [])]
         return inputs, outputs
     for event in span.events:
         if event.name in _EVENT_ROLES:

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -78,3 +79,10 @@ def test_a_body_hash_with_a_default_is_the_importers_standard_library_hash():
     }
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     assert jsontext.body_hash(value, default=str) == hashlib.sha256(text.encode()).hexdigest()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary() | st.text().map(str.encode), st.sampled_from([b"", b"0.0000", b"e-", b"0.000"]))
+def test_the_float_check_finds_what_the_regex_it_replaced_found(text, inside):
+    text = text[: len(text) // 2] + inside + text[len(text) // 2 :]
+    assert jsontext._may_differ(text) == bool(re.search(rb"0\.0000|e-", text))
