@@ -5,12 +5,28 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+# What the usage columns hold (the JSON API's own bounds): a value beyond is not reported.
+MAX_COUNT = 2**31 - 1
+MAX_COST = Decimal(10) ** 10  # numeric(20, 10)
+
 
 def _int(value: Any) -> int | None:
     try:
-        return max(int(value), 0) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
+        count = max(int(value), 0) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         return None
+    return count if count is None or count <= MAX_COUNT else None
+
+
+def _cost(value: Any) -> Decimal | None:
+    """A reported cost in USD, or None: not a number, NaN, infinite, negative or too large."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        cost = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return cost if cost.is_finite() and 0 <= cost < MAX_COST else None
 
 
 def call_usage(a: dict[str, Any]) -> dict[str, Any] | None:
@@ -21,11 +37,7 @@ def call_usage(a: dict[str, Any]) -> dict[str, Any] | None:
     completion = completion if completion is not None else _int(a.get("llm.token_count.completion"))
     if prompt is None and completion is None:
         return None
-    cost = a.get("gen_ai.usage.cost", a.get("llm.cost.total"))
-    try:
-        cost = Decimal(str(cost)) if cost is not None else None
-    except InvalidOperation:
-        cost = None
+    cost = _cost(a.get("gen_ai.usage.cost", a.get("llm.cost.total")))
     return {
         "prompt_tokens": prompt or 0,
         "completion_tokens": completion or 0,
@@ -42,7 +54,7 @@ def call_usage(a: dict[str, Any]) -> dict[str, Any] | None:
             or a.get("llm.token_count.completion_details.reasoning")
         )
         or 0,
-        "cost_usd": cost if cost is not None and cost >= 0 else None,
+        "cost_usd": cost,
     }
 
 

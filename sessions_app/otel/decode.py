@@ -210,6 +210,15 @@ def _hex_id(value: Any, size: int) -> str:
     return text
 
 
+def _nanos(value: Any) -> int:
+    """A time in nanoseconds since the epoch: a fixed64 in OTLP's protobuf, so JSON's must fit
+    one too (a larger one would be a date no column holds)."""
+    nanos = int(value or 0)
+    if not 0 <= nanos < 2**64:
+        raise ValueError(f"time {value!r} is outside OTLP's fixed64 nanoseconds")
+    return nanos
+
+
 def _json_span(s: dict, resource: dict[str, Any]) -> Span:
     status = _get(s, "status", "status", {}) or {}
     code = status.get("code", 0)
@@ -220,14 +229,14 @@ def _json_span(s: dict, resource: dict[str, Any]) -> Span:
         span_id=_hex_id(_get(s, "spanId", "span_id"), 16),
         parent_span_id=_hex_id(_get(s, "parentSpanId", "parent_span_id"), 16),
         name=str(s.get("name", "")),
-        start_ns=int(_get(s, "startTimeUnixNano", "start_time_unix_nano", 0) or 0),
-        end_ns=int(_get(s, "endTimeUnixNano", "end_time_unix_nano", 0) or 0),
+        start_ns=_nanos(_get(s, "startTimeUnixNano", "start_time_unix_nano", 0)),
+        end_ns=_nanos(_get(s, "endTimeUnixNano", "end_time_unix_nano", 0)),
         attributes=_json_attributes(s.get("attributes", [])),
         resource=resource,
         events=[
             SpanEvent(
                 str(e.get("name", "")),
-                int(_get(e, "timeUnixNano", "time_unix_nano", 0) or 0),
+                _nanos(_get(e, "timeUnixNano", "time_unix_nano", 0)),
                 _json_attributes(e.get("attributes", [])),
             )
             for e in s.get("events", [])

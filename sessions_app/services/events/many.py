@@ -40,7 +40,7 @@ _ROLLUP_COLUMNS = (
     *(Column(column, "numeric" if column == "cost_usd" else "bigint") for column, _ in ROLLUP_SUMS),
     Column("created_at", "timestamptz"),
     Column("last_event_at", "timestamptz"),
-    Column("duration_seconds", "integer"),
+    Column("duration_seconds", "bigint"),  # events may be centuries apart
     Column("preview", "text"),
     Column("updated_at", "timestamptz"),
 )

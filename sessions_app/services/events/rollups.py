@@ -67,7 +67,7 @@ ROLLUP_TIMES_SQL: tuple[tuple[str, str], ...] = (
     ("last_event_at", _LAST_SQL),
     (
         "duration_seconds",
-        f"GREATEST(0, floor(extract(epoch FROM ({_LAST_SQL}) - ({_FIRST_SQL}))))::integer",
+        f"GREATEST(0, floor(extract(epoch FROM ({_LAST_SQL}) - ({_FIRST_SQL}))))::bigint",
     ),
     ("preview", "CASE WHEN preview = '' THEN %(preview)s ELSE preview END"),
     ("updated_at", "%(now)s"),

@@ -4,6 +4,7 @@ field, and nothing is written."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.test import override_settings
@@ -317,3 +318,17 @@ def test_a_usage_day_out_of_range_is_a_422_not_a_500(api, path, params):
     response = api.get(path, **params)
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] in ("to", "from")
+
+
+def test_events_centuries_apart_keep_the_session_duration_in_its_column(api):
+    """Event times may be anything from 1970 to 9000: the session's duration in seconds (a
+    bigint) holds their distance, whether the session is new (its row made in Python) or grown
+    (the one statement's SQL); an integer cast in between was a 500."""
+    first = {"source": "user", "message": "now", "timestamp": "2026-01-01T00:00:00Z"}
+    late = {"source": "user", "message": "later", "timestamp": "8999-01-01T00:00:00Z"}
+    assert api.post("/sessions/grown/events", {"events": [first]}).status_code == 201
+    assert api.post("/sessions/grown/events", {"events": [late]}).status_code == 201
+    assert api.post("/sessions/new/events", {"events": [first, late]}).status_code == 201
+    durations = set(AgentSession.objects.values_list("duration_seconds", flat=True))
+    apart = datetime(8999, 1, 1, tzinfo=UTC) - datetime(2026, 1, 1, tzinfo=UTC)
+    assert durations == {int(apart.total_seconds())}  # 220 billion: beyond an integer

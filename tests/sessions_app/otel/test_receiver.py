@@ -339,3 +339,61 @@ def test_a_call_recorded_without_content_keeps_its_usage_and_latency(post_otlp):
     assert (event.role, event.content, event.duration_ms) == ("assistant", "", 750)
     assert event.usage.prompt_tokens == 30
     assert AgentSession.objects.get(external_id="quiet").completion_tokens == 4
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [
+        ("gen_ai.usage.cost", {"stringValue": "nan"}),
+        ("gen_ai.usage.cost", {"stringValue": "Infinity"}),
+        ("llm.cost.total", {"doubleValue": 1e300}),  # beyond what a cost column holds
+        ("gen_ai.usage.cost", {"doubleValue": -0.5}),
+        ("gen_ai.usage.output_tokens", {"intValue": "9223372036854775807"}),
+        ("gen_ai.usage.output_tokens", {"stringValue": "many"}),
+    ],
+)
+def test_usage_values_no_column_can_hold_are_left_out_not_a_500(post_otlp, attribute, value):
+    """A value no usage column can hold is not reported: the call is priced from the price
+    table and its other counts kept, as when the attribute is missing."""
+    body = {
+        "resourceSpans": [{"scopeSpans": [{"spans": [{
+            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
+            "name": "chat", "startTimeUnixNano": "1767607200000000000",
+            "endTimeUnixNano": "1767607200500000000",
+            "attributes": [
+                {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
+                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1000"}},
+                {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "100"}},
+                {"key": attribute, "value": value},
+            ]}]}]}]
+    }  # fmt: skip
+    response = post_otlp(json.dumps(body).encode(), content_type="application/json")
+    assert response.status_code == 200 and response.json() == {}
+    usage = Event.objects.get().usage
+    assert usage.prompt_tokens == 1000
+    assert usage.completion_tokens == (0 if attribute.endswith("output_tokens") else 100)
+    assert (usage.cost_source, usage.cost_usd > 0) == ("computed", True)
+
+
+def test_a_json_span_with_a_time_beyond_fixed64_is_rejected_alone(post_otlp):
+    def span(span_id: str, start: str) -> dict:
+        return {
+            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": span_id, "name": "chat",
+            "startTimeUnixNano": start, "endTimeUnixNano": start,
+            "attributes": [
+                {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                {"key": "llm.input_messages.0.message.role", "value": {"stringValue": "user"}},
+                {"key": "llm.input_messages.0.message.content", "value": {"stringValue": span_id}},
+            ],
+        }  # fmt: skip
+
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": [
+        span("eee19b7ec3c1b174", "99999999999999999999999"),  # year 3,170,843
+        span("eee19b7ec3c1b175", "18446744073709551615"),  # the largest fixed64: year 2554
+    ]}]}]}  # fmt: skip
+    response = post_otlp(json.dumps(body).encode(), content_type="application/json")
+    assert response.status_code == 200
+    assert response.json()["partialSuccess"]["rejectedSpans"] == "1"
+    assert "fixed64" in response.json()["partialSuccess"]["errorMessage"]
+    assert [e.content for e in Event.objects.all()] == ["eee19b7ec3c1b175"]
