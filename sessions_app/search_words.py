@@ -10,10 +10,10 @@ event writers send those, as a tsvector's text, and the trigger parses only the 
 out (migration 0018).
 
 PostgreSQL's default parser makes more of some text: hosts, e-mail addresses, URLs and paths
-(`.` `@` `/` `~` `_` between words), signed numbers (`-5`, `+1`, and so `gpt-4` is `gpt` and
-`-4`), scientific notation (`1e10`, `3e-7`), XML tags and entities (`<b>`,
-`&amp;`, which it skips), and non-ASCII words (their letters and case depend on the database's
-locale). A text that could hold any of these is left to PostgreSQL.
+(words joined by `.`, `/` or `~`), signed numbers (`-5`, `+1`, and so `gpt-4` is `gpt` and
+`-4`), scientific notation (`1e10`, `3e-7`), XML tags and entities (`<b>`, `&amp;`, which it
+skips), and non-ASCII words (their letters and case depend on the database's locale). A text
+that could hold any of these is left to PostgreSQL.
 tests/sessions_app/test_search_words.py holds the result to PostgreSQL's own on texts mixing
 every ASCII character.
 """
