@@ -53,9 +53,10 @@ def search_vector(text: str) -> str | None:
         return None
     words: set[str] = set()
     if _JOINED.search(text):
-        text = _without_compounds(text, words)
-        if text is None:
+        rest = _without_compounds(text, words)
+        if rest is None:
             return None
+        text = rest
     found = set(text.translate(_TO_WORDS).split())
     if any(word[0].isdigit() and _SCIENTIFIC.match(word) for word in found):
         return None
