@@ -63,8 +63,7 @@ _USAGE_GIVEN = {"project_id": "%(project_id)s", "session_id": "s.id", "event_id"
 _NOT_GIVEN = {"run_id", "parent_event_id"}
 
 _ORD = rows.Column("ord", "integer")
-_SEARCH = rows.SEARCH_VECTOR.name
-_EVENT_KEYS = ("ord", *rows.EVENT_VALUES.names, _SEARCH)
+_EVENT_KEYS = ("ord", *rows.EVENT_VALUES.names, rows.SEARCH_VECTOR.name)
 _USAGE_KEYS = ("ord", *rows.USAGE_VALUES.names)
 _DAILY_KEYS = tuple(c.name for c in (*rows.DAILY_KEY, *rows.DAILY_SUMS))
 
