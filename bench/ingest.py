@@ -44,6 +44,9 @@ def log(*parts: object) -> None:
 
 
 ASYNC_COMMIT = False
+# Serve as the README does: each worker imports litellm at start, in the background (the
+# compare page's warm-up). Off by default: the import's ~4 s of CPU would land in a phase.
+WARM_LLM = False
 
 
 def env() -> dict[str, str]:
@@ -59,7 +62,7 @@ def env() -> dict[str, str]:
         "CELERY_BROKER_URL": "",
         # A served process imports litellm in the background at start (for the compare page):
         # about 4 s of CPU per worker, which would land in the first phase measured here.
-        "SESSIONSCOPE_WARM_LLM": "0",
+        "SESSIONSCOPE_WARM_LLM": "1" if WARM_LLM else "0",
     }
 
 
@@ -254,6 +257,24 @@ def _postgres_pids() -> list[int]:
             except OSError:
                 continue
     return pids
+
+
+def wait_idle(server: subprocess.Popen, *, timeout: float = 60.0) -> None:
+    """Wait until no gunicorn worker used more than a tenth of a core over the last second
+    (their start-up work, such as litellm's import, is over)."""
+    workers = [
+        int(pid)
+        for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    ]
+    deadline = time.time() + timeout
+    before = [_cpu_seconds(pid) or 0.0 for pid in workers]
+    while time.time() < deadline:
+        time.sleep(1.0)
+        now = [_cpu_seconds(pid) or 0.0 for pid in workers]
+        if max(b - a for a, b in zip(before, now, strict=True)) < 0.1:
+            return
+        before = now
+    raise RuntimeError("the workers are still busy after start")
 
 
 class CpuMeter:

@@ -13,7 +13,9 @@ Last, the ceiling of this machine at this moment: rows/s of a raw COPY into the 
 the same database (a span stores two events and a usage row, so judge spans/s by the ratio).
 
 Usage: .venv/bin/python bench/otlp.py [--spans 20000] [--copy-rows 40000]
-       [--worker-class gthread|asgi]
+       [--worker-class gthread|asgi] [--warm-llm]
+--warm-llm serves as the README does, litellm imported by every worker at start (the compare
+page's warm-up), and waits for that import to finish before measuring.
 It creates (and drops first) its own database, ss_bench_otlp. Not a test.
 """
 
@@ -33,6 +35,7 @@ os.environ.setdefault("BENCH_DB", "ss_bench_otlp")
 os.environ.setdefault("BENCH_PORT", "18450")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import ingest
 from bench.ingest import (
     HOST,
     PORT,
@@ -42,6 +45,7 @@ from bench.ingest import (
     log,
     prepare_database,
     start_server,
+    wait_idle,
 )
 
 SENDERS, BATCH, SESSIONS, USERS, PER_BATCH_SESSIONS = 4, 500, 200, 50, 10
@@ -215,10 +219,15 @@ def main() -> None:
     parser.add_argument("--copy-rows", type=int, default=40_000)
     # gthread (4 threads) as bench/ingest.py; asgi is what the README serves (`-k asgi`).
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "asgi"])
+    parser.add_argument("--warm-llm", action="store_true")
     args = parser.parse_args()
+    ingest.WARM_LLM = args.warm_llm
     token = prepare_database()
     server = start_server(2, args.worker_class, 4)
-    log(f"gunicorn: 2 {args.worker_class} workers, 4 threads each")
+    if args.warm_llm:
+        wait_idle(server)
+    log(f"gunicorn: 2 {args.worker_class} workers, 4 threads each"
+        f"{', litellm imported at start' if args.warm_llm else ''}")  # fmt: skip
     try:
         run = uuid.uuid4().hex[:6]
         # Warm up both workers first (the first priced event imports litellm, ~3 s of CPU).
