@@ -44,8 +44,7 @@ def log(*parts: object) -> None:
 
 
 ASYNC_COMMIT = False
-# Serve as the README does: each worker imports litellm at start, in the background (the
-# compare page's warm-up). Off by default: the import's ~4 s of CPU would land in a phase.
+# Serve as the README does, litellm imported at start (bench/otlp.py --warm-llm waits for it).
 WARM_LLM = False
 
 
@@ -61,7 +60,8 @@ def env() -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "CELERY_BROKER_URL": "",
         # A served process imports litellm in the background at start (for the compare page):
-        # about 4 s of CPU per worker, which would land in the first phase measured here.
+        # about 4 s of CPU per worker, which would land in the first phase measured here, so
+        # only where the bench waits for it.
         "SESSIONSCOPE_WARM_LLM": "1" if WARM_LLM else "0",
     }
 

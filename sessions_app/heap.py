@@ -11,8 +11,10 @@ request it fell in.
 `gc.freeze()` moves every object tracked now to a permanent generation the collector never
 walks. Freezing once the loading is done leaves each collection only the objects made since:
 a full collection then took 5 ms. Loaded modules, settings and tables live as long as the
-process, so freezing them frees nothing that would otherwise be freed; garbage is collected
-first, so none is kept.
+process, so freezing them keeps nothing that would otherwise be freed: garbage is collected
+first, and a frozen object is still freed when its last reference goes. What is lost is only a
+cycle among objects another thread had in hand at that moment (a request being served while
+litellm's import ends), which is never collected: once per process, a request's worth.
 """
 
 from __future__ import annotations
