@@ -27,9 +27,10 @@ MAX_CHARS = 65536
 # PostgreSQL leaves longer words out of a tsvector ("word is too long to be indexed").
 MAX_WORD = 2047
 
-# Lowercases ASCII letters and blanks every other ASCII character but digits: then the words
-# are what `split()` finds (as fast again as a regex's findall).
-_TO_WORDS = str.maketrans({chr(c): chr(c).lower() if chr(c).isalnum() else " " for c in range(128)})
+# Lowercases ASCII letters and blanks every other byte but digits: then the words are what
+# `split()` finds, in a third of a regex's findall's time. A table of bytes, for the text's
+# ASCII bytes: `str.translate` looks each character up in a dict and took twice as long.
+_TO_WORDS = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in range(256)).lower()
 # A joining character before a word character or another joining character (`a.b`, `-5`,
 # `../`, `/_x`, `a-b` outside a hyphenated word): hosts, paths, numbers, URLs to the parser.
 _JOINED = re.compile(r"[-./+~][A-Za-z0-9_./+~-]")
@@ -57,7 +58,7 @@ def search_vector(text: str) -> str | None:
         if rest is None:
             return None
         text = rest
-    found = set(text.translate(_TO_WORDS).split())
+    found = set(text.encode("ascii").translate(_TO_WORDS).decode("ascii").split())
     if any(word[0].isdigit() and _SCIENTIFIC.match(word) for word in found):
         return None
     words |= found
