@@ -1,9 +1,12 @@
-"""Slow clients against the server `make run` starts (gunicorn's asyncio worker running
+"""Clients against the server `make run` starts (gunicorn's asyncio worker running
 config.asgi): 40 connections trickling a body do not hold up health checks, and a body that
-does not arrive in time is answered 408 (issue 16, item 7). A real gunicorn process."""
+does not arrive in time is answered 408 (issue 16, item 7); an OTLP exporter's keep-alive
+connection is closed after each export, so its next export goes to a worker drawn anew. A real
+gunicorn process."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -78,6 +81,35 @@ def test_forty_trickling_clients_leave_health_answering_and_a_stalled_body_gets_
     assert figures["health_max_s"] < 3.0, figures
     assert figures["stalled_status"] == "HTTP/1.1 408 Request Timeout", figures
     assert 3.5 <= figures["stalled_seconds"] < 6, figures
+
+
+def test_an_otlp_export_closes_its_connection_and_other_requests_keep_theirs(server):
+    # What an exporter's HTTP client does: one keep-alive connection, reopened when the server
+    # answers `Connection: close` (http.client drops the socket, as urllib3 and Go's net/http do).
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+    ports = []
+    paths = (
+        "/api/v1/health",
+        "/api/v1/health",
+        "/v1/traces",
+        "/api/otel/v1/traces",
+        "/api/v1/health",
+    )
+    for path in paths:
+        if path.endswith("/traces"):
+            conn.request("POST", path, body=b"", headers={"Content-Type": "application/json"})
+        else:
+            conn.request("GET", path)
+        ports.append(conn.sock.getsockname()[1])
+        response = conn.getresponse()
+        response.read()
+        closes = path.endswith("/traces")
+        assert response.status == (401 if closes else 200), path
+        assert (response.getheader("Connection", "").lower() == "close") is closes, path
+        assert (conn.sock is None) is closes, path
+    conn.close()
+    # Health twice and the first export on one connection; after each export, a new one.
+    assert ports[0] == ports[1] == ports[2] and len(set(ports)) == 3, ports
 
 
 def test_the_environ_keeps_the_raw_target_for_encoded_slashes():
