@@ -192,7 +192,11 @@ class BufferedWSGI:
                 "status": int(status[:3]),
                 "headers": [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in headers],
             }
-            if environ["PATH_INFO"] in self.closing_paths:
+            # HTTP/1 only: HTTP/2 forbids connection headers (and multiplexes its requests).
+            if environ["PATH_INFO"] in self.closing_paths and environ["SERVER_PROTOCOL"] in (
+                "HTTP/1.0",
+                "HTTP/1.1",
+            ):
                 start["message"]["headers"].append((b"connection", b"close"))
             return lambda data: None  # the legacy write() callable: Django never uses it
 

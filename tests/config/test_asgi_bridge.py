@@ -198,3 +198,35 @@ def test_a_download_of_an_export_the_client_leaves_half_read_stops_the_export(
     assert sent[0]["status"] == 200
     assert closed == [True]
     assert 2 <= len(read) <= 5, len(read)
+
+
+@pytest.mark.parametrize(
+    ("path", "version", "closes"),
+    [
+        ("/v1/traces", "1.1", True),
+        ("/v1/traces", "1.0", True),
+        ("/v1/traces", "2", False),  # HTTP/2 forbids connection headers
+        ("/api/v1/health", "1.1", False),
+    ],
+)
+def test_only_an_http1_request_to_a_closing_path_is_answered_connection_close(
+    path, version, closes
+):
+    async def scenario() -> list[dict]:
+        sent: list[dict] = []
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        bridge = BufferedWSGI(
+            app_of(Body(parts=1)),
+            threads=1,
+            body_timeout=5,
+            closing_paths=frozenset({"/v1/traces"}),
+        )
+        scope = {**SCOPE, "path": path, "http_version": version}
+        await asyncio.wait_for(bridge(scope, receiver(asyncio.Event()), send), 10)
+        return sent
+
+    start = asyncio.run(scenario())[0]
+    assert ((b"connection", b"close") in start["headers"]) is closes
