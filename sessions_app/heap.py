@@ -27,7 +27,7 @@ _lock = threading.Lock()
 
 def freeze_loaded() -> None:
     """Collect, then freeze every object alive now: call it after loading something large that
-    lives as long as the process (the application, litellm, a price table)."""
+    lives as long as the process (the application, litellm)."""
     with _lock:
         gc.collect()
         gc.freeze()
