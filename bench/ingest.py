@@ -259,13 +259,18 @@ def _postgres_pids() -> list[int]:
     return pids
 
 
-def wait_idle(server: subprocess.Popen, *, timeout: float = 60.0) -> None:
-    """Wait until no gunicorn worker used more than a tenth of a core over the last second
-    (their start-up work, such as litellm's import, is over)."""
-    workers = [
+def worker_pids(server: subprocess.Popen) -> list[int]:
+    """The gunicorn workers' process ids."""
+    return [
         int(pid)
         for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     ]
+
+
+def wait_idle(server: subprocess.Popen, *, timeout: float = 60.0) -> None:
+    """Wait until no gunicorn worker used more than a tenth of a core over the last second
+    (their start-up work, such as litellm's import, is over)."""
+    workers = worker_pids(server)
     deadline = time.time() + timeout
     before = [_cpu_seconds(pid) or 0.0 for pid in workers]
     while time.time() < deadline:
@@ -287,8 +292,7 @@ class CpuMeter:
     """
 
     def __init__(self, server: subprocess.Popen) -> None:
-        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-        self.workers = [int(pid) for pid in children]
+        self.workers = worker_pids(server)
 
     def _used(self, pids: list[int]) -> list[float]:
         used = []
