@@ -6,11 +6,21 @@ Costs are `Decimal` columns with 10 decimal places, so `str()` of a stored cost 
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 # What a person is shown for a cost that is not known (usage of a model without a price):
 # a stored cost of 0 there means "not priced", not "free".
 PRICE_UNKNOWN = "price unknown"
+
+# What a cost column holds: numeric(20, 10), so under 10^10 USD, to 10 decimal places.
+COST_PLACES = Decimal("1e-10")
+MAX_COST = Decimal(10) ** 10
+
+
+def cost_rounded(value: Decimal) -> Decimal:
+    """A cost at the 10 decimal places it is stored with (half to even, as the database and the
+    price table's arithmetic round), so what is summed in memory is what is stored."""
+    return value.quantize(COST_PLACES)
 
 
 def money_text(value: Decimal) -> str:
@@ -33,12 +43,13 @@ def money_display(value: Decimal | float | int, *, unpriced: str | bool = "") ->
     if unpriced is True or unpriced == "all":
         return PRICE_UNKNOWN
     amount = Decimal(value)
+    # Rounded half up, as people round (0.84925 -> $0.8493); `format` alone rounds half to even.
     if amount == 0:
         text = "$0"
     elif abs(amount) >= 1:
-        text = f"${amount:,.2f}"
+        text = f"${amount.quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f}"
     elif abs(amount) >= Decimal("0.01"):
-        text = f"${amount:.4f}"
+        text = f"${amount.quantize(Decimal('0.0001'), ROUND_HALF_UP):.4f}"
     else:
-        text = f"${amount:.6f}"
+        text = f"${amount.quantize(Decimal('0.000001'), ROUND_HALF_UP):.6f}"
     return f"{text} + unpriced" if unpriced == "some" else text

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from . import llm
 from .models import ModelPrice, Project
+from .money import cost_rounded
 from .selectors.prices import price_overrides
 
 
@@ -64,4 +65,4 @@ def cost_of(
         + Decimal(cached) * (prices.cached or Decimal(0))
         + Decimal(completion_tokens) * prices.output
     )
-    return cost.quantize(Decimal("1e-10"))
+    return cost_rounded(cost)

@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..money import money_text
+from ..money import MAX_COST, cost_rounded, money_text
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
@@ -155,6 +155,14 @@ class DeletedOut(Schema):
 # --- events -----------------------------------------------------------------------------------
 
 
+def _reported_cost(value: Decimal) -> Decimal:
+    """A reported cost rounded to the 10 places it is stored with, as the OTLP receiver does: a
+    client's float (0.1 + 0.2 = 0.30000000000000004) is not an error."""
+    if value < MAX_COST and (value := cost_rounded(value)) < MAX_COST:
+        return value
+    raise ValueError(f"must be less than {MAX_COST:f} USD")
+
+
 class TokenUsageIn(BaseModel):
     """Usage as the client reports it. Extra keys (a2a's `estimated_cost_usd`) are ignored:
     a2a's estimate uses a flat default rate, so only `cost_usd` counts as a reported cost."""
@@ -167,7 +175,9 @@ class TokenUsageIn(BaseModel):
     total_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
     cached_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     reasoning_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
-    cost_usd: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=10)] | None = None
+    cost_usd: (
+        Annotated[Decimal, Field(ge=0, allow_inf_nan=False), AfterValidator(_reported_cost)] | None
+    ) = None
 
 
 class EventIn(StrictIn):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..money import MAX_COST, cost_rounded
+
 # What the usage columns hold (the JSON API's own bounds): a value beyond is not reported.
 MAX_COUNT = 2**31 - 1
-MAX_COST = Decimal(10) ** 10  # numeric(20, 10)
 
 
 def _int(value: Any) -> int | None:
@@ -26,7 +27,10 @@ def _cost(value: Any) -> Decimal | None:
         cost = Decimal(str(value))
     except InvalidOperation:
         return None
-    return cost if cost.is_finite() and 0 <= cost < MAX_COST else None
+    if not (cost.is_finite() and 0 <= cost < MAX_COST):
+        return None
+    cost = cost_rounded(cost)  # 9999999999.99999999999 rounds up to the bound
+    return cost if cost < MAX_COST else None
 
 
 def call_usage(a: dict[str, Any]) -> dict[str, Any] | None:

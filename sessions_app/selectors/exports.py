@@ -139,26 +139,17 @@ _JSON_EVENT = _concat(["CASE WHEN e.seq = %(first)s THEN E'\\n' ELSE E',\\n' END
 _JSONL_EVENT = _concat(["""'{"record": "event", "id": '""", *_EVENT_FIELDS[1:], "E'\\n'"])
 
 
-def _round_half_even(column: str, places: int) -> str:
-    """A decimal rounded to `places` as Python's Decimal formatting rounds it (half to even;
-    PostgreSQL's round() takes halves away from zero)."""
-    scaled = f"({column} * 1e{places})"
-    return (
-        f"CASE WHEN abs({scaled} - trunc({scaled})) = 0.5 AND mod(trunc({scaled}), 2) = 0 "
-        f"THEN trunc({column}, {places}) ELSE round({column}, {places}) END"
-    )
-
-
 def _money_display(column: str, source: str) -> str:
     """`money.money_display(cost, unpriced=source == "unknown")`: $12.40, $0.0312, $0.000041,
-    $0, "price unknown"."""
+    $0, "price unknown". PostgreSQL's round() takes halves away from zero, as money_display
+    does (ROUND_HALF_UP)."""
     return (
         f"CASE WHEN {source} = 'unknown' THEN 'price unknown' "
         f"WHEN {column} = 0 THEN '$0' "
         f"WHEN abs({column}) >= 1 THEN concat('$', "
-        f"to_char({_round_half_even(column, 2)}, 'FM999,999,999,999,999,990.00')) "
-        f"WHEN abs({column}) >= 0.01 THEN concat('$', {_round_half_even(column, 4)}) "
-        f"ELSE concat('$', {_round_half_even(column, 6)}) END"
+        f"to_char(round({column}, 2), 'FM999,999,999,999,999,990.00')) "
+        f"WHEN abs({column}) >= 0.01 THEN concat('$', round({column}, 4)) "
+        f"ELSE concat('$', round({column}, 6)) END"
     )
 
 

@@ -253,7 +253,7 @@ EXPORTS = (("json", export_json), ("jsonl", export_jsonl), ("md", export_markdow
 
 def _with_odd_branch(project) -> AgentSession:
     """Every field's session, one of its events on a branch whose name needs escaping in JSON
-    and a cost that rounds half to even on the pages."""
+    and a cost that rounds half up on the pages (1.005 -> $1.01)."""
     from sessions_app.models import Event, TokenUsage
 
     session = _every_field(project)
@@ -284,7 +284,7 @@ def test_a_branch_name_needing_escapes_is_exported_as_json_and_as_text(project):
     assert '"branch": "try \\"b\\" \\\\ ü\\n\\t2"' in _text(export_json(session))
     lines = _text(export_jsonl(session)).splitlines()
     assert json.loads(lines[2])["branch"] == 'try "b" \\ ü\n\t2'  # session, run, first event
-    assert "_gpt-4o-mini: 1200 tokens, $1.00_" in _text(export_markdown(session))
+    assert "_gpt-4o-mini: 1200 tokens, $1.01_" in _text(export_markdown(session))
 
 
 def test_an_export_reads_up_to_the_last_event_there_was_when_it_began(project):

@@ -33,6 +33,12 @@ def test_money_number_is_a_float_of_the_same_value():
         (Decimal("1234.5"), "$1,234.50"),
         (Decimal("0.0312000000"), "$0.0312"),
         (Decimal("0.0000410000"), "$0.000041"),
+        # Halves round up, as people round them (format() alone gives $0.8492, $0.000040).
+        (Decimal("0.8492500000"), "$0.8493"),
+        (Decimal("0.0104500000"), "$0.0105"),
+        (Decimal("0.0000405000"), "$0.000041"),
+        (Decimal("2.0050000000"), "$2.01"),
+        (Decimal("1234567.125"), "$1,234,567.13"),
     ],
 )
 def test_money_display_suits_the_size(value, text):

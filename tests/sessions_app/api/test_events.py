@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 
@@ -210,6 +212,38 @@ def test_a2a_session_event_dict_is_accepted_as_it_is(api):
     assert event.payload == a2a
     assert TokenUsage.objects.get(event=event).cost_usd == 0  # a tool execution costs nothing
     assert Run.objects.get(external_id="task-7").status == "running"
+
+
+@pytest.mark.parametrize(
+    ("reported", "stored"),
+    [
+        (0.1 + 0.2, Decimal("0.3")),  # a client's float: 0.30000000000000004
+        (1.2e-11, Decimal(0)),
+        ("0.00000000015", Decimal("0.0000000002")),
+        (9999999999.5, Decimal("9999999999.5")),
+    ],
+)
+def test_a_reported_cost_is_rounded_to_the_stored_places_not_refused(api, reported, stored):
+    usage = {"model": "gpt-4o", "prompt_tokens": 10, "completion_tokens": 10, "cost_usd": reported}
+    response = post(
+        api, "cost", [{"id": "c1", "source": "llm", "message": "x", "token_usage": usage}]
+    )
+    assert response.status_code == 201, response.json()
+    assert TokenUsage.objects.get(event__external_id="c1").cost_usd == stored
+    assert AgentSession.objects.get(external_id="cost").cost_usd == stored
+
+
+@pytest.mark.parametrize(
+    "reported", [1e10, "9999999999.99999999999", 1e30, -0.5, "NaN", "Infinity"]
+)
+def test_a_reported_cost_out_of_range_is_a_422_naming_the_field(api, reported):
+    usage = {"model": "gpt-4o", "prompt_tokens": 1, "completion_tokens": 1, "cost_usd": reported}
+    response = post(
+        api, "far", [{"id": "f1", "source": "llm", "message": "x", "token_usage": usage}]
+    )
+    assert response.status_code == 422, response.json()
+    assert "cost_usd" in str(response.json())
+    assert not Event.objects.filter(external_id="f1").exists()
 
 
 def test_read_events_pages_with_usage_parent_and_run(api, django_assert_max_num_queries):
