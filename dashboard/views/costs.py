@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.urls import reverse
 
+from sessions_app.money import money_text
 from sessions_app.selectors import costs as analytics
 from sessions_app.selectors.budgets import budgets_status
 from sessions_app.selectors.costs import UsageFilter, used_models
@@ -141,11 +142,7 @@ def cost_report(request: DashboardRequest, f: UsageFilter) -> dict[str, Any]:
     statuses = budgets_status(f.project)
     flagged_users = {s.budget.target: s for s in statuses if s.budget.scope == "user" and s.level}
     by_model = _group_rows(f, "model")
-    unpriced = {
-        r["model"]: r["events"]
-        for r in analytics.usage_rollup(f, group_by=("model", "source"))
-        if r["source"] == "unknown"
-    }
+    unpriced = _unpriced_events(f, "model")
     for row in by_model:
         row["unpriced_events"] = unpriced.get(row["model"], 0)
     by_user = _group_rows(f, "user")
@@ -185,12 +182,31 @@ def cost_report(request: DashboardRequest, f: UsageFilter) -> dict[str, Any]:
     }
 
 
+def _unpriced_events(f: UsageFilter, group: str) -> dict[Any, int]:
+    """Events whose usage has no known price (cost source "unknown"), by the group's key."""
+    return {
+        r[group]: r["events"]
+        for r in analytics.usage_rollup(f, group_by=(group, "source"))
+        if r["source"] == "unknown"
+    }
+
+
 def _csv_rows(request: DashboardRequest, f: UsageFilter, breakdown: str) -> tuple[list, list]:
-    """(header, rows) of one breakdown, with the same figures as the page's table."""
-    if breakdown in ("model", "agent", "user", "day", "source"):
+    """(header, rows) of one breakdown, with the same figures as the page's table.
+
+    A rollup's `cost_usd` leaves out usage without a known price, as the page's "+ unpriced"
+    does; `unpriced_events` says how many events that is (0: the figure is whole)."""
+    if breakdown == "source":  # its "unknown" row is the unpriced usage
         rows = analytics.usage_rollup(f, group_by=(breakdown,))
         return [breakdown, *CSV_COLUMNS], [
             [row[breakdown], *(row[c] for c in CSV_COLUMNS)] for row in rows
+        ]
+    if breakdown in ("model", "agent", "user", "day"):
+        rows = analytics.usage_rollup(f, group_by=(breakdown,))
+        unpriced = _unpriced_events(f, breakdown)
+        return [breakdown, *CSV_COLUMNS, "unpriced_events"], [
+            [row[breakdown], *(row[c] for c in CSV_COLUMNS), unpriced.get(row[breakdown], 0)]
+            for row in rows
         ]
     if breakdown == "hour":
         rows = analytics.usage_hourly(f)
@@ -231,7 +247,7 @@ _CSV_ROWS = ("model", "agent", "user", "day", "source", "hour", "project", "sess
 
 def _cell(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return format(value, "f")  # never "1E-7"
+        return money_text(value)  # every breakdown alike: "0.00125", never "1E-7" or "0E-10"
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         # Agent-written names starting with these would run as formulas in a spreadsheet (a
         # leading tab or carriage return hides a formula from a naive check: OWASP's list).

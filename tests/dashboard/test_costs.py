@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -169,8 +170,34 @@ def test_csv_of_a_breakdown_matches_the_page(spend, project, viewer):
         assert [r[breakdown] for r in rows] == [e[breakdown] for e in expected]
         assert [Decimal(r["cost_usd"]) for r in rows] == [e["cost_usd"] for e in expected]
         assert [int(r["total_tokens"]) for r in rows] == [e["total_tokens"] for e in expected]
-        for r in rows:
-            assert f'data-cost="{r["cost_usd"]}"' in html
+        shown = {Decimal(c) for c in re.findall(r'data-cost="([^"]+)"', html)}
+        assert {Decimal(r["cost_usd"]) for r in rows} <= shown
+
+
+def test_csv_money_is_written_alike_in_every_breakdown(spend, project, viewer):
+    client = client_for(viewer)
+    for breakdown in ("model", "agent", "user", "day", "source", "hour", "sessions", "trees"):
+        response = client.get(costs_url(project, format="csv", breakdown=breakdown))
+        for row in csv.DictReader(io.StringIO(response.content.decode())):
+            cost = row["cost_usd"]
+            # As the API writes money: no exponent, no trailing zeros ("0.0012500000").
+            assert "E" not in cost.upper() and not (("." in cost) and cost.endswith("0")), (
+                breakdown,
+                cost,
+            )
+
+
+def test_csv_rollups_count_the_events_without_a_known_price(spend, project, viewer):
+    client = client_for(viewer)
+    expected = {"model": "mystery", "agent": "triage", "user": "carol"}
+    for breakdown, unpriced_key in expected.items():
+        response = client.get(costs_url(project, format="csv", breakdown=breakdown))
+        rows = {r[breakdown]: r for r in csv.DictReader(io.StringIO(response.content.decode()))}
+        assert rows[unpriced_key]["unpriced_events"] == "1", breakdown
+        assert all(r["unpriced_events"] == "0" for k, r in rows.items() if k != unpriced_key)
+    response = client.get(costs_url(project, format="csv", breakdown="day"))
+    (day,) = csv.DictReader(io.StringIO(response.content.decode()))
+    assert (day["events"], day["unpriced_events"]) == ("4", "1")
 
 
 def test_csv_neutralises_spreadsheet_formulas_in_agent_names(project, viewer):
