@@ -5,7 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 
 from ..errors import NotFound
@@ -47,8 +60,9 @@ def session_subtree(session: AgentSession) -> QuerySet[AgentSession]:
 
 
 def session_subtree_totals(session: AgentSession) -> dict:
-    """Rollups summed over a session's subtree: sessions, events, tokens, cost, last activity,
-    and `unpriced` ("all", "some" or "") for how much of its usage has no known price."""
+    """Rollups summed over a session's subtree: sessions, events, tokens, cost, first and last
+    activity (a sub-agent may report events older than its parent's first), and `unpriced`
+    ("all", "some" or "") for how much of its usage has no known price."""
     totals = session_subtree(session).aggregate(
         sessions=Count("id"),
         events=Sum("event_count"),
@@ -57,6 +71,7 @@ def session_subtree_totals(session: AgentSession) -> dict:
         total_tokens=Sum("total_tokens"),
         cost_usd=Sum("cost_usd"),
         errors=Sum("error_count"),
+        started_at=Min("created_at"),
         last_event_at=Max("last_event_at"),
     )
     totals["unpriced"] = ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -57,6 +59,17 @@ def test_breadcrumbs_and_subtree_rollups(client, viewer, project):
     html = client.get(page_url(AgentSession.objects.get(external_id="root-1"))).content.decode()
     assert "Whole subtree · 3 sessions" in html
     assert f'id="children-{child.parent_id}"' in html and "question 0 from child-1" in html
+
+
+def test_the_subtree_duration_runs_from_its_earliest_start(client, viewer, project):
+    """A sub-agent's events may be older than its parent's first (clocks, late reporting)."""
+    at = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    root = make_session(project, "p", start=at)
+    make_session(project, "c", parent="p", start=at - timedelta(hours=1))
+    client.force_login(viewer)
+    html = client.get(page_url(root)).content.decode()
+    subtree = html[html.index("Whole subtree") :]
+    assert "<dt>Duration</dt><dd>1h 00m</dd>" in subtree, subtree[:800]
 
 
 def test_transcript_more_partial_pages_by_seq(client, viewer, project):
