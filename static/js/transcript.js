@@ -30,12 +30,25 @@
   function events() {
     const t = transcript();
     if (!t) return [];
-    return Array.from(t.querySelectorAll("[data-seq]")).filter((e) => e.offsetParent !== null);
+    // Shown events only: a tool result inside a closed call is laid out (Chromium keeps a
+    // closed <details>' content in layout, out of sight), so offsetParent alone counts it.
+    const shown = (e) => (e.checkVisibility ? e.checkVisibility() : e.offsetParent !== null);
+    return Array.from(t.querySelectorAll("[data-seq]")).filter(shown);
   }
 
-  // The event at the top of the view (under the top bar).
+  // The event at the top of the view (under the top bar). Events nest (a tool call and its
+  // result inside the assistant message that made the call), so the one that counts is the
+  // innermost (last in document order) that starts at the line and reaches below it; the
+  // message around it spans the line too, and taking it would send "next" back to the call.
   function currentIndex(list) {
     const line = topOffset() + 2;
+    let current = -1;
+    for (let i = 0; i < list.length; i++) {
+      const box = list[i].getBoundingClientRect();
+      if (box.top > line + 4) break;
+      if (box.bottom > line) current = i;
+    }
+    if (current !== -1) return current;
     const index = list.findIndex((e) => e.getBoundingClientRect().bottom > line);
     return index === -1 ? list.length - 1 : index;
   }

@@ -201,3 +201,75 @@ def test_the_window_of_loaded_events_stays_bounded_while_scrolling(page, login, 
     assert first == 1
     assert page.evaluate("document.querySelectorAll('#transcript [data-seq]').length") <= 300
     assert page.locator("#ev-1").count() == 1
+
+
+@pytest.fixture
+def nested(transactional_db):
+    """Turns of a user question, an answer that calls a tool, the call and its result (nested
+    inside the answer's card), every third result an error."""
+    project = ProjectFactory(slug="acme", name="Acme support")
+    user = UserFactory(username="rita")
+    MembershipFactory(project=project, user=user, role=Membership.Role.VIEWER)
+    start = timezone.now() - timedelta(days=1)
+    events = []
+    for turn in range(8):
+        at = start + timedelta(minutes=turn)
+        call = f"call-{turn}"
+        failed = turn % 3 == 0
+        events += [
+            EventInput(
+                external_id=f"u{turn}", source="user", role="user", content="Q", timestamp=at
+            ),
+            EventInput(
+                external_id=f"a{turn}", source="llm", role="assistant", content="Let me look.",
+                timestamp=at,
+            ),
+            EventInput(
+                external_id=f"c{turn}", source="llm", type="tool_call", name="lookup",
+                tool_call_id=call, content='{"order": 42}', parent_external_id=f"a{turn}",
+                payload={"tool": "lookup", "arguments": {"order": 42}}, timestamp=at,
+            ),
+            EventInput(
+                external_id=f"r{turn}", source="tool", type="tool_result", role="tool",
+                name="lookup", tool_call_id=call, parent_tool_call_id=call,
+                content="timeout" if failed else "found", is_error=failed, timestamp=at,
+            ),
+        ]  # fmt: skip
+    events_append(project=project, session_external_id="nested-1", events=events)
+    return user, AgentSession.objects.get(external_id="nested-1")
+
+
+def test_j_and_e_walk_into_and_out_of_nested_tool_calls(page, login, nested):
+    """A tool call sits inside the answer's card, which still spans the view when the call is at
+    the top: `j` must go on past the call, not come back to it. A result inside a closed call
+    is not shown, so it is not a stop; opened, it is."""
+    user, session = nested
+    login(user)
+    page.set_viewport_size({"width": 1280, "height": 500})
+    page.goto(f"/p/acme/sessions/{session.pk}/")
+    page.wait_for_selector("#ev-1", state="attached")
+    seen = []
+    for _ in range(12):
+        page.keyboard.press("j")
+        seen.append(int(page.get_attribute(".kb-current", "data-seq")))
+    # Each turn: question, answer, call (its result folded inside the call).
+    assert seen == [1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15], seen
+    assert in_view_below_the_bar(page, 15)
+    page.keyboard.press("k")
+    page.keyboard.press("k")
+    assert int(page.get_attribute(".kb-current", "data-seq")) == 13
+    # Opened, the call's result is the next stop.
+    page.click("#ev-15 > summary")
+    page.keyboard.press("j")
+    assert int(page.get_attribute(".kb-current", "data-seq")) == 14
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    assert int(page.get_attribute(".kb-current", "data-seq")) == 16
+    # `e`: the next failed call each time (turns 0, 3 and 6: calls #3, #15, #27).
+    page.goto(f"/p/acme/sessions/{session.pk}/")
+    page.wait_for_selector("#ev-1", state="attached")
+    errors = []
+    for _ in range(3):
+        page.keyboard.press("e")
+        errors.append(int(page.get_attribute(".kb-current", "data-seq")))
+    assert errors == [3, 15, 27], errors
