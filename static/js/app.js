@@ -137,6 +137,19 @@ document.addEventListener("click", (event) => {
       if (bar()) bar().hidden = true;
     }
   });
+  // htmx snapshots the page for the Back button after the marks above were set: leave them out
+  // of the snapshot, and clear them on a restore, or a page you go back to stays dimmed.
+  const settle = () => {
+    document.querySelectorAll("[aria-busy]").forEach((e) => e.removeAttribute("aria-busy"));
+    if (bar()) bar().hidden = true;
+  };
+  document.addEventListener("htmx:beforeHistorySave", settle);
+  document.addEventListener("htmx:historyRestore", () => {
+    pending = 0;
+    document.documentElement.classList.remove("is-loading");
+    document.querySelectorAll("[data-progress]").forEach((e) => delete e.dataset.progress);
+    settle();
+  });
   // The live tail brought events: regions listening for it (the session's rollups) refresh.
   document.addEventListener("htmx:afterSwap", (event) => {
     const xhr = event.detail.xhr;

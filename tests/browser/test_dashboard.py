@@ -259,3 +259,17 @@ def test_an_editor_deletes_a_tree_after_confirming(page, login, screenshot, revi
     page.click("button:has-text('Delete permanently')")
     page.wait_for_url("**/p/acme/sessions/")
     assert not AgentSession.objects.filter(external_id__startswith="planner").exists()
+
+
+def test_going_back_after_a_filter_shows_the_rows_undimmed(page, login, reviewer):
+    """htmx snapshots the page for Back while the request's busy marks are on: the restored
+    rows must not stay dimmed under a progress bar."""
+    user, _project = reviewer
+    login(user)
+    page.select_option("select[name=agent]", "research-agent")
+    page.wait_for_url("**agent=research-agent**")
+    expect(page.locator("#session-rows tbody tr")).to_have_count(1)
+    page.go_back()
+    expect(page.locator("#session-rows tbody tr")).to_have_count(6)
+    assert page.locator("[aria-busy]").count() == 0
+    assert page.locator("#htmx-progress").is_hidden()
