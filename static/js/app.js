@@ -104,6 +104,25 @@ document.addEventListener("change", (event) => {
   }
 });
 document.addEventListener("htmx:afterSettle", updateBulkCount);
+// "All matching" reaches rows on other pages that nobody has seen: ask first, and clear the box
+// once the action is done, so the next click does not again apply to everything.
+document.addEventListener("htmx:confirm", (event) => {
+  const button = event.detail.elt;
+  const all = button.form && button.form.id === "bulk-form" && button.form.querySelector(".bulk-all");
+  if (!all || !all.checked) return;
+  event.preventDefault();
+  const text = `${button.textContent.trim()}: every session these filters match, on every page?`;
+  if (window.confirm(text)) event.detail.issueRequest(true);
+});
+document.addEventListener("htmx:afterRequest", (event) => {
+  const button = event.detail.elt;
+  if (!event.detail.successful || !button.form || button.form.id !== "bulk-form") return;
+  const all = button.form.querySelector(".bulk-all");
+  if (all && all.checked) {
+    all.checked = false;
+    updateBulkCount();
+  }
+});
 
 // The saved-views picker closes when someone clicks elsewhere on the page.
 document.addEventListener("click", (event) => {

@@ -127,13 +127,28 @@ def test_an_editor_picks_rows_marks_them_and_saves_the_view(page, login, screens
     screenshot("saved-views-picker")
     page.click("summary:has-text('Saved views')")  # close the picker
 
-    # "All matching" archives every row of the filter.
+    # "All matching" archives every row of the filter, once confirmed.
     page.check("input.bulk-all")
     assert page.text_content(".bulk-count") == "All matching"
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.click("#bulk-form button[value=archive]")
+    page.wait_for_timeout(300)
+    assert "every session these filters match" in asked[0]
+    assert AgentSession.objects.get(external_id="research-1").status != "archived"
+    page.once("dialog", lambda d: answer(d, True))
     page.click("#bulk-form button[value=archive]")
     page.wait_for_selector("#bulk-status:has-text('1 session archived.')")
     page.wait_for_selector("text=No sessions match these filters.")
     assert AgentSession.objects.get(external_id="research-1").status == "archived"
+    # Done: the box is clear, so the next action applies to picked rows only.
+    assert not page.is_checked("input.bulk-all")
+    assert page.text_content(".bulk-count") == "No rows"
 
 
 def _path(name: str):
