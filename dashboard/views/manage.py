@@ -24,6 +24,8 @@ from ..http import DashboardRequest
 from .common import chrome, htmx_target, optional_url
 
 EXPORTERS = {"json": export_json, "jsonl": export_jsonl, "md": export_markdown}
+# The event a saved review mark sends to the page (session_review.html's panel listens for it).
+REVIEW_CHANGED = "review-changed"
 
 
 def _back_to_session(request: DashboardRequest, session: AgentSession) -> HttpResponse:
@@ -60,7 +62,10 @@ def session_review(request: DashboardRequest, slug: str, pk: int) -> HttpRespons
         "saved": status == 200,
         "can_edit": True,
     }
-    return TemplateResponse(request, "dashboard/session.html#review", context, status=status)
+    response = TemplateResponse(request, "dashboard/session.html#review", context, status=status)
+    if status == 200:
+        response["HX-Trigger"] = REVIEW_CHANGED  # the review panel's history reloads
+    return response
 
 
 @login_required

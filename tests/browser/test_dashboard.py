@@ -273,3 +273,18 @@ def test_going_back_after_a_filter_shows_the_rows_undimmed(page, login, reviewer
     expect(page.locator("#session-rows tbody tr")).to_have_count(6)
     assert page.locator("[aria-busy]").count() == 0
     assert page.locator("#htmx-progress").is_hidden()
+
+
+def test_saving_a_review_mark_updates_the_review_history_in_place(page, login, reviewer):
+    user, project = reviewer
+    session = AgentSession.objects.get(project=project, external_id="refund-1")
+    login(user)
+    page.goto(f"/p/acme/sessions/{session.pk}/")
+    history = page.locator("#review-panel ol.history")
+    expect(history).to_have_text("Nothing yet.")
+    page.check("#review input[name=review_status][value=flagged]")
+    page.fill("#review textarea[name=review_note]", "refund sent twice")
+    page.click("#review button:has-text('Save review')")
+    page.wait_for_selector("#review .ok-text")
+    expect(history).to_contain_text("flagged")
+    assert "Nothing yet." not in history.inner_text()
