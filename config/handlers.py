@@ -25,8 +25,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.module_loading import import_string
 
-# The agents' API, the OTLP receiver and its Phoenix-compatible alias; /api/docs is a page.
-API_PREFIXES = ("/api/v1/", "/api/otel/", "/v1/traces")
+# The agents' API, the OTLP receivers and their Phoenix-compatible aliases; /api/docs is a page.
+API_PREFIXES = ("/api/v1/", "/api/otel/", "/v1/traces", "/v1/metrics", "/v1/logs")
 
 # Stands for a `/` that was sent encoded (`%2F`) inside one path segment. The WSGI server
 # decodes `%2F` into PATH_INFO, so `/sessions/a%2Fb/events` would look like three segments;

@@ -1,4 +1,5 @@
-"""OTLP/HTTP trace bodies (protobuf or JSON, maybe gzipped) into plain `Span` records.
+"""OTLP/HTTP trace bodies (protobuf or JSON, maybe gzipped) into plain `Span` records, and the
+pieces every signal's receiver shares: the body's encoding, inflating, parsing, the answer.
 
 Protobuf is decoded by `opentelemetry-proto`. OTLP's JSON is not protobuf's canonical JSON
 (trace and span ids are hex, not base64; 64-bit integers may be strings), so it is walked here
@@ -11,9 +12,9 @@ import gzip
 import json
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeVar
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -25,9 +26,13 @@ MAX_ATTRIBUTE_CHARS = 1_000_000
 
 STATUS_UNSET, STATUS_OK, STATUS_ERROR = 0, 1, 2
 
+PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf", "application/octet-stream")
+
+M = TypeVar("M", bound=Message)
+
 
 class BadBody(Exception):
-    """The body is not an OTLP trace export request."""
+    """The body is not an OTLP export request of the signal its path receives."""
 
 
 class TooLarge(Exception):
@@ -85,6 +90,38 @@ def inflate(body: bytes, encoding: str, limit: int) -> bytes:
     return out
 
 
+def _media_type(content_type: str) -> str:
+    return content_type.split(";")[0].strip().lower()
+
+
+def encoding(content_type: str) -> Literal["protobuf", "json"]:
+    """The body's OTLP encoding by its Content-Type; BadBody for a type OTLP does not use."""
+    kind = _media_type(content_type)
+    if kind in PROTOBUF_TYPES:
+        return "protobuf"
+    if kind == "application/json":
+        return "json"
+    raise BadBody(f"Content-Type {kind!r} is not OTLP (application/x-protobuf or json).")
+
+
+def parse_protobuf(request: M, body: bytes) -> M:
+    """`request` (an empty export request message) read from `body`; BadBody if it cannot be."""
+    try:
+        request.ParseFromString(body)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        name = request.DESCRIPTOR.name
+        raise BadBody(f"The body is not an OTLP protobuf {name}.") from exc
+    return request
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON; BadBody if it is not."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise BadBody("The body is not valid JSON.") from exc
+
+
 # --- protobuf ---------------------------------------------------------------------------------
 
 
@@ -125,11 +162,7 @@ def _pb_attributes(attributes: Any) -> dict[str, Any]:
 
 def decode_protobuf(body: bytes) -> list[Span]:
     """Spans of an `ExportTraceServiceRequest` in protobuf."""
-    request = ExportTraceServiceRequest()
-    try:
-        request.ParseFromString(body)
-    except (DecodeError, ValueError, RuntimeError) as exc:
-        raise BadBody("The body is not an OTLP protobuf ExportTraceServiceRequest.") from exc
+    request = parse_protobuf(ExportTraceServiceRequest(), body)
     spans = []
     for resource_spans in request.resource_spans:
         resource = _pb_attributes(resource_spans.resource.attributes)
@@ -160,7 +193,7 @@ def decode_protobuf(body: bytes) -> list[Span]:
 # --- JSON -------------------------------------------------------------------------------------
 
 
-def _get(obj: dict, camel: str, snake: str, default: Any = None) -> Any:
+def json_get(obj: dict, camel: str, snake: str, default: Any = None) -> Any:
     """OTLP JSON uses lowerCamelCase; receivers should accept the proto's snake_case too."""
     if camel in obj:
         return obj[camel]
@@ -220,23 +253,23 @@ def _nanos(value: Any) -> int:
 
 
 def _json_span(s: dict, resource: dict[str, Any]) -> Span:
-    status = _get(s, "status", "status", {}) or {}
+    status = json_get(s, "status", "status", {}) or {}
     code = status.get("code", 0)
     if isinstance(code, str):  # the enum's name, as some encoders write it
         code = {"STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}.get(code, 0)
     return Span(
-        trace_id=_hex_id(_get(s, "traceId", "trace_id"), 32),
-        span_id=_hex_id(_get(s, "spanId", "span_id"), 16),
-        parent_span_id=_hex_id(_get(s, "parentSpanId", "parent_span_id"), 16),
+        trace_id=_hex_id(json_get(s, "traceId", "trace_id"), 32),
+        span_id=_hex_id(json_get(s, "spanId", "span_id"), 16),
+        parent_span_id=_hex_id(json_get(s, "parentSpanId", "parent_span_id"), 16),
         name=str(s.get("name", "")),
-        start_ns=_nanos(_get(s, "startTimeUnixNano", "start_time_unix_nano", 0)),
-        end_ns=_nanos(_get(s, "endTimeUnixNano", "end_time_unix_nano", 0)),
+        start_ns=_nanos(json_get(s, "startTimeUnixNano", "start_time_unix_nano", 0)),
+        end_ns=_nanos(json_get(s, "endTimeUnixNano", "end_time_unix_nano", 0)),
         attributes=_json_attributes(s.get("attributes", [])),
         resource=resource,
         events=[
             SpanEvent(
                 str(e.get("name", "")),
-                _nanos(_get(e, "timeUnixNano", "time_unix_nano", 0)),
+                _nanos(json_get(e, "timeUnixNano", "time_unix_nano", 0)),
                 _json_attributes(e.get("attributes", [])),
             )
             for e in s.get("events", [])
@@ -250,21 +283,18 @@ def _json_span(s: dict, resource: dict[str, Any]) -> Span:
 
 def decode_json(body: bytes) -> tuple[list[Span], list[str]]:
     """Spans of an OTLP JSON request, and the reasons for spans that could not be read."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise BadBody("The body is not valid JSON.") from exc
+    data = parse_json(body)
     if not isinstance(data, dict) or not isinstance(
-        _get(data, "resourceSpans", "resource_spans", []), list
+        json_get(data, "resourceSpans", "resource_spans", []), list
     ):
         raise BadBody("The body is not an OTLP ExportTraceServiceRequest (resourceSpans).")
     spans: list[Span] = []
     rejected: list[str] = []
-    for rs in _get(data, "resourceSpans", "resource_spans", []):
+    for rs in json_get(data, "resourceSpans", "resource_spans", []):
         if not isinstance(rs, dict):
             raise BadBody("resourceSpans must hold objects.")
         resource = _json_attributes((rs.get("resource") or {}).get("attributes", []))
-        for ss in _get(rs, "scopeSpans", "scope_spans", []) or []:
+        for ss in json_get(rs, "scopeSpans", "scope_spans", []) or []:
             for s in (ss or {}).get("spans", []) if isinstance(ss, dict) else []:
                 try:
                     spans.append(_json_span(s, resource))
@@ -275,24 +305,29 @@ def decode_json(body: bytes) -> tuple[list[Span], list[str]]:
 
 def decode(body: bytes, content_type: str) -> tuple[list[Span], list[str]]:
     """Spans of a request body by its content type, with reasons for unreadable spans."""
-    kind = content_type.split(";")[0].strip().lower()
-    if kind in ("application/x-protobuf", "application/protobuf", "application/octet-stream"):
+    if encoding(content_type) == "protobuf":
         return decode_protobuf(body), []
-    if kind == "application/json":
-        return decode_json(body)
-    raise BadBody(f"Content-Type {kind!r} is not OTLP (application/x-protobuf or json).")
+    return decode_json(body)
 
 
-def response_body(content_type: str, rejected: int, message: str) -> tuple[bytes, str]:
-    """An ExportTraceServiceResponse in the request's encoding."""
-    kind = content_type.split(";")[0].strip().lower()
-    if kind == "application/json":
+def response_body(
+    content_type: str,
+    rejected: int,
+    message: str,
+    response_type: type[Message] = ExportTraceServiceResponse,
+) -> tuple[bytes, str]:
+    """An export response (an ExportTraceServiceResponse unless told) in the request's encoding,
+    with a partial success when something was rejected or there is something to say."""
+    response: Any = response_type()
+    partial = response.partial_success
+    # Every signal's partial success has its `rejected_<items>` count as field 1.
+    counter = partial.DESCRIPTOR.fields_by_number[1]
+    if _media_type(content_type) == "application/json":
         body: dict[str, Any] = {}
         if rejected or message:
-            body["partialSuccess"] = {"rejectedSpans": str(rejected), "errorMessage": message}
+            body["partialSuccess"] = {counter.json_name: str(rejected), "errorMessage": message}
         return json.dumps(body).encode(), "application/json"
-    response = ExportTraceServiceResponse()
     if rejected or message:
-        response.partial_success.rejected_spans = rejected
-        response.partial_success.error_message = message
+        setattr(partial, counter.name, rejected)
+        partial.error_message = message
     return response.SerializeToString(), "application/x-protobuf"

@@ -1,9 +1,10 @@
-"""The OTLP/HTTP trace receiver: `POST /api/otel/v1/traces` (and `/v1/traces`).
+"""The OTLP/HTTP receivers: `POST /api/otel/v1/traces` (and `/v1/traces`), and the metrics and
+logs paths next to it, whose exports are answered but not kept (other_signals.py).
 
-As the OTLP/HTTP specification asks: protobuf or JSON bodies, gzip, an
-`ExportTraceServiceResponse` in the request's encoding with `partial_success` for spans not
-used, 400 for a body that is not OTLP, 401 without a valid key, 413 over the size limit, and
-429 or 503 with `Retry-After` when it cannot take more now (exporters retry those).
+As the OTLP/HTTP specification asks: protobuf or JSON bodies, gzip, the signal's export response
+in the request's encoding with `partial_success` for what was not used, 400 for a body that is
+not OTLP, 401 without a valid key, 413 over the size limit, and for traces 429 or 503 with
+`Retry-After` when it cannot take more now (exporters retry those).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -19,8 +21,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from ..models import ApiKey
 from ..services.projects import api_key_authenticate
 from .decode import BadBody, TooLarge, decode, inflate, response_body
+from .other_signals import LOGS, METRICS
 from .service import otel_spans_store
 
 logger = logging.getLogger(__name__)
@@ -49,10 +53,15 @@ def _key(request: HttpRequest) -> str:
     return request.headers.get("X-API-Key", "").strip()
 
 
-@csrf_exempt
-@require_POST
-def traces(request: HttpRequest) -> HttpResponse:
-    """Receive an OTLP trace export and store its GenAI spans as sessions and events."""
+def _receive(
+    request: HttpRequest,
+    answer: Callable[[ApiKey, bytes, str], tuple[bytes, str]],
+    *,
+    slots: threading.BoundedSemaphore | None = None,
+) -> HttpResponse:
+    """What every signal's receiver does around `answer(api_key, body, content_type)`, which
+    reads the inflated body and returns the response's body and content type: the key, the size
+    limit, a slot from `slots` if given, the decoding, and each failure's status."""
     api_key = api_key_authenticate(_key(request))
     if api_key is None:
         return _error(401, "A valid API key is required (Authorization: Bearer <key>).")
@@ -63,13 +72,12 @@ def traces(request: HttpRequest) -> HttpResponse:
         declared = 0
     if declared > limit:
         return _error(413, f"The body is larger than {limit} bytes.")
-    if not _slots.acquire(blocking=False):
+    if slots is not None and not slots.acquire(blocking=False):
         return _error(429, "Too many exports at once; retry later.", retry_after=1)
     try:
         content_type = request.content_type or ""
         body = inflate(request.body, request.headers.get("Content-Encoding", ""), limit)
-        spans, unreadable = decode(body, content_type)
-        outcome = otel_spans_store(project=api_key.project, spans=spans)
+        payload, kind = answer(api_key, body, content_type)
     except (TooLarge, RequestDataTooBig) as exc:
         return _error(413, str(exc) or f"The body is larger than {limit} bytes.")
     except BadBody as exc:
@@ -79,8 +87,39 @@ def traces(request: HttpRequest) -> HttpResponse:
         logger.warning("OTLP export deferred: database unavailable", exc_info=True)
         return _error(503, "The database is unavailable; retry later.", retry_after=5)
     finally:
-        _slots.release()
+        if slots is not None:
+            slots.release()
+    return HttpResponse(payload, status=200, content_type=kind)
+
+
+def _store_spans(api_key: ApiKey, body: bytes, content_type: str) -> tuple[bytes, str]:
+    spans, unreadable = decode(body, content_type)
+    outcome = otel_spans_store(project=api_key.project, spans=spans)
     rejected = outcome.rejected + len(unreadable)
     message = "; ".join(filter(None, [outcome.message, *sorted(set(unreadable))[:3]]))[:1000]
-    payload, kind = response_body(content_type, rejected, message)
-    return HttpResponse(payload, status=200, content_type=kind)
+    return response_body(content_type, rejected, message)
+
+
+@csrf_exempt
+@require_POST
+def traces(request: HttpRequest) -> HttpResponse:
+    """Receive an OTLP trace export and store its GenAI spans as sessions and events."""
+    return _receive(request, _store_spans, slots=_slots)
+
+
+# Metrics and logs take no slot: they are counted, never stored, so they cannot queue on the
+# database's locks (the slots' reason) nor take a slot an export of spans needs.
+
+
+@csrf_exempt
+@require_POST
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Answer an OTLP metrics export with every data point rejected: only traces are kept."""
+    return _receive(request, lambda api_key, body, content_type: METRICS.answer(body, content_type))
+
+
+@csrf_exempt
+@require_POST
+def logs(request: HttpRequest) -> HttpResponse:
+    """Answer an OTLP logs export with every log record rejected: only traces are kept."""
+    return _receive(request, lambda api_key, body, content_type: LOGS.answer(body, content_type))

@@ -109,3 +109,66 @@ def test_a_tool_using_conversation_lands_as_one_session(exported):
     assert runs.count() == 3 and {r.status for r in runs} == {"completed"}
     tool_call = next(e for e in events if e.type == "tool_call")
     assert tool_call.parent_event.role == "assistant" and tool_call.name == "get_weather"
+
+
+# The set-up docs/otel.md gives, run as a user's agent process runs it: a fresh interpreter with
+# only the environment variables, `configure_otel_providers` (which exports traces, metrics and
+# logs to the one endpoint), and the SDK's flush at exit.
+CONFIGURED = """
+import asyncio
+from agent_framework import Agent, tool
+from agent_framework.observability import configure_otel_providers
+from tests.integrations.af_scripted import ScriptedChatClient
+
+configure_otel_providers(enable_sensitive_data=True)
+
+
+@tool
+def get_weather(city: str) -> str:
+    '''The weather in a city.'''
+    return f"18C and sunny in {city}"
+
+
+async def main():
+    agent = Agent(client=ScriptedChatClient(), name="weather", instructions="Be brief.",
+                  tools=[get_weather])
+    session = agent.create_session(session_id="af-configured")
+    session.service_session_id = "af-configured"
+    for text in ["Hello", "What is the weather in Paris?"]:
+        await agent.run(text, session=session)
+
+asyncio.run(main())
+"""
+
+
+def test_the_documented_set_up_exports_every_signal_without_an_error(server, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url, token = server
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"{url}/api/otel",
+        "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {token}",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_METRIC_EXPORT_INTERVAL": "500",
+    }
+    script = tmp_path / "agent.py"
+    script.write_text(CONFIGURED)
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    # Metrics and logs went to the same endpoint: answered (not kept), so no export error.
+    assert "Failed to export" not in done.stderr, done.stderr[-2000:]
+    session = AgentSession.objects.get(external_id="af-configured")
+    texts = list(
+        Event.objects.filter(session=session, type="message")
+        .order_by("seq")
+        .values_list("role", "content")
+    )
+    assert texts[:3] == [("system", "Be brief."), ("user", "Hello"), texts[2]]
+    assert ("user", "What is the weather in Paris?") in texts
+    assert Event.objects.filter(session=session, type="tool_result").count() == 1
