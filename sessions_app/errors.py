@@ -22,6 +22,18 @@ class InvalidInput(DomainError):
     code = "invalid"
 
 
+class InvalidFields(InvalidInput):
+    """Schema errors, listed as a single request's 422 lists them: `errors` holds one
+    `{field, msg, type}` each (the API's `detail` for `validation_error`)."""
+
+    code = "validation_error"
+
+    def __init__(self, errors: list[dict[str, str]]):
+        first = errors[0] if errors else {"field": "body", "msg": "invalid", "type": ""}
+        super().__init__(f"{first['field']}: {first['msg']}", field=first["field"])
+        self.errors = errors or [first]
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

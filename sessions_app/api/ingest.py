@@ -7,7 +7,7 @@ from typing import Any
 from ninja import Router, Status
 from pydantic import TypeAdapter, ValidationError
 
-from ..errors import DomainError, InvalidInput
+from ..errors import DomainError, InvalidFields
 from ..selectors.sessions import session_by_external_id
 from ..services.ingest import EventsOp, IngestOp, RunOp, RunUpdateOp, SessionOp, ingest_apply
 from .auth import ApiRequest
@@ -27,17 +27,18 @@ router = Router(tags=["ingest"])
 _item_adapter: TypeAdapter = TypeAdapter(IngestItem)
 
 
-def _invalid(index: int, exc: ValidationError) -> InvalidInput:
-    errors = exc.errors(include_url=False, include_context=False, include_input=False)
-    first: dict[str, Any] = dict(errors[0]) if errors else {"loc": (), "msg": "invalid"}
-    # Drop the discriminator tag pydantic puts in the location ("events", "session", ...).
-    loc = [str(p) for p in first.get("loc", ())]
-    if loc and loc[0] in {"session", "events", "run", "run_update"}:
-        loc = loc[1:]
-    field = ".".join(["items", str(index), *loc])
-    return InvalidInput(
-        f"{field}: {first.get('msg', 'invalid')}", code="validation_error", field=field
-    )
+def _invalid(index: int, exc: ValidationError) -> InvalidFields:
+    """An item's schema errors, as a single request's 422 lists them, each field prefixed with
+    the item's place (`items.<index>.`)."""
+    errors = []
+    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        loc = [str(p) for p in error.get("loc", ())]
+        # Drop the discriminator tag pydantic puts in the location ("events", "session", ...).
+        if loc and loc[0] in {"session", "events", "run", "run_update"}:
+            loc = loc[1:]
+        field = ".".join(["items", str(index), *loc])
+        errors.append({"field": field, "msg": error.get("msg", "invalid"), "type": error["type"]})
+    return InvalidFields(errors)
 
 
 def _to_op(index: int, raw: dict[str, Any]) -> IngestOp | DomainError:
@@ -93,7 +94,9 @@ def ingest(request: ApiRequest, payload: IngestIn) -> Status:
     results = []
     for index, (raw, outcome) in enumerate(zip(payload.items, outcomes, strict=True)):
         if outcome.error is not None:
-            body: Any = {"detail": outcome.error.detail, "code": outcome.error.code}
+            error = outcome.error
+            detail = error.errors if isinstance(error, InvalidFields) else error.detail
+            body: Any = {"detail": detail, "code": error.code}
             if outcome.error.field:
                 body["field"] = outcome.error.field
         else:

@@ -87,6 +87,10 @@ def test_a_failing_item_is_rolled_back_alone(api):
     assert [r["status"] for r in results] == [409, 201, 422, 422, 404]
     assert results[2]["body"]["field"] == "items.2.events.0.source"
     assert results[3]["body"]["field"] == "items.3"
+    # Listed as a single request's 422 lists them (docs/api.md: `detail` is a list).
+    assert results[2]["body"]["code"] == "validation_error"
+    (error,) = results[2]["body"]["detail"]
+    assert error["field"] == "items.2.events.0.source" and error["msg"] and error["type"]
     assert sorted(Event.objects.values_list("external_id", flat=True)) == ["new-2", "taken"]
     assert AgentSession.objects.get().event_count == 2
 
