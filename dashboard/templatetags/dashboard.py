@@ -44,6 +44,26 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
+def ms(value: int | None) -> str:
+    """A latency given in milliseconds, for reading: 250 ms, 2.8 s, 42 s, then as `duration`
+    does (21m 17s, 5h 02m), to the nearest tenth or second."""
+    if value is None:
+        return NONE
+    value = int(value)
+    if value < 0:
+        return NONE
+    if value < 1000:
+        return f"{value} ms"
+    tenths = (value + 50) // 100
+    if tenths < 100:
+        return f"{tenths / 10:.1f} s"
+    seconds = (value + 500) // 1000
+    if seconds < 60:
+        return f"{seconds} s"
+    return duration(timedelta(seconds=seconds))
+
+
+@register.filter
 def usd(value: Decimal | float | None, unpriced: str | bool = "") -> str:
     """Money as shown everywhere on the pages: $12.40, $0.0312, $0.000041. With how much of
     the usage has no known price ("all", or a usage row's cost_source "unknown"; "some"), "price

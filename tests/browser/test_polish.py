@@ -4,12 +4,12 @@ keyboard and its help overlay, dark mode, visible focus, the htmx progress bar."
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from sessions_app.inputs import EventInput
+from sessions_app.inputs import EventInput, UsageInput
 from sessions_app.models import AgentSession, Membership
 from sessions_app.services.events import events_append
 from sessions_app.services.sessions import session_upsert
@@ -244,3 +244,84 @@ def test_the_live_tail_updates_the_header_rollups(page, login, reader):
     assert "just now" in page.inner_text("#session-stats") or "s ago" in page.inner_text(
         "#session-stats"
     )
+
+
+@pytest.fixture
+def timed(reader):
+    """The reader's project with a session of timed model and tool calls, a long unbroken token,
+    a wide code block and a long tool call id: what pushed a phone's page sideways."""
+    user, session = reader
+    start = datetime(2026, 3, 4, 10, 0, 0, tzinfo=UTC)
+    events = [
+        EventInput(
+            external_id="t-u",
+            source="user",
+            role="user",
+            content="Look at https://example.com/" + "abcdefghij" * 30,
+            timestamp=start,
+        ),
+        EventInput(
+            external_id="t-a",
+            source="llm",
+            role="assistant",
+            content="Code:\n\n```\nx = 1  # " + "a-long-line " * 40 + "\n```",
+            timestamp=start + timedelta(seconds=3),
+            usage=UsageInput(model="gpt-4o-mini", prompt_tokens=900, completion_tokens=100),
+            duration_ms=2800,
+        ),
+        EventInput(
+            external_id="t-c",
+            source="llm",
+            type="tool_call",
+            name="lookup_order",
+            tool_call_id="call_Demo-" + "x" * 60,
+            parent_external_id="t-a",
+            content=json.dumps({"order": "o-" + "9" * 120}),
+            timestamp=start + timedelta(seconds=3),
+        ),
+        EventInput(
+            external_id="t-r",
+            source="tool",
+            type="tool_result",
+            role="tool",
+            name="lookup_order",
+            tool_call_id="call_Demo-" + "x" * 60,
+            parent_tool_call_id="call_Demo-" + "x" * 60,
+            content=json.dumps({"status": "shipped", "token": "Z" * 200}),
+            timestamp=start + timedelta(seconds=1277),
+            duration_ms=1_274_000,
+        ),
+    ]
+    events_append(project=session.project, session_external_id="timed", events=events)
+    return user, AgentSession.objects.get(external_id="timed")
+
+
+def test_a_phone_sized_window_does_not_scroll_sideways(browser, live_server, timed):
+    """At 390 px the top bar wraps, messages wrap or scroll inside themselves, and wide tables
+    scroll in their own box: the page itself is no wider than the window."""
+    user, session = timed
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
+    page = context.new_page()
+    try:
+        page.goto("/accounts/login/")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", "pw-for-tests-1")
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        width = "document.documentElement.scrollWidth"
+        page.goto("/p/acme/sessions/")
+        assert page.evaluate(width) <= 394
+        assert page.locator(".topbar .account button", has_text="Log out").is_visible()
+        page.screenshot(path="test-artifacts/screenshots/polish-list-390.png", full_page=True)
+        page.goto(f"/p/acme/sessions/{session.pk}/")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(width) <= 394
+        page.screenshot(path="test-artifacts/screenshots/polish-session-390.png", full_page=True)
+        # The timeline's labels are a model's or a tool's name: they keep their case (the
+        # page's .label is small caps), and latencies read in seconds and minutes.
+        label = page.locator("#timeline text.label").first
+        assert label.text_content() == "gpt-4o-mini · 2.8 s"
+        assert label.evaluate("(el) => getComputedStyle(el).textTransform") == "none"
+        assert page.inner_text("#timeline .turn h3").endswith("· 21m 17s")
+    finally:
+        context.close()

@@ -8,13 +8,22 @@ from types import SimpleNamespace
 from django.template import Context, Template
 from django.test import RequestFactory
 
-from dashboard.templatetags.dashboard import usd
+from dashboard.templatetags.dashboard import ms, usd
 
 
 def test_usd_formats_money_as_the_exports_do():
     assert usd(Decimal("0E-10")) == "$0"
     assert usd(Decimal("0.0312000000")) == "$0.0312"
     assert usd(None) == "\u2013"
+
+
+def test_ms_reads_a_latency_in_the_unit_that_fits():
+    assert [ms(v) for v in (0, 250, 999, 1000, 2800, 9_949, 9_950, 42_500)] == [
+        "0 ms", "250 ms", "999 ms", "1.0 s", "2.8 s", "9.9 s", "10 s", "43 s",
+    ]  # fmt: skip
+    assert ms(59_600) == "1m 00s" and ms(1_276_800) == "21m 17s"
+    assert ms(3 * 3600 * 1000) == "3h 00m"
+    assert ms(None) == ms(-5) == "\u2013"
 
 
 def test_usd_says_price_unknown_when_no_usage_has_a_price():
