@@ -97,8 +97,12 @@ def ingest(request: ApiRequest, payload: IngestIn) -> Status:
             error = outcome.error
             detail = error.errors if isinstance(error, InvalidFields) else error.detail
             body: Any = {"detail": detail, "code": error.code}
-            if outcome.error.field:
-                body["field"] = outcome.error.field
+            if error.field:
+                # A service names the item's own field ("id", "events.2.id"): as the docs say,
+                # the answer names it in the batch.
+                prefix = f"items.{index}"
+                within = error.field == prefix or error.field.startswith(f"{prefix}.")
+                body["field"] = error.field if within else f"{prefix}.{error.field}"
         else:
             body = outcome.value
         results.append(

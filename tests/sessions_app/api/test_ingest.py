@@ -87,6 +87,9 @@ def test_a_failing_item_is_rolled_back_alone(api):
     assert [r["status"] for r in results] == [409, 201, 422, 422, 404]
     assert results[2]["body"]["field"] == "items.2.events.0.source"
     assert results[3]["body"]["field"] == "items.3"
+    # Errors the services raise name the item's field within the batch too.
+    assert results[0]["body"]["field"] == "items.0.id"  # the detail names the event id
+    assert results[4]["body"]["field"] == "items.4.id"
     # Listed as a single request's 422 lists them (docs/api.md: `detail` is a list).
     assert results[2]["body"]["code"] == "validation_error"
     (error,) = results[2]["body"]["detail"]
