@@ -70,13 +70,17 @@ def event_inputs(
     message with tool calls stands for several inputs)."""
     inputs: list[EventInput] = []
     primary: list[int] = []
-    for event, raw in zip(events, raw_events, strict=True):
+    for index, (event, raw) in enumerate(zip(events, raw_events, strict=True)):
         model = event.model or (event.token_usage.model if event.token_usage else "") or ""
         if event.item is not None:
             event_id = event.id or normalize.item_id(event.item) or str(uuid.uuid4())
-            produced = normalize.normalize_item(
-                event.item, fmt=event.format, event_id=event_id, model=model
-            )
+            try:
+                produced = normalize.normalize_item(
+                    event.item, fmt=event.format, event_id=event_id, model=model
+                )
+            except InvalidInput as exc:  # the normalizer names the item's field ("item.role")
+                field = f"events.{index}.{exc.field or 'item'}"
+                raise InvalidInput(exc.detail, code=exc.code, field=field) from exc
         else:
             event_id = event.id or str(uuid.uuid4())
             native = {k: v for k in _NATIVE_FIELDS if (v := getattr(event, k)) is not None}

@@ -446,7 +446,7 @@ def test_items_a_normalizer_cannot_map_are_422_and_nothing_is_written(api, item,
         api, "s", [{"id": "ok", "source": "user", "message": "x"}, {"id": "bad", "item": item}]
     )
     assert response.status_code == 422
-    assert response.json()["field"] == field
+    assert response.json()["field"] == f"events.1.{field}"  # the second event: named in the batch
     assert not Event.objects.exists()
 
 
@@ -488,7 +488,8 @@ def test_agent_framework_usage_with_impossible_counts_is_422(api):
     }
     response = post(api, "s", [{"id": "m", "item": item, "model": "gpt-4o"}])
     assert response.status_code == 422
-    assert response.json()["field"] == "item.contents.input_token_count"
+    # Named within the batch, as schema errors are (events.<i>.…).
+    assert response.json()["field"] == "events.0.item.contents.input_token_count"
     assert not Event.objects.exists()
 
 
