@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,11 @@ class _NonFinite:
 
 
 _NON_FINITE = _NonFinite()
+
+
+# Python reads integers of up to 4,300 digits from text (sys.get_int_max_str_digits()); a longer
+# one is refused with a clear reason rather than the interpreter's message.
+MAX_INT_DIGITS = sys.get_int_max_str_digits()
 
 
 def _reject_constant(name: str) -> Any:
@@ -157,6 +163,12 @@ def parse_limited_json(body: bytes) -> Any:
             f"JSON nesting is deeper than {limit} levels.", code="too_deep", field="body"
         ) from exc
     except ValueError as exc:
+        if "int_max_str_digits" in str(exc):  # the interpreter's advice is not for clients
+            raise InvalidInput(
+                f"An integer has more than {MAX_INT_DIGITS} digits.",
+                code="invalid_number",
+                field="body",
+            ) from exc
         raise InvalidInput(
             f"The body is not valid JSON: {exc}.", code="invalid_json", field="body"
         ) from exc

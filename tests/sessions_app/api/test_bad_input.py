@@ -332,3 +332,16 @@ def test_events_centuries_apart_keep_the_session_duration_in_its_column(api):
     durations = set(AgentSession.objects.values_list("duration_seconds", flat=True))
     apart = datetime(8999, 1, 1, tzinfo=UTC) - datetime(2026, 1, 1, tzinfo=UTC)
     assert durations == {int(apart.total_seconds())}  # 220 billion: beyond an integer
+
+
+def test_an_integer_past_pythons_digit_limit_is_a_clear_422(api):
+    """Python parses at most 4,300 digits; past that the client is told so, not the
+    interpreter's advice, and nothing is stored."""
+    response = api.post("/sessions/s/events", raw=_event(b"1" + b"0" * 5000))
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_number"
+    assert "4300 digits" in response.json()["detail"]
+    assert "sys." not in response.json()["detail"]
+    # 4,300 digits are kept as sent.
+    ok = api.post("/sessions/s/events", raw=_event(b"9" * 4300))
+    assert ok.status_code == 201, ok.json()
