@@ -20,17 +20,35 @@ sends the previous one (one part ahead, never more, so a slow client holds at mo
 in memory), and stops iterating, closing the WSGI body, once the client has gone away (a
 server drops what is sent to a closed connection, so nothing else would stop a 100,000-event
 export nobody reads).
+
+A send never holds its thread for long. The server's send() of a part waits while the
+connection's write buffer is full, and gunicorn's HTTP/1 protocol never ends that wait when the
+client goes away (connection_lost() releases it for HTTP/2 only): a thread waiting on it as it
+was, `result()` with no timeout, stayed there for good: each cancelled download held a thread,
+and after a few more of them than a worker has threads its health checks, ingest and logins
+timed out until a restart. So the thread looks up every POLL seconds while a send waits: once
+the client is gone (http.disconnect, or the request's coroutine cancelled, as gunicorn does 3 s
+after the connection is lost) it cancels the send and gives the response up; and a send still
+waiting SEND_TIMEOUT seconds after it was handed over (a client that reads nothing, or too
+little to make room) gives the response up too. A response given up is never completed: the app
+returns without its last message, the server closes the connection (the client sees a truncated
+body, not a whole one), the WSGI body is closed and the thread is free. The same holds for a
+large body in one part (the public share page's JSON). What the server had already taken stays
+in the connection's buffer until the client reads it or the connection drops: memory on the
+event loop, no thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
@@ -41,6 +59,12 @@ from config.wsgi import application as wsgi_application
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
+
+logger = logging.getLogger(__name__)
+
+
+class _GivenUp(Exception):
+    """The response is given up: its client went away, or stopped reading."""
 
 
 class _Disconnected(Exception):
@@ -101,16 +125,22 @@ def wsgi_environ(scope: Scope, body: Any) -> dict[str, Any]:
 class BufferedWSGI:
     """An ASGI application running a WSGI one once the whole request body has arrived."""
 
+    # Seconds between a waiting send's looks at whether its client is gone.
+    POLL = 0.1
+
     def __init__(
         self,
         app: Callable,
         *,
         threads: int,
         body_timeout: float,
+        send_timeout: float = 60,
         closing_paths: frozenset[str] = frozenset(),
     ):
         self.app = app
         self.body_timeout = body_timeout
+        # Seconds one send may wait for the client to make room before the response is given up.
+        self.send_timeout = send_timeout
         # Requests to these paths are answered with `Connection: close`.
         self.closing_paths = closing_paths
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
@@ -143,6 +173,9 @@ class BufferedWSGI:
                     self.executor, self._run, wsgi_environ(scope, body), send, loop, gone
                 )
             finally:
+                # Cancelled (gunicorn cancels a request some seconds after its connection is
+                # lost): the thread, which runs on, must stop sending too.
+                gone.set()
                 # Only now: a server may treat a receive() cancelled as the client gone.
                 watcher.cancel()
 
@@ -174,14 +207,47 @@ class BufferedWSGI:
     ) -> None:
         """Run the WSGI application in a pool thread, sending what it returns: each message
         goes to the event loop without waiting, and the next is awaited only once the one
-        before it has been sent (one ahead); the body is left unread once the client is gone."""
+        before it has been sent (one ahead); the body is left unread once the client is gone,
+        and the response is given up (never completed) once a send has waited for the client
+        longer than `send_timeout` or the client is gone while a send waits."""
         gone = gone or threading.Event()
         in_flight: Future | None = None
+        handed_at = 0.0
+
+        def wait_sent() -> None:
+            """Wait for the send in flight, looking at the client every POLL seconds."""
+            nonlocal in_flight
+            if in_flight is None:
+                return
+            deadline = handed_at + self.send_timeout
+            while True:
+                try:
+                    in_flight.result(timeout=max(0.0, min(self.POLL, deadline - time.monotonic())))
+                except TimeoutError:
+                    pass
+                except CancelledError:  # by the event loop (the worker shutting down)
+                    in_flight = None
+                    raise _GivenUp from None
+                else:
+                    in_flight = None
+                    return
+                if gone.is_set() or time.monotonic() >= deadline:
+                    # Ends the send's wait on the event loop (a task nothing else would end).
+                    in_flight.cancel()
+                    in_flight = None
+                    if not gone.is_set():
+                        logger.warning(
+                            "Gave up the response to %s %s: the client read nothing for %g s",
+                            environ["REQUEST_METHOD"],
+                            environ["PATH_INFO"],
+                            self.send_timeout,
+                        )
+                    raise _GivenUp
 
         def call(message: dict) -> None:
-            nonlocal in_flight
-            if in_flight is not None:
-                in_flight.result()
+            nonlocal in_flight, handed_at
+            wait_sent()
+            handed_at = time.monotonic()
             in_flight = asyncio.run_coroutine_threadsafe(send(message), loop)
 
         start: dict[str, Any] = {}
@@ -218,8 +284,9 @@ class BufferedWSGI:
                 if not started:
                     call(start["message"])
                 call({"type": "http.response.body", "body": b"", "more_body": False})
-            if in_flight is not None:
-                in_flight.result()
+            wait_sent()
+        except _GivenUp:
+            pass
         finally:
             close = getattr(result, "close", None)
             if close is not None:
@@ -243,5 +310,6 @@ application = BufferedWSGI(
     wsgi_application,
     threads=int(os.environ.get("WEB_THREADS", "8")),
     body_timeout=float(os.environ.get("REQUEST_BODY_TIMEOUT", "30")),
+    send_timeout=float(os.environ.get("SEND_TIMEOUT", "60")),
     closing_paths=OTLP_PATHS,
 )

@@ -230,3 +230,94 @@ def test_only_an_http1_request_to_a_closing_path_is_answered_connection_close(
 
     start = asyncio.run(scenario())[0]
     assert ((b"connection", b"close") in start["headers"]) is closes
+
+
+def stuck_sender(stall_at: int, disconnect: asyncio.Event | None = None):
+    """A send like gunicorn's over HTTP/1 with the connection's write buffer full: from the
+    `stall_at`-th message on, it waits for a drain nothing will ever end, even once the client
+    is gone (its connection_lost() releases it for HTTP/2 only); a send after the disconnect
+    returns at once, as gunicorn's does once the connection is closed. Records its messages,
+    and whether its wait was cancelled."""
+    sent: list[dict] = []
+    stalled = asyncio.Event()
+    cancelled: list[bool] = []
+
+    async def send(message: dict) -> None:
+        if disconnect is not None and disconnect.is_set():
+            return
+        sent.append(message)
+        if len(sent) >= stall_at:
+            stalled.set()
+            try:
+                await asyncio.get_running_loop().create_future()  # nobody sets it
+            except asyncio.CancelledError:
+                cancelled.append(True)
+                raise
+
+    return send, sent, stalled, cancelled
+
+
+@pytest.mark.parametrize("parts", [None, 1], ids=["streamed", "one large part"])
+def test_a_send_stuck_on_a_full_buffer_lets_go_of_its_thread_once_the_client_is_gone(parts):
+    """The client leaves while a part waits for room that never comes: the thread gives the
+    response up within a bound (not at the send timeout), cancels the send and closes the body;
+    the response is never completed."""
+    body = Body(parts=parts)
+
+    async def scenario() -> float:
+        bridge = BufferedWSGI(app_of(body), threads=1, body_timeout=5)  # send timeout: 60 s
+        disconnect = asyncio.Event()
+        send, sent, stalled, cancelled = stuck_sender(stall_at=2, disconnect=disconnect)
+        call = asyncio.ensure_future(bridge(SCOPE, receiver(disconnect), send))
+        await asyncio.wait_for(stalled.wait(), 5)
+        await asyncio.sleep(0.2)
+        disconnect.set()
+        left = time.monotonic()
+        await asyncio.wait_for(call, 5)
+        released = time.monotonic() - left
+        # The pool's one thread is free for the next request.
+        await asyncio.wait_for(asyncio.wrap_future(bridge.executor.submit(lambda: None)), 1)
+        assert cancelled == [True]
+        assert not any(m.get("more_body") is False for m in sent)
+        return released
+
+    released = asyncio.run(scenario())
+    assert released < 2, released
+    assert body.closed
+    assert len(body.made) <= 3, body.made
+
+
+def test_a_client_that_reads_nothing_has_its_response_given_up_after_the_send_timeout():
+    body = Body(parts=None)
+
+    async def scenario() -> tuple[float, list[dict], list[bool]]:
+        bridge = BufferedWSGI(app_of(body), threads=1, body_timeout=5, send_timeout=1)
+        send, sent, _, cancelled = stuck_sender(stall_at=3)
+        began = time.monotonic()
+        await asyncio.wait_for(bridge(SCOPE, receiver(asyncio.Event()), send), 10)
+        await asyncio.wait_for(asyncio.wrap_future(bridge.executor.submit(lambda: None)), 1)
+        return time.monotonic() - began, sent, cancelled
+
+    took, sent, cancelled = asyncio.run(scenario())
+    assert 1 <= took < 3, took
+    assert cancelled == [True]
+    assert body.closed and len(body.made) <= 4, body.made
+    assert not any(m.get("more_body") is False for m in sent)
+
+
+def test_a_request_cancelled_while_its_send_is_stuck_frees_its_thread():
+    """gunicorn cancels a request's task some seconds after its connection is lost: the thread
+    stops as well, even if no http.disconnect reached the bridge."""
+    body = Body(parts=None)
+
+    async def scenario() -> None:
+        bridge = BufferedWSGI(app_of(body), threads=1, body_timeout=5)
+        send, _, stalled, cancelled = stuck_sender(stall_at=2)
+        call = asyncio.ensure_future(bridge(SCOPE, receiver(asyncio.Event()), send))
+        await asyncio.wait_for(stalled.wait(), 5)
+        call.cancel()
+        await asyncio.wait_for(asyncio.wrap_future(bridge.executor.submit(lambda: None)), 2)
+        assert cancelled == [True]
+
+    asyncio.run(scenario())
+    assert body.closed

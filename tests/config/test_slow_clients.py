@@ -1,17 +1,23 @@
 """Clients against the server `make run` starts (gunicorn's asyncio worker running
 config.asgi): 40 connections trickling a body do not hold up health checks, and a body that
 does not arrive in time is answered 408 (issue 16, item 7); an OTLP exporter's keep-alive
-connection is closed after each export, so its next export goes to a worker drawn anew. A real
-gunicorn process."""
+connection is closed after each export, so its next export goes to a worker drawn anew;
+streamed exports their clients leave half read, or do not read at all, hold no thread for
+long. A real gunicorn process."""
 
 from __future__ import annotations
 
 import http.client
 import os
 import socket
+import sqlite3
+import struct
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,16 +35,9 @@ def _free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-@pytest.fixture
-def server(tmp_path):
+@contextmanager
+def _gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
     require(_free(PORT), f"port {PORT} is taken")
-    env = {
-        **os.environ,
-        "SECRET_KEY": "slow-clients",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "CELERY_BROKER_URL": "",
-        "REQUEST_BODY_TIMEOUT": "4",
-    }
     process = subprocess.Popen(
         [
             sys.executable,
@@ -50,12 +49,12 @@ def server(tmp_path):
             "--bind",
             f"127.0.0.1:{PORT}",
             "--workers",
-            "2",
+            str(workers),
             "--log-level",
             "warning",
         ],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "CELERY_BROKER_URL": "", "REQUEST_BODY_TIMEOUT": "4", **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -68,7 +67,18 @@ def server(tmp_path):
         yield f"http://127.0.0.1:{PORT}"
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def server(tmp_path):
+    env = {"SECRET_KEY": "slow-clients", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    with _gunicorn(env) as base:
+        yield base
 
 
 def test_forty_trickling_clients_leave_health_answering_and_a_stalled_body_gets_408(server):
@@ -128,3 +138,144 @@ def test_the_environ_keeps_the_raw_target_for_encoded_slashes():
     assert environ["CONTENT_TYPE"] == "application/json"
     assert environ["HTTP_X_API_KEY"] == "k"
     assert environ["REMOTE_ADDR"] == "10.0.0.1"
+
+
+# One worker with two threads: a thread held for good shows at once as health not answering.
+EXPORT_THREADS = 2
+
+
+@pytest.fixture
+def big_export(tmp_path, project, viewer):
+    """A session whose JSON Lines export (~6 MB) fills any socket buffer, the test database
+    the server reads it from, and a logged-in viewer's cookie: (path, database URL, cookie)."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.urls import reverse
+
+    from sessions_app.inputs import EventInput
+    from sessions_app.models import AgentSession
+    from sessions_app.services.events import events_append
+    from sessions_app.services.sessions import session_upsert
+
+    session_upsert(project=project, external_id="big", fields={})
+    text = "x" * 16_000
+    events = [EventInput(external_id=f"e{i}", source="user", content=text) for i in range(400)]
+    events_append(project=project, session_external_id="big", events=events)
+    session = AgentSession.objects.get(external_id="big")
+    client = Client()
+    client.force_login(viewer)
+    name = settings.SESSION_COOKIE_NAME
+    cookie = f"{name}={client.cookies[name].value}"
+    path = reverse("dashboard:session_export", args=[project.slug, session.pk, "jsonl"])
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        # The test database may live in memory: the server gets a copy of it.
+        copy = tmp_path / "db.sqlite3"
+        connection.ensure_connection()
+        with sqlite3.connect(copy) as target:
+            connection.connection.backup(target)
+        url = f"sqlite:///{copy}"
+    else:
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+        url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return path, url, cookie
+
+
+@contextmanager
+def _export_server(big_export, **env: str) -> Iterator[str]:
+    from django.conf import settings
+
+    _, url, _ = big_export
+    env = {
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DATABASE_URL": url,
+        "CONN_MAX_AGE": "0",
+        "WEB_THREADS": str(EXPORT_THREADS),
+        **env,
+    }
+    with _gunicorn(env, workers=1) as base:
+        yield base
+
+
+def _ask_for(path: str, cookie: str) -> socket.socket:
+    """A connection that has asked for `path` and reads nothing yet, through a small window."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    sock.settimeout(5)
+    sock.connect(("127.0.0.1", PORT))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n\r\n".encode())
+    return sock
+
+
+def _hang_up(sock: socket.socket) -> None:
+    """Close as a killed client does, with a reset: what it had not read is dropped."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def _health_seconds(base: str, tries: int = 3) -> list[float]:
+    """Seconds each of `tries` health checks took to be answered 200 (None: not in 3 s)."""
+    out = []
+    for _ in range(tries):
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(f"{base}/api/v1/health", timeout=3) as response:
+                assert response.status == 200
+            out.append(time.monotonic() - started)
+        except OSError:
+            out.append(None)
+    return out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exports_left_half_read_leave_the_threads_free(big_export):
+    """What `curl ... | head -c 20000` does, more times than the worker has threads: each
+    export is stuck mid-send (the buffers full) when its client goes; gunicorn never ends that
+    send, and the thread waiting on it used to stay there for good, until health, ingest and
+    logins all timed out."""
+    path, _, cookie = big_export
+    with _export_server(big_export) as base:
+        for _ in range(2 * EXPORT_THREADS):
+            sock = _ask_for(path, cookie)
+            got = b""
+            try:
+                while len(got) < 20_000:
+                    data = sock.recv(65536)
+                    if not data:
+                        break
+                    got += data
+            except TimeoutError:
+                pass  # no thread was left to start it
+            time.sleep(0.2)  # the rest of the export fills the buffers, the send waits
+            _hang_up(sock)
+        assert all(s is not None for s in _health_seconds(base)), "a thread is still held"
+        # And an export is still served, whole.
+        with urllib.request.urlopen(
+            urllib.request.Request(base + path, headers={"Cookie": cookie}), timeout=10
+        ) as response:
+            assert len(response.read()) > 6_000_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_clients_that_read_nothing_have_their_export_given_up_after_the_send_timeout(
+    big_export,
+):
+    path, _, cookie = big_export
+    with _export_server(big_export, SEND_TIMEOUT="1") as base:
+        socks = [_ask_for(path, cookie) for _ in range(EXPORT_THREADS)]
+        try:
+            time.sleep(1.5)
+            assert all(s is not None for s in _health_seconds(base)), "a thread is still held"
+            for sock in socks:
+                # The server closed the connection on a body it never finished: the chunked
+                # body lacks its last (empty) chunk.
+                sock.settimeout(10)
+                got = bytearray()
+                while data := sock.recv(1 << 20):
+                    got += data
+                assert got.startswith(b"HTTP/1.1 200 OK"), bytes(got[:100])
+                assert not got.endswith(b"0\r\n\r\n"), bytes(got[-100:])
+        finally:
+            for sock in socks:
+                sock.close()
