@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -29,6 +30,10 @@ STATUS_UNSET, STATUS_OK, STATUS_ERROR = 0, 1, 2
 PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf", "application/octet-stream")
 
 M = TypeVar("M", bound=Message)
+
+# A JSON escape that decodes to text PostgreSQL cannot store (NUL) or UTF-8 cannot encode (a
+# surrogate: alone it is invalid, in a pair it is fine, so a match is only a reason to look).
+SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 
 class BadBody(Exception):
@@ -160,6 +165,11 @@ def _pb_attributes(attributes: Any) -> dict[str, Any]:
     return out
 
 
+def _pb_id(raw: bytes, size: int) -> str:
+    """An id as lowercase hex; "" unless it has OTLP's size and is not all zeros (invalid)."""
+    return raw.hex() if len(raw) == size and raw.strip(b"\x00") else ""
+
+
 def decode_protobuf(body: bytes) -> list[Span]:
     """Spans of an `ExportTraceServiceRequest` in protobuf."""
     request = parse_protobuf(ExportTraceServiceRequest(), body)
@@ -170,9 +180,9 @@ def decode_protobuf(body: bytes) -> list[Span]:
             for s in scope_spans.spans:
                 spans.append(
                     Span(
-                        trace_id=s.trace_id.hex(),
-                        span_id=s.span_id.hex(),
-                        parent_span_id=s.parent_span_id.hex(),
+                        trace_id=_pb_id(s.trace_id, 16),
+                        span_id=_pb_id(s.span_id, 8),
+                        parent_span_id=_pb_id(s.parent_span_id, 8),
                         name=s.name,
                         start_ns=s.start_time_unix_nano,
                         end_ns=s.end_time_unix_nano,
@@ -200,7 +210,16 @@ def json_get(obj: dict, camel: str, snake: str, default: Any = None) -> Any:
     return obj.get(snake, default)
 
 
+def _json_values(inner: Any) -> list:
+    """The `values` list of an arrayValue or kvlistValue; TypeError when it is not one."""
+    values = inner.get("values", []) if isinstance(inner, dict) else None
+    if not isinstance(values, list):
+        raise TypeError("arrayValue and kvlistValue hold {values: [...]}")
+    return values
+
+
 def _json_value(value: Any) -> Any:
+    """An AnyValue's value; TypeError, ValueError or OverflowError when it is wrongly typed."""
     if not isinstance(value, dict) or not value:
         return None
     key, inner = next(iter(value.items()))
@@ -214,9 +233,9 @@ def _json_value(value: Any) -> Any:
     if key in ("boolValue", "bool_value"):
         return bool(inner)
     if key in ("arrayValue", "array_value"):
-        return [_json_value(v) for v in (inner or {}).get("values", [])]
+        return [_json_value(v) for v in _json_values(inner)]
     if key in ("kvlistValue", "kvlist_value"):
-        return _json_attributes((inner or {}).get("values", []))
+        return _json_attributes(_json_values(inner))
     if key in ("bytesValue", "bytes_value"):
         return str(inner)
     return None
@@ -230,7 +249,7 @@ def _json_attributes(items: Any) -> dict[str, Any]:
         if isinstance(kv, dict) and isinstance(kv.get("key"), str):
             try:
                 out[kv["key"]] = _json_value(kv.get("value"))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError, RecursionError):
                 continue  # a wrongly typed value is dropped, not the span
     return out
 
@@ -238,7 +257,11 @@ def _json_attributes(items: Any) -> dict[str, Any]:
 def _hex_id(value: Any, size: int) -> str:
     text = value if isinstance(value, str) else ""
     text = text.lower()
-    if text and (len(text) != size or any(c not in "0123456789abcdef" for c in text)):
+    if text and (
+        len(text) != size
+        or any(c not in "0123456789abcdef" for c in text)
+        or not text.strip("0")  # all zeros: OTLP's invalid id
+    ):
         return ""
     return text
 
@@ -281,33 +304,161 @@ def _json_span(s: dict, resource: dict[str, Any]) -> Span:
     )
 
 
+def _json_list(obj: dict, camel: str, snake: str) -> list:
+    """A list field of a request's object (missing or null is empty); BadBody otherwise."""
+    value = json_get(obj, camel, snake) or []
+    if not isinstance(value, list):
+        raise BadBody(f"{camel} must be a list.")
+    return value
+
+
 def decode_json(body: bytes) -> tuple[list[Span], list[str]]:
-    """Spans of an OTLP JSON request, and the reasons for spans that could not be read."""
+    """Spans of an OTLP JSON request, and the reasons for spans that could not be read.
+
+    The request's structure around the spans (resources, scopes, the span lists) must be
+    OTLP's, else the body is not an export request (BadBody, a 400); a span that cannot be read
+    is rejected alone, a wrongly typed attribute value dropped."""
     data = parse_json(body)
-    if not isinstance(data, dict) or not isinstance(
-        json_get(data, "resourceSpans", "resource_spans", []), list
-    ):
+    if not isinstance(data, dict):
         raise BadBody("The body is not an OTLP ExportTraceServiceRequest (resourceSpans).")
     spans: list[Span] = []
     rejected: list[str] = []
-    for rs in json_get(data, "resourceSpans", "resource_spans", []):
+    for rs in _json_list(data, "resourceSpans", "resource_spans"):
         if not isinstance(rs, dict):
             raise BadBody("resourceSpans must hold objects.")
-        resource = _json_attributes((rs.get("resource") or {}).get("attributes", []))
-        for ss in json_get(rs, "scopeSpans", "scope_spans", []) or []:
-            for s in (ss or {}).get("spans", []) if isinstance(ss, dict) else []:
+        resource_object = rs.get("resource") or {}
+        if not isinstance(resource_object, dict):
+            raise BadBody("resource must be an object.")
+        resource = _json_attributes(resource_object.get("attributes") or [])
+        for ss in _json_list(rs, "scopeSpans", "scope_spans"):
+            if not isinstance(ss, dict):
+                raise BadBody("scopeSpans must hold objects.")
+            for s in _json_list(ss, "spans", "spans"):
                 try:
                     spans.append(_json_span(s, resource))
-                except (AttributeError, TypeError, ValueError, BadBody) as exc:
-                    rejected.append(f"unreadable span: {exc}")
+                except (
+                    AttributeError,
+                    TypeError,
+                    ValueError,
+                    OverflowError,
+                    RecursionError,
+                    BadBody,
+                ) as exc:
+                    rejected.append(f"unreadable span: {exc}"[:300])
     return spans, rejected
 
 
+# --- text every span must hold ----------------------------------------------------------------
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored (PostgreSQL takes no NUL, UTF-8 no lone surrogate), or None.
+
+    `isascii` is constant time: only non-ASCII text is encoded to look for surrogates."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return "contains a lone UTF-16 surrogate"
+    return None
+
+
+def value_problem(value: Any) -> str | None:
+    """`text_problem` of the first bad string (or key) in a value of lists and dicts."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            problem = text_problem(node)
+            if problem:
+                return problem
+        elif isinstance(node, dict):
+            stack.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
+_CONTAINERS = (list, dict)
+
+
+def _attributes_problem(attributes: dict[str, Any], what: str) -> str | None:
+    """`text_problem` of the first bad key or value of attributes, naming the attribute."""
+    # This runs for every attribute of every span: the keys are checked at once, and ASCII
+    # strings without NUL (`isascii` is constant time), nearly every value, in the loop alone.
+    keys = "".join(attributes)
+    clean = "\x00" not in keys and keys.isascii()
+    if clean:
+        for value in attributes.values():
+            if value.__class__ is str:
+                if "\x00" in value or not value.isascii():
+                    clean = False
+                    break
+            elif value.__class__ in _CONTAINERS:
+                clean = False
+                break
+    if clean:
+        return None
+    for key, value in attributes.items():
+        problem = text_problem(key) or value_problem(value)
+        if problem:
+            return f"{what} {key[:100]!r} {problem}"
+    return None
+
+
+def span_problem(span: Span, resource_problem: str | None = None) -> str | None:
+    """Why a decoded span cannot be stored as it is, or None: a string in it (attribute, event,
+    name, status message) holds text no column can. Every string is checked, not only those
+    the mapping reads today, so no attribute read tomorrow reaches the database unchecked."""
+    problem = resource_problem or _attributes_problem(span.attributes, "attribute")
+    if problem:
+        return problem
+    name, status = span.name, span.status_message
+    if "\x00" in name or "\x00" in status or not name.isascii() or not status.isascii():
+        for what, text in (("the span name", name), ("the status message", status)):
+            problem = text_problem(text)
+            if problem:
+                return f"{what} {problem}"
+    for event in span.events:
+        problem = _attributes_problem(event.attributes, "event attribute")
+        if problem:
+            return problem
+        problem = text_problem(event.name)
+        if problem:
+            return f"an event name {problem}"
+    return None
+
+
+def checked(spans: list[Span]) -> tuple[list[Span], list[str]]:
+    """The spans whose text can be stored, and a reason for each one that cannot."""
+    good: list[Span] = []
+    rejected: list[str] = []
+    resources: dict[int, str | None] = {}  # a resource is shared by its spans: checked once
+    for span in spans:
+        key = id(span.resource)
+        if key not in resources:
+            resources[key] = _attributes_problem(span.resource, "resource attribute")
+        problem = span_problem(span, resources[key])
+        if problem:
+            rejected.append(f"span rejected: {problem}")
+        else:
+            good.append(span)
+    return good, rejected
+
+
 def decode(body: bytes, content_type: str) -> tuple[list[Span], list[str]]:
-    """Spans of a request body by its content type, with reasons for unreadable spans."""
+    """Spans of a request body by its content type whose text can be stored, with reasons for
+    the spans that could not be read or hold text no column can (NUL, lone surrogates)."""
+    unreadable: list[str] = []
     if encoding(content_type) == "protobuf":
-        return decode_protobuf(body), []
-    return decode_json(body)
+        spans = decode_protobuf(body)
+    else:
+        spans, unreadable = decode_json(body)
+    good, bad_text = checked(spans)
+    return good, unreadable + bad_text
 
 
 def response_body(

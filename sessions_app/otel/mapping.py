@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..inputs import bounded_id
 from .attributes import call_model, call_usage
 from .decode import STATUS_ERROR, Span
 from .messages import Message, MessageError, call_messages
@@ -53,6 +55,8 @@ MESSAGE_PREFIXES = (
 # litellm's callback promotes request metadata listed in LITELLM_OTEL_BAGGAGE_METADATA_KEYS.
 SESSION_KEYS = ("gen_ai.conversation.id", "session.id", "litellm.metadata.session_id")
 USER_KEYS = ("user.id", "enduser.id", "litellm.metadata.user_id")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -127,6 +131,7 @@ def _kind(span: Span) -> str:
     an OpenInference instrumentor opens per trace (the Agents SDK's "Agent workflow")."""
     a = span.attributes
     op = a.get("gen_ai.operation.name")
+    op = op if isinstance(op, str) else None  # a list would not even be looked up in a set
     oi = str(a.get("openinference.span.kind", "")).upper()
     if op == "invoke_workflow" or (oi in ("AGENT", "CHAIN") and not span.parent_span_id):
         return "workflow"
@@ -169,23 +174,49 @@ def message_key(message: Message) -> str:
     return _digest(message.get("role", ""), text, calls)[:32]
 
 
+def _acyclic_parents(spans: list[Span], by_id: dict[str, Span]) -> dict[str, str]:
+    """Each span's parent within the batch (span id -> parent's span id), the link closing a
+    cycle left out: ids are the exporter's word, and a span its own ancestor would make every
+    walk up the tree endless. Each span is visited once."""
+    parents = {
+        s.span_id: s.parent_span_id
+        for s in spans
+        if s.parent_span_id and s.parent_span_id in by_id and s.parent_span_id != s.span_id
+    }
+    done: set[str] = set()
+    for start in list(parents):
+        path: set[str] = set()
+        node = start
+        while node in parents and node not in done:
+            path.add(node)
+            if parents[node] in path:
+                del parents[node]  # the link back into this walk: a cycle
+                break
+            node = parents[node]
+        done |= path
+    return parents
+
+
 class _Tree:
     """Ancestry within the batch: a span's session, run and agent, memoized."""
 
     def __init__(self, spans: list[Span]):
         self.by_id = {s.span_id: s for s in spans}
         self.kinds = {s.span_id: _kind(s) for s in spans}
+        self.parents = _acyclic_parents(spans, self.by_id)
         self._memo: dict[str, tuple[str, str | None, Span | None]] = {}
 
     def parent(self, span: Span) -> Span | None:
-        return self.by_id.get(span.parent_span_id) if span.parent_span_id else None
+        parent_id = self.parents.get(span.span_id)
+        return self.by_id[parent_id] if parent_id else None
 
     def _first(self, span: Span, keys: tuple[str, ...]) -> str:
         node: Span | None = span
         while node is not None:
             for key in keys:
                 value = node.attributes.get(key) or node.resource.get(key)
-                if value:
+                # A name or a number; not a float ("nan"), a boolean or a list's repr.
+                if value and (type(value) is str or type(value) is int):
                     return str(value)[:255]
             node = self.parent(node)
         return ""
@@ -213,7 +244,9 @@ class _Tree:
             above = self.agent_of(self.parent(span), ("agent",))
             if above is not None and _agent_name(above) != _agent_name(span):
                 outer, _, _ = self.place(above)
-                result = (f"{outer}/{_agent_name(span)}"[:255], outer, span)
+                # Past 255 characters, a digest of the whole: a cut could be the parent's id.
+                child = f"{outer}/{_agent_name(span)}"
+                result = (bounded_id(child, keep=child[:190]), outer, span)
             else:
                 top = self.place(above)[0] if above is not None else None
                 result = (top or self._first(span, SESSION_KEYS) or span.trace_id, None, span)
@@ -314,8 +347,27 @@ def _merge(order: list[Unit], index: dict[str, Unit], units: list[Unit]) -> None
             order.append(unit)
 
 
+def _span_units(
+    span: Span, kind: str, run: str | None, calls: dict[str, tuple[str, str]]
+) -> tuple[int, list[Unit], bool]:
+    """(its rank among calls that started together, the units a span adds, whether it is a run);
+    the model calls' tool calls are recorded in `calls` (call id -> name and arguments)."""
+    if kind == "model":
+        units = _model_units(span, run)
+        for u in units:
+            for c in (u.message or {}).get("tool_calls", []):
+                calls[c["id"]] = (c["function"]["name"], c["function"]["arguments"])
+        return 0, units, False
+    if kind == "tool":
+        return 1, _tool_units(span, run, calls), False
+    return 0, [], kind in ("agent", "workflow")
+
+
 def plan_spans(spans: list[Span]) -> Plan:
-    """Map a batch of spans; unusable spans are listed in `rejected` with the reason."""
+    """Map a batch of spans; unusable spans are listed in `rejected` with the reason.
+
+    A span the mapping fails on is rejected alone, whatever the failure: the rest of the batch
+    is still stored (the failure is logged, it is a bug or an input not foreseen)."""
     plan = Plan()
     tree = _Tree(spans)
     per_session: dict[str, list[tuple[int, int, list[Unit]]]] = {}
@@ -328,40 +380,32 @@ def plan_spans(spans: list[Span]) -> Plan:
         if not kind:
             plan.rejected[span.span_id] = "no GenAI or OpenInference attributes"
             continue
-        sp, run = _session(plan, tree, span)
-        plan.used += 1
-        units: list[Unit] = []
-        rank = 0
         try:
-            if kind == "model":
-                units = _model_units(span, run)
-                for u in units:
-                    for c in (u.message or {}).get("tool_calls", []):
-                        fn = c["function"]
-                        calls.setdefault(sp.external_id, {})[c["id"]] = (
-                            fn["name"],
-                            fn["arguments"],
-                        )
-            elif kind == "tool":
-                rank = 1
-                units = _tool_units(span, run, calls.setdefault(sp.external_id, {}))
-            elif kind in ("agent", "workflow"):
-                plan.runs.append(
-                    RunPlan(
-                        external_id=run or f"otel-{span.span_id}",
-                        session=sp.external_id,
-                        agent_name=_agent_name(span),
-                        started_at=_at(span.start_ns),
-                        ended_at=_at(span.end_ns) if span.end_ns else None,
-                        failed=span.status_code == STATUS_ERROR,
-                        reason=span.status_message[:2000],
-                        span_id=span.span_id,
-                    )
-                )
+            external_id, _, agent = tree.place(span)
+            run = f"otel-{agent.span_id}" if agent is not None else None
+            rank, units, is_run = _span_units(span, kind, run, calls.setdefault(external_id, {}))
         except MessageError as exc:
             plan.rejected[span.span_id] = str(exc)[:300]
-            plan.used -= 1
             continue
+        except Exception as exc:
+            logger.warning("OTLP span %s could not be mapped", span.span_id, exc_info=True)
+            plan.rejected[span.span_id] = f"the span could not be mapped ({type(exc).__name__})"
+            continue
+        sp, run = _session(plan, tree, span)
+        plan.used += 1
+        if is_run:
+            plan.runs.append(
+                RunPlan(
+                    external_id=run or f"otel-{span.span_id}",
+                    session=sp.external_id,
+                    agent_name=_agent_name(span),
+                    started_at=_at(span.start_ns),
+                    ended_at=_at(span.end_ns) if span.end_ns else None,
+                    failed=span.status_code == STATUS_ERROR,
+                    reason=span.status_message[:2000],
+                    span_id=span.span_id,
+                )
+            )
         if span.status_code == STATUS_ERROR:
             units.append(
                 Unit(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .decode import Span
+from .decode import SUSPECT_ESCAPE, Span, value_problem
 
 Message = dict[str, Any]
 
@@ -32,13 +32,34 @@ class MessageError(Exception):
     """The span's message attributes are present but cannot be read."""
 
 
+def _parsed(value: str) -> Any:
+    """`value` parsed as JSON (ValueError if it is not JSON), refused (MessageError) when it
+    nests too deeply to read or its escapes make text no column can store (NUL, a lone
+    surrogate): the span's raw strings were checked, not what their escapes decode to."""
+    try:
+        data = json.loads(value)
+    except RecursionError as exc:
+        raise MessageError("message JSON nests too deeply") from exc
+    if "\\u" in value and SUSPECT_ESCAPE.search(value):
+        problem = value_problem(data)
+        if problem:
+            raise MessageError(f"message JSON {problem}")
+    return data
+
+
 def _loads(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return _parsed(value)
         except ValueError as exc:
             raise MessageError(f"message JSON does not parse: {exc}") from exc
     return value
+
+
+def _function(call: dict) -> dict:
+    """An OpenAI tool call's `function` object ({} when it is missing or not an object)."""
+    function = call.get("function")
+    return function if isinstance(function, dict) else {}
 
 
 def _text(value: Any) -> str:
@@ -125,11 +146,10 @@ def _openai_fields(item: dict, messages: list[Message]) -> None:
     calls = item.get("tool_calls")
     if isinstance(calls, list) and messages[0]["role"] == "assistant":
         extra = [
-            _call(c.get("id"), (c.get("function") or {}).get("name"),
-                  (c.get("function") or {}).get("arguments"))
+            _call(c.get("id"), _function(c).get("name"), _function(c).get("arguments"))
             for c in calls
             if isinstance(c, dict)
-        ]  # fmt: skip
+        ]
         messages[0]["tool_calls"] = [*messages[0].get("tool_calls", []), *extra]
     if item.get("tool_call_id") and messages[0]["role"] == "tool":
         messages[0]["tool_call_id"] = str(item["tool_call_id"])
@@ -235,14 +255,10 @@ def _event_message(role: str, attributes: dict[str, Any]) -> Message:
         body = _loads(body)
         if isinstance(body, dict):
             attributes = {**attributes, **body}
-    calls = _loads(attributes.get("tool_calls")) or []
+    calls = _loads(attributes.get("tool_calls"))
     chat_calls = [
-        _call(
-            c.get("id"),
-            (c.get("function") or {}).get("name"),
-            (c.get("function") or {}).get("arguments"),
-        )
-        for c in calls
+        _call(c.get("id"), _function(c).get("name"), _function(c).get("arguments"))
+        for c in (calls if isinstance(calls, list) else [])
         if isinstance(c, dict)
     ]
     role = str(attributes.get("role") or role)
@@ -263,7 +279,7 @@ def _value_messages(value: Any) -> list[Message]:
     if not isinstance(value, str) or not value:
         return []
     try:
-        data = json.loads(value)
+        data = _parsed(value)
     except ValueError:
         return [_message("user", value)]
     if isinstance(data, dict):

@@ -21,7 +21,7 @@ from django.db.models import F
 
 from .. import normalize
 from ..errors import DomainError
-from ..inputs import EventInput, UsageInput
+from ..inputs import MAX_ID, EventInput, UsageInput
 from ..jsontext import body_hash
 from ..models import AgentSession, Event, Project, Run
 from ..selectors import otel as selectors
@@ -72,6 +72,13 @@ def _inputs(sp: SessionPlan, unit: Unit, event_id: str) -> list[EventInput]:
     else:
         produced = normalize.from_openai_chat(unit.message, event_id=event_id)
         produced[0].body_hash = body_hash(unit.message)
+    for event in produced:
+        # Tool names and call ids come from the spans as they are: cut to their columns, as
+        # the JSON API cuts those of the items it converts (the event ids use the whole id).
+        event.name = event.name[:MAX_ID]
+        event.tool_call_id = event.tool_call_id[:MAX_ID]
+        if event.parent_tool_call_id:
+            event.parent_tool_call_id = event.parent_tool_call_id[:MAX_ID]
     first = produced[0]
     first.usage = _usage(unit)
     first.duration_ms = unit.duration_ms

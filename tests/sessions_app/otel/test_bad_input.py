@@ -1,0 +1,441 @@
+"""Hostile or broken exports: a body that is not OTLP is a 400, a span that cannot be stored is
+rejected alone (counted and explained in partial_success), never a 500 losing the whole export.
+
+Run on PostgreSQL too: NUL characters, lone surrogates and over-long values only fail there.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from sessions_app.models import AgentSession, Event, Run
+from sessions_app.otel import mapping
+
+pytestmark = pytest.mark.django_db
+
+TRACE = "5b8efff798038103d269b633813fc60c"
+START = 1_767_607_200_000_000_000  # 2026-01-05 10:00 UTC
+GOOD, BAD = "aaaaaaaaaaaaaaa1", "bbbbbbbbbbbbbbb2"
+
+
+def _chat(text: str = "hello") -> dict[str, Any]:
+    """A chat span's attributes: a question and its answer."""
+    return {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.input.messages": json.dumps(
+            [{"role": "user", "parts": [{"type": "text", "content": text}]}]
+        ),
+        "gen_ai.output.messages": json.dumps(
+            [{"role": "assistant", "parts": [{"type": "text", "content": "answer"}]}]
+        ),
+    }
+
+
+def span(span_id: str, attributes: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A span as plain data; `body` writes it in either encoding."""
+    return {"span_id": span_id, "trace_id": TRACE, "name": "chat", "attributes": attributes,
+            "status_code": 0, "status_message": "", "parent": "", **fields}  # fmt: skip
+
+
+def good_span() -> dict[str, Any]:
+    return span(GOOD, {**_chat("fine"), "gen_ai.conversation.id": "good-conv"})
+
+
+def _json_value(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value  # already an AnyValue
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    return {"stringValue": value}
+
+
+def _pb_value(value: Any) -> AnyValue:
+    if isinstance(value, bool):
+        return AnyValue(bool_value=value)
+    if isinstance(value, int):
+        return AnyValue(int_value=value)
+    if isinstance(value, float):
+        return AnyValue(double_value=value)
+    return AnyValue(string_value=value)
+
+
+def body(spans: list[dict], encoding: str, resource: dict[str, Any] | None = None) -> bytes:
+    """An export of `spans` in OTLP JSON or protobuf."""
+    resource = resource or {}
+    if encoding == "json":
+        return json.dumps({"resourceSpans": [{
+            "resource": {"attributes": [
+                {"key": k, "value": _json_value(v)} for k, v in resource.items()]},
+            "scopeSpans": [{"spans": [{
+                "traceId": s["trace_id"], "spanId": s["span_id"], "parentSpanId": s["parent"],
+                "name": s["name"], "startTimeUnixNano": str(START + i),
+                "endTimeUnixNano": str(START + i + 500_000_000),
+                "status": {"code": s["status_code"], "message": s["status_message"]},
+                "attributes": [
+                    {"key": k, "value": _json_value(v)} for k, v in s["attributes"].items()],
+            } for i, s in enumerate(spans)]}],
+        }]}).encode()  # fmt: skip
+    request = ExportTraceServiceRequest()
+    rs = request.resource_spans.add()
+    rs.resource.attributes.extend(KeyValue(key=k, value=_pb_value(v)) for k, v in resource.items())
+    scope = rs.scope_spans.add()
+    for i, s in enumerate(spans):
+        pb = scope.spans.add()
+        pb.trace_id = bytes.fromhex(s["trace_id"]) if isinstance(s["trace_id"], str) else s[
+            "trace_id"]  # fmt: skip
+        pb.span_id = bytes.fromhex(s["span_id"]) if isinstance(s["span_id"], str) else s["span_id"]
+        pb.parent_span_id = bytes.fromhex(s["parent"])
+        pb.name = s["name"]
+        pb.start_time_unix_nano = START + i
+        pb.end_time_unix_nano = START + i + 500_000_000
+        pb.status.code = s["status_code"]
+        pb.status.message = s["status_message"]
+        pb.attributes.extend(
+            KeyValue(key=k, value=_pb_value(v)) for k, v in s["attributes"].items()
+        )
+    return request.SerializeToString()
+
+
+def send(post_otlp, payload: bytes, encoding: str) -> tuple[int, int, str]:
+    """(status, rejected spans, error message) of posting `payload`."""
+    if encoding == "json":
+        response = post_otlp(payload, content_type="application/json")
+        if response.status_code != 200:
+            return response.status_code, 0, ""
+        partial = response.json().get("partialSuccess", {})
+        return 200, int(partial.get("rejectedSpans", 0)), partial.get("errorMessage", "")
+    response = post_otlp(payload)
+    if response.status_code != 200:
+        return response.status_code, 0, ""
+    parsed = ExportTraceServiceResponse()
+    parsed.ParseFromString(response.content)
+    partial = parsed.partial_success
+    return 200, partial.rejected_spans, partial.error_message
+
+
+def stored_texts() -> list[str]:
+    return sorted(e.content for e in Event.objects.all())
+
+
+ENCODINGS = pytest.mark.parametrize("encoding", ["json", "protobuf"])
+
+
+# --- 1. a body that is not OTLP at the request's level is a 400 ------------------------------
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"resourceSpans": [{"resource": [1], "scopeSpans": []}]},
+        {"resourceSpans": [{"resource": {"attributes": 5}, "scopeSpans": []}]},
+        {"resourceSpans": [{"scopeSpans": 5}]},
+        {"resourceSpans": [{"scopeSpans": [5]}]},
+        {"resourceSpans": [{"scopeSpans": [{"spans": 5}]}]},
+        {"resourceSpans": [{"scope_spans": [{"spans": {"a": 1}}]}]},
+    ],
+)
+def test_a_structurally_invalid_json_request_is_a_400(post_otlp, payload):
+    response = post_otlp(json.dumps(payload).encode(), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == 400
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"arrayValue": [1]},
+        {"arrayValue": {"values": 5}},
+        {"arrayValue": {"values": [{"kvlistValue": [1]}]}},
+        {"kvlistValue": [1]},
+        {"kvlistValue": {"values": 5}},
+        {"kvlistValue": {"values": [1, {"key": "a", "value": {"arrayValue": 7}}]}},
+        {"intValue": 1e400},  # json.loads reads Infinity
+        {"intValue": [1]},
+    ],
+)
+@pytest.mark.parametrize("where", ["resource", "span"])
+def test_a_wrongly_typed_attribute_value_is_dropped_and_the_span_kept(post_otlp, value, where):
+    good = good_span()
+    if where == "span":
+        good["attributes"]["some.attribute"] = value
+    resource = {"some.attribute": value} if where == "resource" else None
+    assert send(post_otlp, body([good], "json", resource), "json") == (200, 0, "")
+    assert stored_texts() == ["answer", "fine"]
+
+
+def test_a_json_span_time_that_is_infinite_rejects_that_span_only(post_otlp):
+    payload = json.loads(body([span(BAD, _chat("bad")), good_span()], "json"))
+    payload["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["startTimeUnixNano"] = 1e400
+    status, rejected, message = send(post_otlp, json.dumps(payload).encode(), "json")
+    assert (status, rejected) == (200, 1)
+    assert "unreadable span" in message
+    assert stored_texts() == ["answer", "fine"]
+
+
+# --- 2, 3. text PostgreSQL cannot store: NUL characters and lone surrogates -------------------
+
+
+def _agent(name: str) -> dict[str, Any]:
+    return {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": name,
+            "gen_ai.conversation.id": "bad-conv"}  # fmt: skip
+
+
+NUL_SPANS = {
+    "conversation id": lambda: span(BAD, {**_chat(), "gen_ai.conversation.id": "c\x00nv"}),
+    "user id": lambda: span(BAD, {**_chat(), "user.id": "u\x00"}),
+    "model": lambda: span(BAD, {**_chat(), "gen_ai.request.model": "gpt\x00"}),
+    "agent name": lambda: span(BAD, _agent("we\x00ther")),
+    "status message": lambda: span(
+        BAD, _agent("weather"), status_code=2, status_message="boom\x00"
+    ),
+    "message text": lambda: span(BAD, _chat("hi\x00there")),
+    "span name": lambda: span(BAD, {"gen_ai.operation.name": "execute_tool"}, name="t\x00ol"),
+    "attribute key": lambda: span(BAD, {**_chat(), "ke\x00y": "value"}),
+    "escaped in message JSON": lambda: span(
+        BAD,
+        {
+            **_chat(),
+            "gen_ai.input.messages": '[{"role": "user", "parts": '
+            '[{"type": "text", "content": "hi\\u0000there"}]}]',
+        },
+    ),
+    "escaped in a tool call id": lambda: span(
+        BAD,
+        {
+            **_chat(),
+            "gen_ai.output.messages": '[{"role": "assistant", "parts": '
+            '[{"type": "tool_call", "id": "c\\u0000", "name": "f", "arguments": {}}]}]',
+        },
+    ),
+    "escaped in input.value": lambda: span(
+        BAD,
+        {
+            "openinference.span.kind": "LLM",
+            "input.value": '{"messages": [{"role": "user", "content": "a\\u0000b"}]}',
+        },
+    ),
+}
+
+
+@ENCODINGS
+@pytest.mark.parametrize("case", list(NUL_SPANS))
+def test_a_span_with_a_nul_character_is_rejected_alone(post_otlp, encoding, case):
+    status, rejected, message = send(
+        post_otlp, body([NUL_SPANS[case](), good_span()], encoding), encoding
+    )
+    assert (status, rejected) == (200, 1)
+    assert "NUL character" in message
+    assert stored_texts() == ["answer", "fine"]
+    assert list(AgentSession.objects.values_list("external_id", flat=True)) == ["good-conv"]
+    assert not Run.objects.exists()
+
+
+@ENCODINGS
+def test_a_nul_character_in_a_resource_attribute_rejects_its_spans(post_otlp, encoding):
+    payload = body([good_span()], encoding, resource={"user.id": "u\x00"})
+    status, rejected, message = send(post_otlp, payload, encoding)
+    assert (status, rejected) == (200, 1)
+    assert "user.id" in message and "NUL character" in message
+    assert not AgentSession.objects.exists()
+
+
+SURROGATE_SPANS = {
+    "conversation id": lambda: span(BAD, {**_chat(), "gen_ai.conversation.id": "c\ud800"}),
+    "message text": lambda: span(BAD, _chat("hi \udfff")),
+    "escaped in message JSON": lambda: span(
+        BAD,
+        {
+            **_chat(),
+            "gen_ai.input.messages": '[{"role": "user", "parts": '
+            '[{"type": "text", "content": "hi\\ud800"}]}]',
+        },
+    ),
+    "status message": lambda: span(BAD, _agent("weather"), status_code=2, status_message="\ud800"),
+}
+
+
+@pytest.mark.parametrize("case", list(SURROGATE_SPANS))
+def test_a_span_with_a_lone_surrogate_is_rejected_alone(post_otlp, case):
+    """Only JSON can carry one (protobuf strings are UTF-8, which has no surrogates)."""
+    status, rejected, message = send(post_otlp, body([SURROGATE_SPANS[case](), good_span()],
+                                                     "json"), "json")  # fmt: skip
+    assert (status, rejected) == (200, 1)
+    assert "surrogate" in message
+    assert stored_texts() == ["answer", "fine"]
+
+
+def test_a_surrogate_pair_written_as_escapes_is_text_and_kept(post_otlp):
+    """An emoji in message JSON written by ensure_ascii: two escapes, one valid character."""
+    attributes = {**_chat(), "gen_ai.conversation.id": "good-conv",
+                  "gen_ai.input.messages": json.dumps(
+                      [{"role": "user", "parts": [{"type": "text", "content": "hi \U0001f600"}]}]
+                  )}  # fmt: skip
+    assert "\\ud83d" in attributes["gen_ai.input.messages"]
+    assert send(post_otlp, body([span(GOOD, attributes)], "json"), "json") == (200, 0, "")
+    assert stored_texts() == ["answer", "hi \U0001f600"]
+
+
+# --- 4. message JSON nested too deeply --------------------------------------------------------
+
+DEEP = "[" * 50_000 + "]" * 50_000
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {**_chat(), "gen_ai.input.messages": DEEP},
+        {**_chat(), "gen_ai.output.messages": DEEP},
+        {**_chat(), "gen_ai.system_instructions": DEEP},
+        {"openinference.span.kind": "LLM", "input.value": DEEP},
+    ],
+    ids=["input", "output", "system", "input.value"],
+)
+def test_message_json_nested_too_deeply_rejects_that_span_only(post_otlp, attributes):
+    status, rejected, message = send(
+        post_otlp, body([span(BAD, attributes), good_span()], "protobuf"), "protobuf"
+    )
+    assert (status, rejected) == (200, 1)
+    assert "too deeply" in message
+    assert stored_texts() == ["answer", "fine"]
+
+
+# --- 5. values longer than their columns ------------------------------------------------------
+
+
+@ENCODINGS
+def test_a_tool_span_with_an_overlong_name_and_call_id_is_stored_cut_to_the_columns(
+    post_otlp, encoding
+):
+    tool = span(BAD, {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "n" * 300,
+                      "gen_ai.tool.call.id": "c" * 300, "gen_ai.tool.call.arguments": "{}",
+                      "gen_ai.tool.call.result": "ok", "gen_ai.conversation.id": "tools"},
+                name="x" * 300)  # fmt: skip
+    assert send(post_otlp, body([tool], encoding), encoding) == (200, 0, "")
+    result = Event.objects.get(type="tool_result")
+    assert (result.name, result.tool_call_id, result.content) == ("n" * 255, "c" * 255, "ok")
+    # A retry adds nothing: the event's id comes from the whole call id.
+    assert send(post_otlp, body([tool], encoding), encoding) == (200, 0, "")
+    assert Event.objects.filter(type="tool_result").count() == 1
+
+
+def test_overlong_tool_calls_in_messages_are_stored_cut_to_the_columns(post_otlp):
+    call = {"type": "tool_call", "id": "i" * 400, "name": "f" * 400, "arguments": {"a": 1}}
+    attributes = {
+        **_chat("use the tool"),
+        "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [call]}]),
+        "gen_ai.conversation.id": "s" * 400,
+        "user.id": "u" * 400,
+        "gen_ai.agent.name": "a" * 400,
+        "gen_ai.request.model": "m" * 400,
+        "gen_ai.usage.input_tokens": 10,
+        "gen_ai.usage.output_tokens": 2,
+    }
+    agent = span(GOOD, {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "b" * 400,
+                        "gen_ai.conversation.id": "s" * 400})  # fmt: skip
+    sub = span("ccccccccccccccc3", {"gen_ai.operation.name": "invoke_agent",
+                                    "gen_ai.agent.name": "d" * 400}, parent=GOOD)  # fmt: skip
+    chat = span(BAD, attributes, parent="ccccccccccccccc3")
+    assert send(post_otlp, body([agent, sub, chat], "json"), "json") == (200, 0, "")
+    tool_call = Event.objects.get(type="tool_call")
+    assert (tool_call.name, tool_call.tool_call_id) == ("f" * 255, "i" * 255)
+    root = AgentSession.objects.get(external_id="s" * 255)
+    assert root.agent_name == "b" * 200
+    child = AgentSession.objects.get(parent=root)
+    assert len(child.external_id) == 255
+    assert Run.objects.count() == 2
+
+
+# --- ids, cycles and the last line of defence -------------------------------------------------
+
+
+@ENCODINGS
+@pytest.mark.parametrize(
+    ("trace_id", "span_id"),
+    [
+        ("00" * 16, "bbbbbbbbbbbbbbb2"),
+        (TRACE, "0000000000000000"),
+        ("ab", "bbbbbbbbbbbbbbb2"),
+        (TRACE, "bb"),
+    ],
+    ids=["zero trace", "zero span", "short trace", "short span"],
+)
+def test_spans_with_invalid_ids_are_counted_as_rejected(post_otlp, encoding, trace_id, span_id):
+    bad = span(span_id, _chat("bad"), trace_id=trace_id)
+    status, rejected, message = send(post_otlp, body([bad, good_span()], encoding), encoding)
+    assert (status, rejected) == (200, 1)
+    assert "invalid trace or span id" in message
+    assert stored_texts() == ["answer", "fine"]
+
+
+def test_a_number_that_is_not_a_name_is_not_a_user(post_otlp):
+    good = good_span()
+    good["attributes"]["user.id"] = float("nan")
+    assert send(post_otlp, body([good], "protobuf"), "protobuf") == (200, 0, "")
+    assert AgentSession.objects.get().user_ref == ""
+
+
+@ENCODINGS
+def test_spans_whose_parents_form_a_cycle_are_stored_not_looped_on(post_otlp, encoding):
+    a = span(GOOD, {**_chat("a"), "gen_ai.conversation.id": "cycle"}, parent="ccccccccccccccc3")
+    b = span("ccccccccccccccc3", {"gen_ai.operation.name": "invoke_agent"}, parent=GOOD)
+    me = span(BAD, {"gen_ai.operation.name": "invoke_agent"}, parent=BAD)
+    assert send(post_otlp, body([a, b, me], encoding), encoding) == (200, 0, "")
+    assert stored_texts() == ["a", "answer"]
+
+
+def test_a_span_the_mapping_fails_on_is_rejected_alone(post_otlp, monkeypatch):
+    real = mapping._model_units
+
+    def fail_on_bad(s, run):
+        if s.span_id == BAD:
+            raise KeyError("unexpected")
+        return real(s, run)
+
+    monkeypatch.setattr(mapping, "_model_units", fail_on_bad)
+    bad = span(BAD, {**_chat("bad"), "gen_ai.conversation.id": "bad-conv"})
+    status, rejected, message = send(post_otlp, body([bad, good_span()], "json"), "json")
+    assert (status, rejected) == (200, 1)
+    assert "could not be mapped" in message
+    assert stored_texts() == ["answer", "fine"]
+    assert list(AgentSession.objects.values_list("external_id", flat=True)) == ["good-conv"]
+
+
+def test_spans_without_agents_whose_parents_form_a_cycle_are_not_looped_on(post_otlp):
+    a = span(GOOD, _chat("a"), parent="ccccccccccccccc3")
+    b = span("ccccccccccccccc3", _chat("b"), parent=GOOD)
+    assert send(post_otlp, body([a, b], "protobuf"), "protobuf") == (200, 0, "")
+    assert AgentSession.objects.get().external_id == TRACE
+
+
+def test_an_operation_name_that_is_a_list_is_not_an_operation(post_otlp):
+    odd = span(BAD, {**_chat("odd"), "gen_ai.operation.name": {
+        "arrayValue": {"values": [{"stringValue": "chat"}]}}})  # fmt: skip
+    assert send(post_otlp, body([odd, good_span()], "json"), "json") == (200, 0, "")
+    assert stored_texts() == ["answer", "answer", "fine", "odd"]
+
+
+def test_legacy_message_events_with_odd_tool_calls_keep_their_text(post_otlp):
+    payload = json.loads(body([span(BAD, {"gen_ai.operation.name": "chat"})], "json"))
+    payload["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["events"] = [
+        {"name": "gen_ai.user.message", "timeUnixNano": str(START), "attributes": [
+            {"key": "content", "value": {"stringValue": "hi"}},
+            {"key": "tool_calls", "value": {"intValue": "5"}}]},
+        {"name": "gen_ai.choice", "timeUnixNano": str(START), "attributes": [
+            {"key": "message", "value": {"stringValue": json.dumps(
+                {"content": "yes", "tool_calls": [{"id": "c1", "function": "f"}]})}}]},
+    ]  # fmt: skip
+    assert send(post_otlp, json.dumps(payload).encode(), "json") == (200, 0, "")
+    assert stored_texts() == ["", "hi", "yes"]
