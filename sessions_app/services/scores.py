@@ -20,6 +20,11 @@ from .history import review_event_add
 from .score_values import score_value_add
 
 MAX_LABELS = 50
+# Numeric scores (and score config bounds) lie in [-MAX_SCORE_NUMBER, MAX_SCORE_NUMBER]:
+# doubles hold every integer up to 2**53 exactly, and a session's running sum of event
+# scores (SessionScore.event_sum) or any SUM/AVG over them cannot reach the column's limit
+# (~1.8e308) however many scores there are.
+MAX_SCORE_NUMBER = 1e15
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,9 @@ def score_value_check(config: ScoreConfig | None, value: Any) -> ScoreValue:
     if data_type == DataType.NUMERIC:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _bad("This score is numeric: send a number.")
-        number = float(value)
-        if not math.isfinite(number):
-            raise _bad("A score must be a finite number.")
+        number = _number(value)
+        if number is None:
+            raise _bad(f"A score is a number from {-MAX_SCORE_NUMBER:g} to {MAX_SCORE_NUMBER:g}.")
         if config and config.min_value is not None and number < config.min_value:
             raise _bad(f"{config.name} is at least {config.min_value:g}.")
         if config and config.max_value is not None and number > config.max_value:
@@ -59,6 +64,17 @@ def score_value_check(config: ScoreConfig | None, value: Any) -> ScoreValue:
     if config and value not in config.categories:
         raise _bad(f"{config.name} is one of: {', '.join(config.categories)}.")
     return ScoreValue(DataType.CATEGORICAL, label=value)
+
+
+def _number(value: int | float) -> float | None:
+    """The value as a float, or None when it is not finite or outside the score range (an
+    integer of thousands of digits does not even convert to a float)."""
+    if isinstance(value, int) and abs(value) > MAX_SCORE_NUMBER:
+        return None
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > MAX_SCORE_NUMBER:
+        return None
+    return number
 
 
 def _type_of(value: Any) -> str:
@@ -170,6 +186,12 @@ def score_config_save(
         raise InvalidInput("A categorical score needs its labels.", field="categories")
     if len(labels) > MAX_LABELS or len(set(labels)) != len(labels):
         raise InvalidInput(f"Up to {MAX_LABELS} different labels.", field="categories")
+    for field, bound in (("min_value", min_value), ("max_value", max_value)):
+        if bound is not None and _number(bound) is None:
+            raise InvalidInput(
+                f"A bound is a number from {-MAX_SCORE_NUMBER:g} to {MAX_SCORE_NUMBER:g}.",
+                field=field,
+            )
     if min_value is not None and max_value is not None and min_value > max_value:
         raise InvalidInput("The minimum is above the maximum.", field="min_value")
     clash = ScoreConfig.objects.filter(project=project, name=name)

@@ -166,3 +166,53 @@ def test_api_scores_keep_the_list_s_value_of_the_session(api, sess, helpful):
     assert api.post("/scores", body).status_code == 200  # a retry changes nothing
     row.refresh_from_db()
     assert (row.has_own, row.event_count, row.value, row.display) == (True, 2, 1.0, "1")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"1" + b"0" * 400,  # too large to convert to a float at all
+        b"-" + b"9" * 4000,
+        b"1e400",  # parsed as infinity
+        b"1.7e308",
+        b"1000000000000001",
+        b"-1e16",
+    ],
+)
+def test_a_number_outside_the_score_range_is_a_422_naming_value(api, sess, raw):
+    body = b'{"session_id": "s-1", "name": "big", "value": ' + raw + b"}"
+    r = api.post("/scores", raw=body)
+    assert r.status_code == 422
+    assert r.json()["field"] == "value" and r.json()["detail"]
+    assert not Score.objects.exists()
+
+
+def test_the_ends_of_the_score_range_are_accepted(api, sess):
+    for value in (10**15, -(10**15), 1e15, -1e15):
+        r = api.post("/scores", {"session_id": "s-1", "name": "edge", "value": value})
+        assert r.status_code == 201, r.content
+    assert Score.objects.count() == 4
+
+
+def test_event_scores_at_the_range_s_end_sum_without_overflow(api, sess):
+    from sessions_app.models import SessionScore
+
+    body = {"session_id": "s-1", "event_id": "s-1-0-a", "name": "big2", "value": 1.7e308}
+    assert api.post("/scores", body).status_code == 422
+    for _ in range(3):
+        assert api.post("/scores", {**body, "value": 1e15}).status_code == 201
+    row = SessionScore.objects.get(session__external_id="s-1", name="big2")
+    assert (row.event_count, row.event_sum, row.value) == (3, 3e15, 1e15)
+
+
+def test_a_score_config_s_bounds_lie_in_the_score_range(project):
+    from sessions_app.errors import InvalidInput
+    from sessions_app.services.scores import score_config_save
+
+    with pytest.raises(InvalidInput) as exc:
+        score_config_save(project=project, name="x", data_type=DataType.NUMERIC, max_value=1e300)
+    assert exc.value.field == "max_value"
+    with pytest.raises(InvalidInput) as exc:
+        score_config_save(project=project, name="x", data_type=DataType.NUMERIC, min_value=-1e16)
+    assert exc.value.field == "min_value"
+    assert not ScoreConfig.objects.exists()
