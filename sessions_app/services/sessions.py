@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, F, Max, Value
 from django.db.models.functions import Cast, Concat, Substr, TruncDate
 from django.utils import timezone
@@ -57,6 +58,28 @@ def _insert_session(
     if parent is not None:
         AgentSession.objects.filter(pk=parent.pk).update(children_count=F("children_count") + 1)
     return session, True
+
+
+def _lock_key(project_id: int, external_id: str) -> int:
+    """A 64-bit advisory lock key standing for a session id (existing or not) in a project."""
+    digest = hashlib.blake2b(f"{project_id}:{external_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _lock_ids_in_order(project: Project, external_ids: list[str]) -> None:
+    """Take transaction-level locks standing for these session ids, in one fixed order (by key).
+
+    An upsert with a parent locks (or creates) the parent's row and then its own. Two writers
+    making each other's session the parent (`PUT a {parent b}` and `PUT b {parent a}`) would
+    take those rows in opposite orders, or wait on each other's uncommitted insert in the
+    unique index: a deadlock, which PostgreSQL breaks by failing one. Locks taken first, in one
+    order, make the second wait for the first's commit instead; rows that do not exist yet
+    are covered too. SQLite's IMMEDIATE transactions already serialise writers."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for key in sorted({_lock_key(project.pk, i) for i in external_ids}):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def session_get_or_create(*, project: Project, external_id: str) -> tuple[AgentSession, bool]:
@@ -213,6 +236,7 @@ def session_upsert(
     if isinstance(parent_external_id, str) and parent_external_id:
         if parent_external_id == external_id:
             raise InvalidInput("A session cannot be its own parent.", field="parent_id")
+        _lock_ids_in_order(project, [external_id, parent_external_id])
         parent, _ = session_get_or_create(project=project, external_id=parent_external_id)
         if parent.depth + 1 > MAX_DEPTH:
             raise InvalidInput(

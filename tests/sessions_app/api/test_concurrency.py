@@ -130,3 +130,39 @@ def test_one_event_sent_to_three_new_sessions_at_once_leaves_no_empty_session(ap
         assert list(AgentSession.objects.values_list("external_id", flat=True)) == [winner]
         assert sorted(status for status, _ in answers) == [200, 200, 201]
         assert {body["session_id"] for _, body in answers} == {winner}
+
+
+def test_two_sessions_made_each_other_s_parent_at_once_never_deadlock(api_token):
+    """PUT pp0 {parent pp1} and PUT pp1 {parent pp0} from many threads: each takes the two
+    sessions' locks in one order, so one waits for the other instead of a deadlock (a 500)."""
+    answers: list[tuple[int, str]] = []
+
+    def work(n: int) -> None:
+        client = ApiClient(api_token)
+        child, parent = (f"pp{n % 2}", f"pp{1 - n % 2}")
+        for _ in range(3):
+            response = client.put(f"/sessions/{child}", {"parent_id": parent})
+            answers.append((response.status_code, response.json().get("code", "")))
+
+    assert run_threads(12, work) == []
+    # Each PUT is either done or refused as a cycle (the other one won): never a 500.
+    assert {status for status, _ in answers} <= {200, 201, 422}
+    assert all(code in ("", "invalid") for _, code in answers)
+    sessions = {s.external_id: s for s in AgentSession.objects.all()}
+    assert set(sessions) == {"pp0", "pp1"}
+    pp0, pp1 = sessions["pp0"], sessions["pp1"]
+    # One is the other's parent, never both; the tree's columns agree with it.
+    assert (pp0.parent_id == pp1.pk) != (pp1.parent_id == pp0.pk)
+    root, child = (pp1, pp0) if pp0.parent_id == pp1.pk else (pp0, pp1)
+    assert (root.parent_id, root.depth, root.path, root.children_count) == (
+        None,
+        0,
+        f"/{root.pk}/",
+        1,
+    )
+    assert (child.depth, child.root_id, child.path, child.children_count) == (
+        1,
+        root.pk,
+        f"/{root.pk}/{child.pk}/",
+        0,
+    )
