@@ -14,6 +14,7 @@ is synchronous (the WSGI server is), which keeps this shorter than Django's gene
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -35,6 +36,29 @@ API_PREFIXES = ("/api/v1/", "/api/otel/", "/v1/traces", "/v1/metrics", "/v1/logs
 # ENCODED_SLASH_KEY a NUL can only stand for an encoded slash.
 ENCODED_SLASH = "\x00"
 ENCODED_SLASH_KEY = "sessionscope.encoded_slashes"
+# Stands for bytes of a path segment that are not UTF-8 (`%FF`, a truncated or overlong
+# sequence, an encoded lone surrogate): ASCII's SUBSTITUTE, a control character no path id may
+# hold (sessions_app/api/convert.py check_path_id refuses it as `invalid_text`). Without it
+# Django would keep such bytes as the text `%FF` (and an ASGI server would make them U+FFFD),
+# so two different ids would be read as one that a client may also send as it is.
+NOT_UTF8 = "\x1a"
+_NOT_UTF8_RUN = re.compile("[\udc80-\udcff]+")
+
+
+def _segment_text(raw_segment: str) -> tuple[str, bool]:
+    """A raw path segment percent-decoded, as PEP 3333 has PATH_INFO hold it (UTF-8 bytes as
+    latin-1), each run of bytes that are not UTF-8 made one NOT_UTF8; and whether there was any."""
+    try:
+        # Servers pass the target's bytes as latin-1 (gunicorn, config/asgi.py).
+        data = unquote_to_bytes(raw_segment.encode("latin-1"))
+    except UnicodeEncodeError:
+        data = unquote_to_bytes(raw_segment)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = _NOT_UTF8_RUN.sub(NOT_UTF8, data.decode("utf-8", "surrogateescape"))
+        return text.encode("utf-8").decode("latin-1"), True
+    return data.decode("latin-1"), False
 
 
 def is_api_path(path_info: str) -> bool:
@@ -85,25 +109,49 @@ class ApiWSGIHandler(ApiMiddlewareMixin, WSGIHandler):
 
 def keep_encoded_slashes(environ: dict) -> None:
     """Rebuild PATH_INFO from the raw request target when it holds `%2F`, so a `/` sent encoded
-    stays inside its segment (as ENCODED_SLASH) instead of splitting it."""
+    stays inside its segment (as ENCODED_SLASH) instead of splitting it, or bytes that are not
+    UTF-8 (each run of them made NOT_UTF8, so a path id holding them is refused)."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
-    lowered = raw.lower()
-    if "%2f" not in lowered or "%00" in lowered:
+    if not raw:
+        _mark_not_utf8(environ)
         return
     path = raw.split("?", 1)[0]
+    lowered = path.lower()
+    slashes = "%2f" in lowered and "%00" not in lowered
+    if not slashes and path.isascii() and "%" not in path:
+        return
     if not path.startswith("/"):
         path = urlsplit(path).path  # an absolute-form target: http://host/path
-    # PATH_INFO holds bytes as latin-1, as PEP 3333 has it.
-    segments = [
-        unquote_to_bytes(segment).decode("latin-1").replace("/", ENCODED_SLASH)
-        for segment in path.split("/")
-    ]
+    segments = []
+    not_utf8 = False
+    for segment in path.split("/"):
+        text, bad = _segment_text(segment)
+        not_utf8 = not_utf8 or bad
+        segments.append(text.replace("/", ENCODED_SLASH) if slashes else text)
+    if not (slashes or not_utf8):
+        return
+    # Without `slashes` a `%2F` splits its segment, as the server decoded it.
     rebuilt = "/".join(segments)
     script_name = environ.get("SCRIPT_NAME", "")
     if script_name and rebuilt.startswith(script_name):
         rebuilt = rebuilt[len(script_name) :]
     environ["PATH_INFO"] = rebuilt
-    environ[ENCODED_SLASH_KEY] = True
+    if slashes:
+        environ[ENCODED_SLASH_KEY] = True
+
+
+def _mark_not_utf8(environ: dict) -> None:
+    """Without the raw target (a server that does not pass it): PATH_INFO's own bytes that are
+    not UTF-8 become NOT_UTF8."""
+    path_info = environ.get("PATH_INFO", "")
+    if path_info.isascii():
+        return
+    data = path_info.encode("latin-1", "replace")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = _NOT_UTF8_RUN.sub(NOT_UTF8, data.decode("utf-8", "surrogateescape"))
+        environ["PATH_INFO"] = text.encode("utf-8").decode("latin-1")
 
 
 class EncodedSlashMiddleware:

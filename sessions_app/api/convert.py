@@ -13,15 +13,29 @@ from ..inputs import EventInput, UsageInput
 from ..jsontext import body_hash
 from ..models import AgentSession, Event, Run
 from ..records import event_record
-from .schemas import EventIn
+from .schemas import EventIn, id_problem
 
 
 def check_path_id(value: str, *, field: str = "external_id", allow_empty: bool = False) -> str:
-    """An id from the URL: 1 to 255 characters of clean text (NUL cannot be stored)."""
+    """An id from the URL: 1 to 255 characters, what a body's id may hold (schemas.py
+    id_problem: no NUL, other control characters or bytes that are not UTF-8)."""
     if (not value and not allow_empty) or len(value) > 255:
         raise InvalidInput(f"{field} must be 1 to 255 characters.", field=field)
+    problem = id_problem(value)
+    if problem:
+        raise InvalidInput(f"{field} {problem}.", code="invalid_text", field=field)
+    return value
+
+
+def check_query_text(value: str, *, field: str) -> str:
+    """Text from the query string compared with stored text (a metadata value): at most 255
+    characters, no NUL (PostgreSQL cannot compare it); other control characters may be stored."""
+    if len(value) > 255:
+        raise InvalidInput(f"{field} must be at most 255 characters.", field=field)
     if "\x00" in value:
-        raise InvalidInput(f"{field} must not contain a NUL character.", field=field)
+        raise InvalidInput(
+            f"{field} must not contain a NUL character.", code="invalid_text", field=field
+        )
     return value
 
 

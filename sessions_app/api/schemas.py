@@ -41,6 +41,31 @@ def _clean_text(value: str) -> str:
     return value
 
 
+def id_problem(value: str) -> str | None:
+    """Why `value` cannot be an id (a session's, event's, run's, branch's), in the body or in
+    the path, or None: a NUL, a lone surrogate (not UTF-8), or another control character (C0,
+    DEL, C1; in a path also the bytes that are not UTF-8, config/handlers.py NOT_UTF8). Any
+    other Unicode is an id, `/` included."""
+    if value.isprintable():  # the common case, one pass in C
+        return None
+    if "\x00" in value:
+        return "must not contain a NUL character"
+    if any(c < " " or "\x7f" <= c <= "\x9f" for c in value):
+        return "must not contain control characters (nor bytes that are not UTF-8)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid text"
+    return None
+
+
+def _clean_id(value: str) -> str:
+    problem = id_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 # PostgreSQL refuses a time-zone offset of 16 hours or more; Python takes up to 23:59.
 MAX_OFFSET = timedelta(hours=15, minutes=59)
 
@@ -59,7 +84,9 @@ def _sane_moment(value: datetime) -> datetime:
 
 CleanStr = Annotated[str, AfterValidator(_clean_text)]
 Moment = Annotated[datetime, AfterValidator(_sane_moment)]
-ExternalId = Annotated[CleanStr, Field(min_length=1, max_length=255)]
+# An id in a body: what a path id may be too (convert.py check_path_id).
+CleanId = Annotated[str, AfterValidator(_clean_id)]
+ExternalId = Annotated[CleanId, Field(min_length=1, max_length=255)]
 SessionKind = Literal["root", "child", "segment"]
 SessionStatus = Literal["active", "completed", "archived"]
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
@@ -88,7 +115,7 @@ class StrictIn(BaseModel):
 class SessionIn(StrictIn):
     """Fields of a session; only those sent are changed on update."""
 
-    parent_id: Annotated[str, Field(max_length=255)] | None = Field(
+    parent_id: Annotated[CleanId, Field(max_length=255)] | None = Field(
         None, description="External id of the parent session; null or empty makes it a root."
     )
     kind: SessionKind | None = None

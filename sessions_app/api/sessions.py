@@ -11,7 +11,7 @@ from ..selectors.session_list import ApiSessionFilters, api_sessions_page
 from ..selectors.sessions import session_by_external_id, session_pk
 from ..services.sessions import UNSET, session_delete, session_upsert
 from .auth import ApiRequest
-from .convert import check_path_id, session_dict
+from .convert import check_path_id, check_query_text, session_dict
 from .schemas import (
     ERRORS,
     CleanStr,
@@ -101,9 +101,7 @@ def list_sessions(request: ApiRequest, filters: Query[SessionListQuery]) -> dict
     `next_cursor` back as `cursor` for the next page. `metadata.<key>=<value>` filters on a
     metadata string value (e.g. `metadata.env=prod`)."""
     metadata = {
-        key.removeprefix("metadata."): check_path_id(
-            request.GET.get(key, ""), field=key, allow_empty=True
-        )
+        key.removeprefix("metadata."): check_query_text(request.GET.get(key, ""), field=key)
         for key in request.GET
         if key.startswith("metadata.")
     }

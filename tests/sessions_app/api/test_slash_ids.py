@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.handlers import keep_encoded_slashes
+from config.handlers import ENCODED_SLASH_KEY, NOT_UTF8, keep_encoded_slashes
 from sessions_app.models import AgentSession, Event, Run
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +122,100 @@ def test_non_ascii_next_to_an_encoded_slash_is_kept_as_wsgi_bytes():
 def test_non_ascii_session_id_with_a_slash_round_trips(api):
     api.put("/sessions/caf%C3%A9%2Fx", {})
     assert AgentSession.objects.get().external_id == "café/x"
+
+
+# Path ids are what a body's id may be: any printable Unicode (and `/` as `%2F`), never bytes
+# that are not UTF-8 nor control characters (those would be read as another id, or stored as
+# one no body could name).
+
+NOT_UTF8_IDS = ["a%FFb", "a%feb", "a%C3b", "a%C0%80b", "%ED%A0%80x", "a%E2%82b", "a%2Fb%FF"]
+CONTROL_IDS = ["a%01b", "a%1Ab", "a%7Fb", "a%C2%85b", "a%0Ab", "a%09b", "a%1Bb"]
+
+
+@pytest.mark.parametrize("path_id", NOT_UTF8_IDS + CONTROL_IDS)
+def test_a_path_id_that_is_not_utf8_or_holds_a_control_character_is_refused(api, path_id):
+    for response in (
+        api.put(f"/sessions/{path_id}", {}),
+        api.get(f"/sessions/{path_id}"),
+        api.post(f"/sessions/{path_id}/events", {"id": "e", "source": "user", "message": "x"}),
+        api.patch(f"/runs/{path_id}", {"status": "running"}),
+    ):
+        assert response.status_code == 422, response.content
+        assert response.json()["code"] == "invalid_text"
+        assert response.json()["field"] == "external_id"
+    assert not AgentSession.objects.exists()
+    assert not Event.objects.exists()
+
+
+def test_different_bytes_that_are_not_utf8_never_name_one_session(api):
+    assert api.put("/sessions/a%ffb", {}).status_code == 422
+    assert api.get("/sessions/a%feb").status_code == 422
+    # The text Django would have made of them, and U+FFFD an ASGI server would, are ids.
+    assert api.put("/sessions/a%25FFb", {}).status_code == 201
+    assert api.put("/sessions/a%EF%BF%BDb", {}).status_code == 201
+    assert sorted(AgentSession.objects.values_list("external_id", flat=True)) == [
+        "a%FFb",
+        "a\ufffdb",
+    ]
+
+
+def test_a_branch_name_in_the_path_follows_the_same_rule(api):
+    api.put("/sessions/s", {})
+    response = api.delete("/sessions/s/branches/a%FFb")
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_text")
+    assert response.json()["field"] == "name"
+
+
+@pytest.mark.parametrize(
+    ("path_id", "stored"),
+    [
+        ("caf%C3%A9", "café"),
+        ("a%C2%A0b", "a\u00a0b"),  # no-break space
+        ("a%E2%80%8Bb", "a\u200bb"),  # zero-width space
+        ("%F0%9F%A6%8A", "\U0001f98a"),
+        ("a%EF%BF%BDb", "a\ufffdb"),  # U+FFFD sent as itself
+        ("t%2Fx%20y", "t/x y"),
+        ("a%25b", "a%b"),
+    ],
+)
+def test_any_printable_unicode_is_a_path_id(api, path_id, stored):
+    created = api.put(f"/sessions/{path_id}", {})
+    assert created.status_code == 201, created.content
+    assert created.json()["id"] == stored
+    assert api.get(f"/sessions/{path_id}").json()["id"] == stored
+
+
+@pytest.mark.parametrize("bad", ["a\x01b", "a\nb", "a\x7fb", "a\x85b"])
+def test_a_body_id_holding_a_control_character_is_refused_as_in_a_path(api, bad):
+    responses = [
+        api.put("/sessions/s", {"parent_id": bad}),
+        api.post("/sessions/s/events", {"id": bad, "source": "user", "message": "x"}),
+    ]
+    for response in responses:
+        assert response.status_code == 422, response.content
+    item = api.post("/ingest", {"items": [{"op": "session", "id": bad}]}).json()["results"][0]
+    assert item["status"] == 422 and item["body"]["field"] == "items.0.id"
+    assert not AgentSession.objects.filter(external_id=bad).exists()
+    assert not Event.objects.exists()
+
+
+def test_bytes_that_are_not_utf8_are_marked_in_the_rebuilt_path():
+    # An ASGI server has already made them U+FFFD; the raw target says what was sent.
+    environ = {
+        "RAW_URI": "/api/v1/sessions/a%FF%FEb/events",
+        "PATH_INFO": "/api/v1/sessions/a\xef\xbf\xbd\xef\xbf\xbdb/events",
+    }
+    keep_encoded_slashes(environ)
+    assert environ["PATH_INFO"] == f"/api/v1/sessions/a{NOT_UTF8}b/events"
+    assert ENCODED_SLASH_KEY not in environ
+    # Raw bytes in a latin-1 target (gunicorn), next to an encoded slash.
+    environ = {"RAW_URI": "/api/v1/sessions/a\xff%2Fb", "PATH_INFO": "ignored"}
+    keep_encoded_slashes(environ)
+    assert environ["PATH_INFO"] == f"/api/v1/sessions/a{NOT_UTF8}\x00b"
+    # Without a raw target, PATH_INFO's own bytes.
+    environ = {"PATH_INFO": "/api/v1/sessions/a\xffb"}
+    keep_encoded_slashes(environ)
+    assert environ["PATH_INFO"] == f"/api/v1/sessions/a{NOT_UTF8}b"
+    environ = {"PATH_INFO": "/api/v1/sessions/caf\xc3\xa9"}
+    keep_encoded_slashes(environ)
+    assert environ["PATH_INFO"] == "/api/v1/sessions/caf\xc3\xa9"
