@@ -10,6 +10,8 @@ from django import forms
 
 from sessions_app.models import Budget, Project
 from sessions_app.selectors.costs import (
+    FIRST_DAY,
+    LAST_DAY,
     MAX_RANGE_DAYS,
     UsageFilter,
     UsageRangeError,
@@ -18,6 +20,15 @@ from sessions_app.selectors.costs import (
 
 BREAKDOWNS = ("model", "agent", "user", "day", "source", "hour", "sessions", "trees", "project")
 MILLION = Decimal(1_000_000)
+
+
+DAY_RANGE_MESSAGE = f"A day from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
+
+
+def day_in_range(day: date) -> None:
+    """A day the pages' date filters accept: one whose next day Python can still hold."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise forms.ValidationError(DAY_RANGE_MESSAGE, code="out_of_range")
 
 
 class CostFilterForm(forms.Form):
@@ -31,20 +42,28 @@ class CostFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # `from` and `to` are Python keywords, as in the sessions list's form.
-        self.fields["from"] = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
-        self.fields["to"] = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+        # `from` and `to` are Python keywords, as in the sessions list's form. Days outside
+        # FIRST_DAY..LAST_DAY are field errors (the range would leave the dates Python holds).
+        for name in ("from", "to"):
+            self.fields[name] = forms.DateField(
+                required=False,
+                input_formats=["%Y-%m-%d"],
+                validators=[day_in_range],
+            )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if "from" in self.errors or "to" in self.errors:
+            return data
         try:
             usage_range(data.get("from"), data.get("to"))
         except UsageRangeError as exc:
-            message = (
-                "The range starts after it ends."
-                if exc.reversed
-                else f"A range covers at most {MAX_RANGE_DAYS} days."
-            )
+            if exc.reversed:
+                message = "The range starts after it ends."
+            elif exc.outside:  # only when `to` defaults to a day past LAST_DAY
+                message = DAY_RANGE_MESSAGE
+            else:
+                message = f"A range covers at most {MAX_RANGE_DAYS} days."
             self.add_error("from", message)
         return data
 
@@ -52,7 +71,7 @@ class CostFilterForm(forms.Form):
         """The valid filter: the last 30 days by default; invalid fields are left out."""
         data = self.cleaned_data if self.is_bound else {}
         start, end = data.get("from"), data.get("to")
-        if "from" in self.errors:
+        if "from" in self.errors or "to" in self.errors:
             start = end = None
         try:
             start, end = usage_range(start, end, today=today)

@@ -15,6 +15,8 @@ from sessions_app.selectors.session_list import (
     SessionFilters,
 )
 
+from .cost_forms import day_in_range
+
 META_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 SORT_VALUES = {s for c in SESSION_SORTS for s in (c, f"-{c}")}
 
@@ -57,8 +59,11 @@ class SessionFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # `from` and `to` are Python keywords, so they are added here rather than declared.
-        self.fields["from"] = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
-        self.fields["to"] = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+        # Days outside 1970..9000 are field errors, as on the costs page (the list adds a day).
+        for name in ("from", "to"):
+            self.fields[name] = forms.DateField(
+                required=False, input_formats=["%Y-%m-%d"], validators=[day_in_range]
+            )
 
     def clean_sort(self) -> str:
         sort = self.cleaned_data.get("sort", "")

@@ -31,6 +31,11 @@ GROUP_COLUMNS = {
 # The longest range of days a rollup covers (the pages and the API): ten years of days, still
 # one aggregate query.
 MAX_RANGE_DAYS = 3660
+# The days a range may start and end on (the API's date-times are bounded the same way): a
+# range is counted back from `to` and forward to the day after it, which near year 1 or 9999
+# would leave the dates Python and the database hold.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9000, 1, 1)
 # Ranges up to this many days also get an hourly breakdown (read from TokenUsage).
 HOURLY_MAX_DAYS = 2
 # Upper bounds of the cost-per-session histogram buckets (USD); the last bucket is open.
@@ -90,11 +95,13 @@ def default_range(today: date | None = None, days: int = 30) -> tuple[date, date
 
 
 class UsageRangeError(ValueError):
-    """A range of days a rollup refuses: it starts after it ends, or it is too long."""
+    """A range of days a rollup refuses: it starts after it ends, it is too long, or a day of
+    it is outside FIRST_DAY..LAST_DAY (`outside`)."""
 
-    def __init__(self, *, reversed_: bool) -> None:
-        super().__init__("reversed" if reversed_ else "too long")
+    def __init__(self, *, reversed_: bool, outside: bool = False) -> None:
+        super().__init__("outside" if outside else "reversed" if reversed_ else "too long")
         self.reversed = reversed_
+        self.outside = outside
 
 
 def usage_range(
@@ -102,7 +109,10 @@ def usage_range(
 ) -> tuple[date, date]:
     """The range a rollup covers, the same for the costs page and the API: `to` defaults to
     today (or `from` when that is later), `from` to 29 days before `to`; UsageRangeError when
-    `from` is after `to` or the range has MAX_RANGE_DAYS days or more."""
+    `from` is after `to`, the range has MAX_RANGE_DAYS days or more, or a day given is outside
+    FIRST_DAY..LAST_DAY."""
+    if any(day is not None and not FIRST_DAY <= day <= LAST_DAY for day in (start, end)):
+        raise UsageRangeError(reversed_=False, outside=True)
     if end is None:
         latest = default_range(today)[1]
         end = latest if start is None else max(start, latest)

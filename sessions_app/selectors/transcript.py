@@ -20,6 +20,9 @@ from .search import events_matching
 SNIPPET_SOURCE = 20_000
 # Events a search inside a session reads in seq order before it asks the text-search index.
 PROBE = 1_000
+# No stored id or text holds a NUL (the API and the OTLP receiver refuse it, and PostgreSQL
+# cannot compare text with one): text holding it finds nothing, without a query.
+NUL = "\x00"
 
 
 def transcript_before(
@@ -113,6 +116,8 @@ def _hit_seqs(
     (`OFFSET 0` keeps that subquery apart), which uses the text-search index for a rare word.
     Events an agent popped or cleared are hits only with `show_removed` (as the transcript
     shows them)."""
+    if NUL in text:
+        return []
     descending = before is not None and not after
     events = Event.objects.filter(session=session)
     if not show_removed:
@@ -188,6 +193,8 @@ def hit_seq_before(
 
 def session_pk_by_external_id(project: Project, external_id: str) -> int | None:
     """The pk of the project's session with this id, or None (the unique index)."""
+    if NUL in external_id:
+        return None
     return (
         AgentSession.objects.filter(project=project, external_id=external_id)
         .values_list("pk", flat=True)
@@ -199,6 +206,8 @@ def event_location(project: Project, external_id: str) -> tuple[int, int] | None
     """(session pk, seq) of the project's event with this id, or None: the live event (the
     unique index), else the latest removed one (`event_removed_external_id`). Asked of both
     at once, no index answers and the project's events are scanned."""
+    if NUL in external_id:
+        return None
     events = Event.objects.filter(project=project, external_id=external_id)
     row = events.filter(removed_at__isnull=True).values_list("session_id", "seq").first()
     if row is None:

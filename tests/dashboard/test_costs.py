@@ -215,6 +215,45 @@ def test_an_invalid_range_is_reported_and_the_default_shown(project, viewer):
     assert response.context["f"].days == 30
 
 
+@pytest.mark.parametrize("page", ["dashboard:costs", "dashboard:reprice"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"to": "0001-01-01"},
+        {"from": "0001-01-01"},
+        {"from": "9999-12-31"},
+        {"to": "9999-12-31"},
+        {"from": "0001-01-01", "to": "0001-01-05"},
+        {"from": "9999-12-01", "to": "9999-12-31"},
+        {"from": "1969-12-31", "to": "1970-01-10"},
+        {"from": "9000-01-02"},
+        {"to": "0001-01-01", "format": "csv"},
+    ],
+)
+def test_a_day_outside_the_supported_years_is_reported_and_the_default_shown(
+    project, viewer, page, params
+):
+    url = reverse(page, args=[project.slug]) + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+    response = client_for(viewer).get(url)
+    assert response.status_code == 200
+    context = response.context or {}  # a CSV download renders no template
+    f = context.get("f")
+    if page == "dashboard:costs" and "format" not in params:
+        assert "A day from 1970-01-01 to 9000-01-01." in response.content.decode()
+    if f is not None:
+        assert f.days == 30 and f.end == datetime.now(UTC).date()
+
+
+def test_the_ends_of_the_supported_years_are_a_range(project, viewer):
+    first = client_for(viewer).get(costs_url(project, **{"from": "1970-01-01", "to": "1970-01-31"}))
+    last = client_for(viewer).get(costs_url(project, **{"to": "9000-01-01", "from": "8999-12-01"}))
+    assert first.status_code == last.status_code == 200
+    assert (first.context["f"].start.isoformat(), last.context["f"].end.isoformat()) == (
+        "1970-01-01",
+        "9000-01-01",
+    )
+
+
 def test_a_short_range_has_an_hourly_breakdown(spend, project, viewer):
     day = NOW.date().isoformat()
     context = client_for(viewer).get(costs_url(project, **{"from": day, "to": day})).context

@@ -159,6 +159,15 @@ def test_invalid_filter_is_reported_and_ignored(client, viewer, variety):
     assert set(titles(response)) == {"a", "b", "d"}
 
 
+@pytest.mark.parametrize("params", [{"to": "9999-12-31"}, {"from": "0001-01-01"}])
+def test_a_day_python_cannot_step_past_is_reported_and_ignored(client, viewer, variety, params):
+    client.force_login(viewer)
+    response = client.get(url(**params))
+    assert response.status_code == 200
+    assert "A day from 1970-01-01 to 9000-01-01." in response.content.decode()
+    assert set(titles(response)) == {"a", "b", "d"}
+
+
 @pytest.mark.parametrize(
     "column",
     [

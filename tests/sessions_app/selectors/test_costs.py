@@ -487,3 +487,27 @@ def test_a_reversed_or_too_long_range_is_refused():
         analytics.usage_range(start, end)
     assert not too_long.value.reversed
     assert analytics.usage_range(start, end - timedelta(days=1)) == (start, end - timedelta(1))
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (None, date(1, 1, 1)),
+        (date(1, 1, 1), date(1, 1, 5)),
+        (date(9999, 12, 31), None),
+        (None, date(9999, 12, 31)),
+        (date(1969, 12, 31), date(1970, 1, 5)),
+    ],
+)
+def test_a_range_with_a_day_outside_the_supported_years_is_refused(start, end):
+    with pytest.raises(analytics.UsageRangeError) as outside:
+        analytics.usage_range(start, end)
+    assert outside.value.outside and not outside.value.reversed
+
+
+def test_the_supported_years_ends_are_days_of_a_range(project):
+    first, last = analytics.FIRST_DAY, analytics.LAST_DAY
+    assert analytics.usage_range(None, first) == (first - timedelta(days=29), first)
+    assert analytics.usage_range(last, None) == (last, last)
+    f = UsageFilter(project=project, start=last, end=last)
+    assert f.end_before - f.start_at == timedelta(days=1)
