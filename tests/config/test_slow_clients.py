@@ -36,8 +36,9 @@ def _free(port: int) -> bool:
 
 
 @contextmanager
-def _gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
+def _gunicorn(env: dict[str, str], workers: int = 2, log: Path | None = None) -> Iterator[str]:
     require(_free(PORT), f"port {PORT} is taken")
+    err = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -56,7 +57,7 @@ def _gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
         cwd=ROOT,
         env={**os.environ, "CELERY_BROKER_URL": "", "REQUEST_BODY_TIMEOUT": "4", **env},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=err,
         start_new_session=True,
     )
     try:
@@ -72,6 +73,8 @@ def _gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if log:
+            err.close()
 
 
 @pytest.fixture
@@ -183,7 +186,7 @@ def big_export(tmp_path, project, viewer):
 
 
 @contextmanager
-def _export_server(big_export, **env: str) -> Iterator[str]:
+def _export_server(big_export, log: Path | None = None, **env: str) -> Iterator[str]:
     from django.conf import settings
 
     _, url, _ = big_export
@@ -194,7 +197,7 @@ def _export_server(big_export, **env: str) -> Iterator[str]:
         "WEB_THREADS": str(EXPORT_THREADS),
         **env,
     }
-    with _gunicorn(env, workers=1) as base:
+    with _gunicorn(env, workers=1, log=log) as base:
         yield base
 
 
@@ -259,13 +262,20 @@ def test_exports_left_half_read_leave_the_threads_free(big_export):
 
 @pytest.mark.django_db(transaction=True)
 def test_clients_that_read_nothing_have_their_export_given_up_after_the_send_timeout(
-    big_export,
+    big_export, tmp_path
 ):
     path, _, cookie = big_export
-    with _export_server(big_export, SEND_TIMEOUT="1") as base:
+    log = tmp_path / "server.log"
+    with _export_server(big_export, log=log, SEND_TIMEOUT="1") as base:
         socks = [_ask_for(path, cookie) for _ in range(EXPORT_THREADS)]
         try:
-            time.sleep(1.5)
+            # Each export runs until the buffers between it and its client are full, then waits
+            # SEND_TIMEOUT: on a loaded machine that takes a while, and a client reading before
+            # then would get a whole body. So wait for the server to say it gave them up.
+            deadline = time.monotonic() + 60
+            while log.read_bytes().count(b"Gave up the response") < EXPORT_THREADS:
+                assert time.monotonic() < deadline, log.read_bytes()[-2000:]
+                time.sleep(0.2)
             assert all(s is not None for s in _health_seconds(base)), "a thread is still held"
             for sock in socks:
                 # The server closed the connection on a body it never finished: the chunked
