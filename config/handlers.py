@@ -53,12 +53,19 @@ def _segment_text(raw_segment: str) -> tuple[str, bool]:
         data = unquote_to_bytes(raw_segment.encode("latin-1"))
     except UnicodeEncodeError:
         data = unquote_to_bytes(raw_segment)
+    marked = _marked_not_utf8(data)
+    return (data.decode("latin-1"), False) if marked is None else (marked, True)
+
+
+def _marked_not_utf8(data: bytes) -> str | None:
+    """`data` as PATH_INFO holds it (UTF-8 bytes as latin-1) with each run of bytes that are
+    not UTF-8 made one NOT_UTF8, or None when all of it is UTF-8."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
         text = _NOT_UTF8_RUN.sub(NOT_UTF8, data.decode("utf-8", "surrogateescape"))
-        return text.encode("utf-8").decode("latin-1"), True
-    return data.decode("latin-1"), False
+        return text.encode("utf-8").decode("latin-1")
+    return None
 
 
 def is_api_path(path_info: str) -> bool:
@@ -146,12 +153,9 @@ def _mark_not_utf8(environ: dict) -> None:
     path_info = environ.get("PATH_INFO", "")
     if path_info.isascii():
         return
-    data = path_info.encode("latin-1", "replace")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = _NOT_UTF8_RUN.sub(NOT_UTF8, data.decode("utf-8", "surrogateescape"))
-        environ["PATH_INFO"] = text.encode("utf-8").decode("latin-1")
+    marked = _marked_not_utf8(path_info.encode("latin-1", "replace"))
+    if marked is not None:
+        environ["PATH_INFO"] = marked
 
 
 class EncodedSlashMiddleware:

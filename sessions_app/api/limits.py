@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -19,10 +18,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja.parser import Parser
 
 from ..errors import InvalidInput, PayloadTooLarge
+from ..storable import SUSPECT_ESCAPE_BYTES, text_problem
 
-# Escapes that decode to text PostgreSQL cannot store (NUL) or UTF-8 cannot encode (a lone
-# surrogate). Raw control bytes are already invalid JSON, so only these escapes can smuggle them.
-_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _CONTAINERS = (dict, list)
 
 
@@ -67,29 +64,19 @@ def _path_of_deep(value: Any, limit: int) -> str:
     return "body"
 
 
-def _bad_text(text: str) -> str | None:
-    if "\x00" in text:
-        return "contains a NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "contains invalid text (a lone UTF-16 surrogate)"
-    return None
-
-
 def _check_strings(value: Any) -> None:
     """Reject NUL characters and lone surrogates in any key or string, naming where."""
     stack: list[tuple[Any, tuple]] = [(value, ())]
     while stack:
         node, path = stack.pop()
         if isinstance(node, str):
-            reason = _bad_text(node)
+            reason = text_problem(node)
             if reason:
                 field = ".".join(str(p) for p in path) or "body"
                 raise InvalidInput(f"{field} {reason}.", code="invalid_text", field=field)
         elif isinstance(node, dict):
             for key, child in node.items():
-                reason = _bad_text(key)
+                reason = text_problem(key)
                 if reason:
                     field = ".".join(str(p) for p in (*path, key))
                     raise InvalidInput(f"Key {field} {reason}.", code="invalid_text", field=field)
@@ -182,7 +169,7 @@ def parse_limited_json(body: bytes) -> Any:
         raise InvalidInput(
             f"JSON nesting is deeper than {limit} levels at {field}.", code="too_deep", field=field
         )
-    if _SUSPECT_ESCAPE.search(body):
+    if SUSPECT_ESCAPE_BYTES.search(body):
         _check_strings(data)
     if overflowed:
         field = _path_of(data, _NON_FINITE)

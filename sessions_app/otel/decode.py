@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -21,6 +20,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from ..storable import text_problem
+
 # An attribute string longer than this is cut (a span is still used); the receiver's body limit
 # bounds the whole request.
 MAX_ATTRIBUTE_CHARS = 1_000_000
@@ -30,10 +31,6 @@ STATUS_UNSET, STATUS_OK, STATUS_ERROR = 0, 1, 2
 PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf", "application/octet-stream")
 
 M = TypeVar("M", bound=Message)
-
-# A JSON escape that decodes to text PostgreSQL cannot store (NUL) or UTF-8 cannot encode (a
-# surrogate: alone it is invalid, in a pair it is fine, so a match is only a reason to look).
-SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 
 class BadBody(Exception):
@@ -349,20 +346,6 @@ def decode_json(body: bytes) -> tuple[list[Span], list[str]]:
 
 
 # --- text every span must hold ----------------------------------------------------------------
-
-
-def text_problem(text: str) -> str | None:
-    """Why `text` cannot be stored (PostgreSQL takes no NUL, UTF-8 no lone surrogate), or None.
-
-    `isascii` is constant time: only non-ASCII text is encoded to look for surrogates."""
-    if "\x00" in text:
-        return "contains a NUL character"
-    if not text.isascii():
-        try:
-            text.encode()
-        except UnicodeEncodeError:
-            return "contains a lone UTF-16 surrogate"
-    return None
 
 
 def value_problem(value: Any) -> str | None:

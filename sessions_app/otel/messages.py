@@ -21,7 +21,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .decode import SUSPECT_ESCAPE, Span, value_problem
+from ..storable import SUSPECT_ESCAPE
+from .decode import Span, value_problem
 
 Message = dict[str, Any]
 

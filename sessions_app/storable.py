@@ -1,0 +1,27 @@
+"""Text the database can store, one rule for every way text comes in (the JSON API's bodies,
+OTLP spans): PostgreSQL takes no NUL character, UTF-8 encodes no lone UTF-16 surrogate."""
+
+from __future__ import annotations
+
+import re
+
+# A JSON escape that decodes to such text (`\u0000`, a surrogate: alone it is invalid, in a
+# pair it is fine, so a match is only a reason to look). Raw control bytes are already invalid
+# JSON, so only these escapes can smuggle them in.
+SUSPECT_ESCAPE_PATTERN = r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})"
+SUSPECT_ESCAPE = re.compile(SUSPECT_ESCAPE_PATTERN)
+SUSPECT_ESCAPE_BYTES = re.compile(SUSPECT_ESCAPE_PATTERN.encode())
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored, or None.
+
+    `isascii` is constant time: only non-ASCII text is encoded to look for surrogates."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return "contains invalid text (a lone UTF-16 surrogate)"
+    return None
