@@ -30,7 +30,12 @@ from sessions_app.selectors.sessions import (
     session_for_page,
     session_subtree_totals,
 )
-from sessions_app.selectors.transcript import find_in_session, transcript_before
+from sessions_app.selectors.transcript import (
+    call_results,
+    find_in_session,
+    shown_events,
+    transcript_before,
+)
 
 from ..access import project_for
 from ..htmx import render_htmx
@@ -70,27 +75,38 @@ SHORTCUTS: list[dict[str, str]] = [
 @dataclass
 class Item:
     """One row of the transcript: an event, the tool calls it made (with their results nested)
-    and the idle time before it."""
+    and the idle time before it. `complete`: `results` holds every result of the call (they
+    were read past the page's end), so none means none yet."""
 
     event: Event
     calls: list[Item] = field(default_factory=list)
     results: list[Item] = field(default_factory=list)
     gap: timedelta | None = None
+    complete: bool = False
 
 
-def build_transcript(events: list[Event], previous: Event | None) -> list[Item]:
+# What each kind of event shows nested inside it (_event.html): calls and results under a
+# message, results under a call; nested anywhere else, an event would not be shown at all.
+HOLDS_CALLS = frozenset(Event.Type) - {Event.Type.TOOL_CALL, Event.Type.TOOL_RESULT}
+HOLDS_RESULTS = frozenset(Event.Type) - {Event.Type.TOOL_RESULT}
+
+
+def build_transcript(
+    events: list[Event], previous: Event | None, *, complete: bool = False
+) -> list[Item]:
     """Nest tool calls under the message that asked for them and results under their call,
-    when both are on the same page; anything else stays a top-level row in seq order."""
+    when both are in `events`; anything else stays a top-level row in seq order. `complete`:
+    `events` holds every result of its calls (`transcript.call_results`)."""
     items: list[Item] = []
     by_id: dict[int, Item] = {}
     last_ts = previous.timestamp if previous else None
     for event in events:
-        item = Item(event=event)
+        item = Item(event=event, complete=complete)
         by_id[event.pk] = item
         parent = by_id.get(event.parent_event_id) if event.parent_event_id else None
-        if parent and event.type == Event.Type.TOOL_CALL:
+        if parent and event.type == Event.Type.TOOL_CALL and parent.event.type in HOLDS_CALLS:
             parent.calls.append(item)
-        elif parent and event.type == Event.Type.TOOL_RESULT:
+        elif parent and event.type == Event.Type.TOOL_RESULT and parent.event.type in HOLDS_RESULTS:
             parent.results.append(item)
         else:
             if last_ts is not None and event.timestamp - last_ts > IDLE_GAP:
@@ -127,20 +143,23 @@ def _transcript_context(request: DashboardRequest, session: AgentSession) -> dic
     kept = {"run": run_pk or "", "removed": "1" if show_removed else "", "branch": branch}
     # The transcript's own filters, carried by its "load more", "load earlier" and live links.
     transcript_qs = urlencode({k: v for k, v in kept.items() if v})
+    filters: dict[str, Any] = {
+        "limit": PAGE_SIZE,
+        "run_id": run_pk,
+        "show_removed": show_removed,
+        "branch": branch_q,
+    }
+    shown = shown_events(run_id=run_pk, show_removed=show_removed, branch=branch_q)
     if before_seq is not None:
-        events, previous, has_less = transcript_before(
-            session,
-            before_seq=before_seq,
-            limit=PAGE_SIZE,
-            run_id=run_pk,
-            show_removed=show_removed,
-            branch=branch_q,
-        )
-        attach_event_review(events)
+        events, previous, has_less = transcript_before(session, before_seq=before_seq, **filters)
+        first_seq = events[0].seq if events else before_seq
+        page = call_results(session, events, start=first_seq, shown=shown)
+        attach_event_review(page.events)
         return {
-            "items": build_transcript(events, previous),
+            "items": build_transcript(page.events, previous, complete=not page.truncated),
+            "results_cut": page.truncated,
             "has_less": has_less,
-            "first_seq": events[0].seq if events else before_seq,
+            "first_seq": first_seq,
             "last_seq": events[-1].seq if events else before_seq,
             "run_filter": run_pk,
             "transcript_qs": transcript_qs,
@@ -149,21 +168,27 @@ def _transcript_context(request: DashboardRequest, session: AgentSession) -> dic
     if at is not None and not after_seq:
         # The page starts a few events before the one asked for, so it is read in context.
         after_seq = max(at - AT_CONTEXT - 1, 0)
-    events, previous, has_more = transcript_page(
-        session,
-        after_seq=after_seq,
-        limit=PAGE_SIZE,
-        run_id=run_pk,
-        show_removed=show_removed,
-        branch=branch_q,
-    )
-    attach_event_review(events)  # comments and scores on these events (issue 18)
+    events, previous, has_more = transcript_page(session, after_seq=after_seq, **filters)
+    # The event asked for may be a result whose call comes before the page: it is shown inside
+    # the call, so the page starts before the call instead.
+    call = next((getattr(e, "call_seq", None) for e in events if e.seq == at), None)
+    if at is not None and call is not None and call <= after_seq:
+        after_seq = max(call - AT_CONTEXT - 1, 0)
+        events, previous, has_more = transcript_page(session, after_seq=after_seq, **filters)
+    # Results of calls on the pages before, newer than those pages: only the live tail and
+    # "load more" (htmx) put them into their calls, which are on screen (`seen` is theirs).
+    seen = _int_param(request, "seen") if htmx_target(request) == "transcript-more" else None
+    page = call_results(session, events, start=after_seq + 1, shown=shown, seen=seen)
+    attach_event_review(page.events)  # comments and scores on these events (issue 18)
     first_seq = events[0].seq if events else after_seq + 1
     return {
         "transcript_qs": transcript_qs,
         "show_removed": show_removed,
         "branch": branch,
-        "items": build_transcript(events, previous),
+        "items": build_transcript(page.events, previous, complete=not page.truncated),
+        "results_cut": page.truncated,
+        "late": page.late,
+        "seen": page.seen,
         "has_more": has_more,
         # seq is gapless, so events precede the page exactly when it starts after #1; with a
         # run filter the earlier page may turn out empty.

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from ..db import server_bound
 from ..errors import NotFound
 from ..models import AgentSession, Event, Project, Run
+from .transcript import UNSHOWN, call_seq, shown_events
 
 
 def transcript_page(
@@ -25,20 +26,16 @@ def transcript_page(
 ) -> tuple[list[Event], Event | None, bool]:
     """A keyset page of the transcript: events after `after_seq` (the payload and metadata
     deferred until someone clicks), the event just before the page (for the idle-gap marker),
-    and whether more follow. Each event comes with its usage and summary record (one join).
-    Removed events (an agent's pop or clear) only with `show_removed`; `branch` is a
-    `branches.branch_filter`."""
+    and whether more follow. Each event comes with its usage and summary record (one join) and,
+    for a tool result, the seq of its shown call (`transcript.call_seq`). Removed events (an
+    agent's pop or clear) only with `show_removed`; `branch` is a `branches.branch_filter`."""
+    shown = shown_events(run_id=run_id, show_removed=show_removed, branch=branch)
     qs = (
-        Event.objects.filter(session=session)
-        .defer("payload", "metadata", "body_hash")
+        Event.objects.filter(shown, session=session)
+        .defer(*UNSHOWN)
         .select_related("usage", "summary_record")
+        .annotate(call_seq=call_seq(session, shown))
     )
-    if run_id is not None:
-        qs = qs.filter(run_id=run_id)
-    if not show_removed:
-        qs = qs.filter(removed_at__isnull=True)
-    if branch is not None:
-        qs = qs.filter(branch)
     # Fetch the previous event too (seq >= after_seq) so the first row can show an idle gap.
     rows: list[Event] = list(qs.filter(seq__gte=max(after_seq, 1)).order_by("seq")[: limit + 2])
     previous = None

@@ -1,16 +1,19 @@
-"""Reads that move through one session's transcript: the page before an event, errors before and
-after a seq, hits of a search inside the session, a session or event found by its own id.
+"""Reads that move through one session's transcript: the page before an event, the results of a
+page's tool calls wherever they lie, errors before and after a seq, hits of a search inside the
+session, a session or event found by its own id.
 
 Each is one query on an index ordered by seq within the session (the unique (session, seq)
-index, the partial error index of migration 0013), so its time does not grow with the session.
+index, the partial error index of migration 0013, the parent index `event_parent`), so its time
+does not grow with the session.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, IntegerField, Q, QuerySet, When
 from django.db.models.functions import Substr
 
 from ..models import AgentSession, Event, Project
@@ -23,6 +26,122 @@ PROBE = 1_000
 # No stored id or text holds a NUL (the API and the OTLP receiver refuse it, and PostgreSQL
 # cannot compare text with one): text holding it finds nothing, without a query.
 NUL = "\x00"
+# Results of a page's tool calls read past the page's end, at most (a call has one result, a few
+# at most; a client that hangs thousands on one call must not make one page unbounded).
+CALL_RESULTS = 200
+# Columns a transcript page never shows (the payload loads when someone opens it).
+UNSHOWN = ("payload", "metadata", "body_hash")
+
+
+def shown_events(
+    *, run_id: int | None = None, show_removed: bool = False, branch: Q | None = None
+) -> Q:
+    """The events a transcript shows: of one run, without those an agent popped or cleared
+    (unless `show_removed`), on one branch (a `branches.branch_filter`)."""
+    shown = Q()
+    if run_id is not None:
+        shown &= Q(run_id=run_id)
+    if not show_removed:
+        shown &= Q(removed_at__isnull=True)
+    if branch is not None:
+        shown &= branch
+    return shown
+
+
+def _of_parent(condition: Q) -> Q:
+    """`condition` asked of an event's parent event instead of the event."""
+    children: list[Any] = []
+    for child in condition.children:
+        if isinstance(child, Q):
+            children.append(_of_parent(child))
+        else:
+            lookup, value = cast(tuple[str, Any], child)
+            children.append((f"parent_event__{lookup}", value))
+    return Q(*children, _connector=condition.connector, _negated=condition.negated)
+
+
+def call_seq(session: AgentSession, shown: Q) -> Case:
+    """Annotation: for a tool result whose tool call comes before it and is shown too, the
+    call's seq, else NULL. Such a result is shown inside its call, on the call's page, wherever
+    the page boundary falls (`call_results` reads it there), never on a page of its own. One
+    primary-key probe of the parent per row read."""
+    answers = Q(
+        type=Event.Type.TOOL_RESULT,
+        parent_event__type=Event.Type.TOOL_CALL,
+        parent_event__session=session,
+        parent_event__seq__lt=F("seq"),
+    )
+    return Case(
+        When(answers & _of_parent(shown), then=F("parent_event__seq")),
+        default=None,
+        output_field=IntegerField(),
+    )
+
+
+@dataclass
+class CallResults:
+    """A transcript page's events with every result of its tool calls, and what the page
+    leaves to others."""
+
+    # The page's events in seq order, its calls' results included wherever they lie.
+    events: list[Event]
+    # Results of calls shown before the page that are newer than what the reader has seen:
+    # they go into their call, already on screen (only asked for with `seen`).
+    late: list[Event] = field(default_factory=list)
+    # The highest seq this page or those before it read (every result of their calls up to it
+    # is on screen): what the next page's link carries as `seen`.
+    seen: int = 0
+    # More results of the page's calls than CALL_RESULTS follow the last one read.
+    truncated: bool = False
+
+
+def call_results(
+    session: AgentSession,
+    rows: list[Event],
+    *,
+    start: int,
+    shown: Q,
+    seen: int | None = None,
+) -> CallResults:
+    """The events of a keyset page (`rows`, from seq `start` on, annotated with `call_seq`)
+    as the transcript shows them: a result whose call precedes the page is left out (it is
+    shown with its call), and the results of the page's calls that lie after the page are read,
+    in one query on the parent index (`event_parent`), only when the page has tool calls.
+    With `seen` (the highest seq the page before this one read), results of earlier calls
+    past it are returned as `late`: they came after that page was made."""
+    page: list[Event] = []
+    late: list[Event] = []
+    for event in rows:
+        call = getattr(event, "call_seq", None)
+        if call is None or call >= start:
+            page.append(event)
+        elif seen is not None and event.seq > seen:
+            late.append(event)
+    highest = rows[-1].seq if rows else 0
+    calls = [e.pk for e in page if e.type == Event.Type.TOOL_CALL]
+    after: list[Event] = []
+    if calls:
+        after = list(
+            Event.objects.filter(
+                shown,
+                session=session,
+                parent_event_id__in=calls,
+                type=Event.Type.TOOL_RESULT,
+                seq__gt=highest,
+            )
+            .defer(*UNSHOWN)
+            .order_by("seq")[: CALL_RESULTS + 1]
+        )
+    truncated = len(after) > CALL_RESULTS
+    after = after[:CALL_RESULTS]
+    if after:
+        highest = after[-1].seq
+    return CallResults(
+        events=page + after,
+        late=late,
+        seen=max(highest, seen or 0, start - 1),
+        truncated=truncated,
+    )
 
 
 def transcript_before(
@@ -36,18 +155,14 @@ def transcript_before(
 ) -> tuple[list[Event], Event | None, bool]:
     """The keyset page of the transcript just before `before_seq` (in seq order), the event
     before it (for the idle-gap marker) and whether more precede, in one query; the same
-    filters as `events.transcript_page`."""
+    filters and `call_seq` annotation as `events.transcript_page`."""
+    shown = shown_events(run_id=run_id, show_removed=show_removed, branch=branch)
     qs = (
-        Event.objects.filter(session=session, seq__lt=before_seq)
-        .defer("payload", "metadata", "body_hash")
+        Event.objects.filter(shown, session=session, seq__lt=before_seq)
+        .defer(*UNSHOWN)
         .select_related("usage", "summary_record")
+        .annotate(call_seq=call_seq(session, shown))
     )
-    if run_id is not None:
-        qs = qs.filter(run_id=run_id)
-    if not show_removed:
-        qs = qs.filter(removed_at__isnull=True)
-    if branch is not None:
-        qs = qs.filter(branch)
     rows: list[Event] = list(qs.order_by("-seq")[: limit + 1])
     previous = rows[limit] if len(rows) > limit else None
     page = rows[:limit]

@@ -60,6 +60,9 @@
   }
 
   function go(element) {
+    // A hit inside a closed tool call opens the call to show it.
+    const details = element.parentElement && element.parentElement.closest("details");
+    if (details && !details.open) details.open = true;
     placeAtTop(element);
     mark(element, "kb-current");
   }
@@ -102,8 +105,12 @@
     if (target) return go(target);
     const pages = transcript().querySelectorAll(":scope > .tpage");
     if (!pages.length) return;
+    // Forward from the current event when it lies past the last page's own events (a tool
+    // result shown inside its call, on the call's page): else the server would send it back.
     const edge =
-      direction > 0 ? pages[pages.length - 1].dataset.last : pages[0].dataset.first;
+      direction > 0
+        ? Math.max(Number(pages[pages.length - 1].dataset.last), seq)
+        : pages[0].dataset.first;
     window.location.assign(jumpUrl(direction > 0 ? "next-error" : "prev-error", edge, ""));
   }
 
@@ -186,6 +193,29 @@
     } else if (target.id === "transcript-more" || event.detail.elt.id === "transcript-more") {
       trim(true);
     }
+  });
+
+  // A result that came after its call's page was made arrives out of band into the call's
+  // results (#results-<seq>): once, even when the call's page was made again since, and the
+  // call's summary then says how it went instead of "no result yet".
+  document.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const target = event.detail.target;
+    if (!target || !target.classList || !target.classList.contains("tool-results")) return;
+    const result = event.detail.fragment.querySelector("[data-seq]");
+    if (!result || document.getElementById(result.id)) {
+      event.detail.shouldSwap = false;
+      return;
+    }
+    const call = target.closest("details.toolcall");
+    const tags = call && call.querySelector(":scope > summary .result-tags");
+    if (!tags) return;
+    tags.querySelectorAll(".pending").forEach((tag) => tag.remove());
+    const failed = result.classList.contains("is-error");
+    const tag = document.createElement("span");
+    tag.className = failed ? "tag err" : "tag ok";
+    tag.textContent = failed ? "error" : "done";
+    tags.appendChild(tag);
+    if (failed) call.classList.add("has-error");
   });
 
   // The error links were written before the removed events' toggle (htmx, which pushes the new

@@ -271,19 +271,21 @@ def test_session_page_query_count(client, viewer, project, django_assert_num_que
     run_create(session=session, external_id="q-run")
     client.force_login(viewer)
     client.get(page_url(session))
-    # session row, user, project, role, session, events page, subtree totals, children page
-    # (with their subtree totals), runs, branches, turn timeline, switcher, the page's event
-    # comments and scores; a root has no ancestors to load
-    with django_assert_num_queries(14):
+    # session row, user, project, role, session, events page, the results of its tool calls
+    # past the page, subtree totals, children page (with their subtree totals), runs,
+    # branches, turn timeline, switcher, the page's event comments and scores; a root has no
+    # ancestors to load
+    with django_assert_num_queries(15):
         client.get(page_url(session))
 
 
 def test_transcript_partial_query_count(client, viewer, session, django_assert_num_queries):
     client.force_login(viewer)
     client.get(page_url(session))
-    # session row, user, project, role, session, events page (usage and summary joined), the
-    # page's event comments and scores
-    with django_assert_num_queries(8):
+    # session row, user, project, role, session, events page (usage, summary and each
+    # result's call joined), the results of its tool calls past the page, the page's event
+    # comments and scores
+    with django_assert_num_queries(9):
         client.get(
             f"{page_url(session, 'dashboard:session_events')}?after_seq=2",
             **htmx("transcript-more"),
