@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from config.logging import CLIENT_ERROR_KEY
 from sessions_app.api import branches, events, health, ingest, runs, sessions
 from sessions_app.api import prompts as prompts_api
 from sessions_app.api import review as review_api
@@ -32,11 +33,18 @@ api = NinjaAPI(
 )
 
 
+def _log_reason(request: HttpRequest, code: str, field: str | None, detail: str) -> None:
+    """What the log's line for this answer says after its status (config.logging)."""
+    where = f" ({field})" if field else ""
+    request.META[CLIENT_ERROR_KEY] = f"{code}{where}: {detail}"
+
+
 @api.exception_handler(DomainError)
 def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     body = {"detail": exc.detail, "code": exc.code}
     if exc.field:
         body["field"] = exc.field
+    _log_reason(request, exc.code, exc.field, exc.detail)
     response = api.create_response(request, body, status=exc.status)
     if isinstance(exc, RateLimited):
         response["Retry-After"] = str(exc.retry_after)
@@ -66,6 +74,9 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
         }
         for err in exc.errors
     ]
+    first = errors[0] if errors else {"field": "body", "msg": ""}
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    _log_reason(request, "validation_error", first["field"], f"{first['msg']}{more}")
     return api.create_response(request, {"detail": errors, "code": "validation_error"}, status=422)
 
 
@@ -86,6 +97,7 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # Ninja wraps a body parser's exception in a 400; the parser's own limits (413, 422) win.
     if isinstance(exc.__cause__, DomainError):
         return domain_error(request, exc.__cause__)
+    _log_reason(request, f"http_{exc.status_code}", None, str(exc))
     return api.create_response(
         request, {"detail": str(exc), "code": f"http_{exc.status_code}"}, status=exc.status_code
     )

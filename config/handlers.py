@@ -177,10 +177,50 @@ class EncodedSlashMiddleware:
                     view_kwargs[name] = value.replace(ENCODED_SLASH, "/")
 
 
+class HeadAsGetMiddleware:
+    """Answer HEAD on an API path as GET would, without the body.
+
+    Load balancers and uptime checkers probe with HEAD (`HEAD /api/v1/health`), and Ninja routes
+    only the methods an operation names, so HEAD was a 405 everywhere. As Django's class-based
+    views do (`View.head` is `get`), the GET operation runs and the body is dropped here: the
+    status and headers, Content-Length included, are GET's. Authentication and every other rule
+    apply as for GET. A path without GET still answers 405 (JsonMethodNotAllowedMiddleware).
+    """
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "HEAD":
+            return self.get_response(request)
+        request.method = "GET"
+        try:
+            response = self.get_response(request)
+        finally:
+            request.method = "HEAD"
+        if response.streaming:
+            # Not iterated: closing the response (the server does) closes its iterator.
+            response.streaming_content = []
+        else:
+            if not response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response
+
+
+def allowed_methods(allow: str) -> str:
+    """An `Allow` header with HEAD added wherever GET is allowed (HeadAsGetMiddleware)."""
+    methods = [m.strip() for m in allow.split(",") if m.strip()]
+    if "GET" in methods and "HEAD" not in methods:
+        methods.insert(methods.index("GET") + 1, "HEAD")
+    return ", ".join(methods)
+
+
 class JsonMethodNotAllowedMiddleware:
     """Answer a method an API path does not take as JSON, like every other API error.
 
-    Ninja answers 405 with a plain-text body; the `Allow` header it sets is kept.
+    Ninja answers 405 with a plain-text body; the `Allow` header it sets is kept, with HEAD
+    wherever GET is allowed.
     """
 
     def __init__(self, get_response: Callable) -> None:
@@ -192,8 +232,11 @@ class JsonMethodNotAllowedMiddleware:
             "application/json"
         ):
             return response
-        allowed = response.get("Allow", "")
-        detail = f"{request.method} is not allowed on {request.path} (allowed: {allowed})."
+        allowed = allowed_methods(response.get("Allow", ""))
+        # The method as sent: HeadAsGetMiddleware, outside this one, turns a HEAD into a GET
+        # until the answer comes back out of it.
+        method = str(request.META.get("REQUEST_METHOD") or request.method).upper()
+        detail = f"{method} is not allowed on {request.path} (allowed: {allowed})."
         answer = JsonResponse(
             {
                 "detail": detail,

@@ -141,3 +141,27 @@ def test_building_the_api_chain_leaves_the_settings_untouched(monkeypatch):
     assert list(settings.MIDDLEWARE) == pages
     names = [type(getattr(m, "__self__", m)).__name__ for m in handler._view_middleware]
     assert "CsrfViewMiddleware" not in names
+
+
+def test_head_is_answered_as_get_with_no_body_by_the_server(api_token):
+    key = {"authorization": f"Bearer {api_token}"}
+    assert post_event("e1", **key)[0] == 201
+    got_status, got_headers, got = serve("GET", "/api/v1/sessions/s1", **key)
+    status, headers, content = serve("HEAD", "/api/v1/sessions/s1", **key)
+    assert (status, got_status) == (200, 200)
+    assert content == b""
+    assert headers["content-length"] == got_headers["content-length"] == [str(len(got))]
+    assert headers["content-type"] == got_headers["content-type"]
+    # As GET: another session is a 404, no key a 401; neither has a body.
+    assert serve("HEAD", "/api/v1/sessions/nope", **key)[::2] == (404, b"")
+    assert serve("HEAD", "/api/v1/sessions/s1")[::2] == (401, b"")
+
+
+def test_head_on_a_path_without_get_is_a_405_and_allow_lists_head_next_to_get(api_token):
+    status, headers, content = serve("HEAD", "/api/v1/ingest")
+    assert (status, content) == (405, b"")
+    assert headers["allow"] == ["POST"]
+    status, headers, content = serve("POST", "/api/v1/health")
+    assert status == 405
+    assert headers["allow"] == ["GET, HEAD"]
+    assert json.loads(content)["detail"].startswith("POST is not allowed")
