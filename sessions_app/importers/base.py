@@ -115,14 +115,26 @@ def upsert_if_changed(
 
 
 def append(
-    *, project: Project, session_id: str, events: list[EventInput], report: ImportReport, where: str
+    *,
+    project: Project,
+    session_id: str,
+    events: list[EventInput],
+    report: ImportReport,
+    where: str,
+    new_branches: bool = False,
 ) -> list[AppendResult]:
     """Store a session's events in one batch, counting created and duplicate ones; returns
-    what happened to each (nothing when the batch was left out)."""
+    what happened to each (nothing when the batch was left out). With `new_branches`, events
+    may be on branches the session does not have yet: the caller records them after."""
     if not events:
         return []
     try:
-        _, results = events_append(project=project, session_external_id=session_id, events=events)
+        _, results = events_append(
+            project=project,
+            session_external_id=session_id,
+            events=events,
+            new_branches=new_branches,
+        )
     except DomainError as exc:
         # A changed source (an id imported before with another body) or bad data: the whole
         # session's batch is left out, and the reason is reported.

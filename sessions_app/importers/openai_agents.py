@@ -197,7 +197,15 @@ def _import_session(
         batch.extend(
             with_origin(events, metadata=events[0].metadata, timestamp=events[0].timestamp)
         )
-    results = append(project=project, session_id=sid, events=batch, report=report, where=where)
+    # The branches are recorded below, once their fork points have seqs.
+    results = append(
+        project=project,
+        session_id=sid,
+        events=batch,
+        report=report,
+        where=where,
+        new_branches=len(branches) > 1,
+    )
     if results and len(branches) > 1:
         seqs = {r.external_id: r.seq for r in results}
         last_seq = {row_id: max(seqs[e.external_id] for e in events) for row_id, events in items}

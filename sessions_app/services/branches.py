@@ -4,11 +4,14 @@ branch is a column on events plus one row, not a child session."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from ..errors import Conflict, InvalidInput, NotFound
+from ..inputs import EventInput
 from ..models import MAIN_BRANCH, AgentSession, Event, SessionBranch
 from ..selectors.branches import branch_exists, shared_up_to, turn_start_seq
 
@@ -46,6 +49,33 @@ def branch_create_from_turn(
         session=session, name=name, parent=parent, fork_seq=start - 1, from_turn=from_turn
     )
     return created, True
+
+
+def branches_check_writable(*, session: AgentSession, events: Iterable[EventInput]) -> None:
+    """Refuse a batch holding an event written to a branch the session does not have (422)
+    or has deleted (409 `branch_deleted`), naming `branch`: stored there, no read, list or
+    page would ever show it. Main is always there. One query; none when all are on main."""
+    wanted = list(dict.fromkeys(e.branch for e in events if e.branch != MAIN_BRANCH))
+    if not wanted:
+        return
+    deleted = dict(
+        SessionBranch.objects.filter(session=session, name__in=wanted).values_list(
+            "name", "deleted_at"
+        )
+    )
+    for name in wanted:
+        if name not in deleted:
+            raise InvalidInput(
+                f"No branch {name!r} in this session: create it first "
+                "(POST /sessions/{id}/branches).",
+                field="branch",
+            )
+        if deleted[name] is not None:
+            raise Conflict(
+                f"Branch {name!r} was deleted: events cannot be written to it.",
+                code="branch_deleted",
+                field="branch",
+            )
 
 
 def branch_record(

@@ -17,8 +17,9 @@ from django.utils import timezone
 from ...errors import InvalidInput
 from ...inputs import AppendResult, EventInput
 from ...models import AgentSession, Event, Project
+from ..branches import branches_check_writable
 from ..budgets import budgets_check_on_commit
-from ..segments import segments_after_append
+from ..segments import chain_base, segments_after_append
 from . import statement
 from .lookups import resolve_session, runs_for, split_duplicates, stored_parents
 from .rollups import rollups_add
@@ -34,12 +35,19 @@ for _columns, _given in ((EVENT_COLUMNS, _EVENT_GIVEN), (USAGE_COLUMNS, _USAGE_G
 
 
 def events_append(
-    *, project: Project, session_external_id: str, events: list[EventInput]
+    *,
+    project: Project,
+    session_external_id: str,
+    events: list[EventInput],
+    new_branches: bool = False,
 ) -> tuple[AgentSession, list[AppendResult]]:
     """Append a batch to a session (created if missing), all or nothing, in arrival order.
 
     A stored id with the same body comes back as `duplicate` with its stored seq; with a
-    different body the whole batch is refused (409). Returns one result per input event.
+    different body the whole batch is refused (409). A new event on a branch the session does
+    not have is refused (422), on a deleted one too (409), unless `new_branches`: an importer
+    records the branches' fork points once their events have seqs. Returns one result per
+    input event.
     """
     if not events:
         raise InvalidInput("A batch needs at least one event.", field="events")
@@ -48,7 +56,7 @@ def events_append(
         return fast
     for attempt in range(2):
         try:
-            return _events_append_once(project, session_external_id, events)
+            return _events_append_once(project, session_external_id, events, new_branches)
         except IntegrityError:
             # Another session of the project stored one of these ids between our duplicate check
             # and our insert: the retry sees it and answers duplicate or 409.
@@ -59,10 +67,15 @@ def events_append(
 
 @transaction.atomic
 def _events_append_once(
-    project: Project, session_external_id: str, events: list[EventInput]
+    project: Project, session_external_id: str, events: list[EventInput], new_branches: bool
 ) -> tuple[AgentSession, list[AppendResult]]:
-    session, session_created = resolve_session(project, session_external_id)
+    addressed, session, session_created = resolve_session(project, session_external_id)
     stored, fresh = split_duplicates(project, events)
+    if fresh and not new_branches:
+        # Against the addressed session's branches (a summarized session keeps its branches;
+        # its segments have none), under its lock, so a branch deleted meanwhile is seen
+        # (branch_delete locks it too). A retry of events stored before is still a duplicate.
+        branches_check_writable(session=chain_base(addressed), events=fresh)
     if not fresh and session_created:
         # Every event is already stored in another session (the same batch sent to several
         # sessions at once, and another won): the answer names where they are, and the session

@@ -13,11 +13,12 @@ from ..sessions import session_get_or_create
 from .rows import json_rows
 
 
-def resolve_session(project: Project, external_id: str) -> tuple[AgentSession, bool]:
-    """The session to append to, locked: created if missing, or the newest segment of it; and
-    whether this call created it."""
+def resolve_session(project: Project, external_id: str) -> tuple[AgentSession, AgentSession, bool]:
+    """The session addressed, locked and created if missing (its branches are its own, also
+    once it was summarized); the session to append to, locked: the addressed one or the newest
+    segment of it; and whether this call created it."""
     session, created = session_get_or_create(project=project, external_id=external_id)
-    return newest_segment(session), created
+    return session, newest_segment(session), created
 
 
 def newest_segment(session: AgentSession) -> AgentSession:

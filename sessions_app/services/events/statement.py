@@ -3,9 +3,10 @@
 Most batches an agent sends are new events for an existing session, with no run and no parent
 to resolve. On PostgreSQL such a batch is stored by one statement: one round trip and one commit
 instead of eight queries; the statement is atomic on its own, so the batch is still all or
-nothing. Anything else (a stored id, runs, parents, a segmented session, a project with
-segmentation thresholds, a batch repeating an id, a concurrent writer of the same id) takes the
-general path (append.py). The statement's shape, as data-modifying CTEs:
+nothing. Anything else (a stored id, runs, parents, an event on a branch other than main, a
+segmented session, a project with segmentation thresholds, a batch repeating an id, a
+concurrent writer of the same id) takes the general path (append.py). The statement's shape,
+as data-modifying CTEs:
 
     WITH batch AS (the events: one JSON document through jsonb_to_recordset, `ord` = position)
     , stored AS (does any of their ids exist already? then nothing below writes, and the
@@ -40,7 +41,7 @@ from django.utils import timezone
 
 from ...db import server_bound
 from ...inputs import AppendResult, EventInput
-from ...models import AgentSession, Budget, DailyUsage, Event, Project, TokenUsage
+from ...models import MAIN_BRANCH, AgentSession, Budget, DailyUsage, Event, Project, TokenUsage
 from ...pricing import PriceBook
 from ...search_words import search_vector
 from ..budgets import budgets_check_on_commit
@@ -178,6 +179,8 @@ def _eligible(project: Project, events: list[EventInput]) -> bool:
     for e in events:
         if e.run_external_id or e.parent_external_id or e.parent_tool_call_id:
             return False
+        if e.branch != MAIN_BRANCH:
+            return False  # the branch must exist: checked under the session's lock
         ids.add(e.external_id)
     return len(ids) == len(events)
 

@@ -99,6 +99,105 @@ def test_without_a_key_branches_are_401(api):
     assert ApiClient(None).get("/sessions/b/branches").status_code == 401
 
 
+# -- writing to a branch that is not there ----------------------------------------------------
+
+
+def stored_ids(session="b"):
+    from sessions_app.models import Event
+
+    return set(
+        Event.objects.filter(session__external_id=session).values_list("external_id", flat=True)
+    )
+
+
+def test_events_to_a_branch_the_session_does_not_have_are_a_422_and_nothing_is_stored(api):
+    two_turns(api)
+    before = stored_ids()
+    refused = post(api, [user("u3", "more"), user("t1", "typo", branch="retyr")])
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "invalid"
+    assert refused.json()["field"] == "branch"
+    assert "retyr" in refused.json()["detail"]
+    assert stored_ids() == before  # not even the event on main: all or nothing
+
+
+def test_a_new_session_s_first_events_on_a_branch_create_nothing(api):
+    from sessions_app.models import AgentSession
+
+    refused = post(api, [user("n1", "hi", branch="retry")], session="fresh")
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "branch"
+    assert not AgentSession.objects.filter(external_id="fresh").exists()
+
+
+def test_events_to_a_deleted_branch_are_a_409_naming_the_branch(api):
+    two_turns(api)
+    api.post("/sessions/b/branches", {"name": "retry", "from_turn": 2})
+    post(api, [user("r2", "Rome?", branch="retry")])
+    api.delete("/sessions/b/branches/retry")
+    before = stored_ids()
+    refused = post(api, [user("r3", "still there?", branch="retry")])
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "branch_deleted"
+    assert refused.json()["field"] == "branch"
+    assert "retry" in refused.json()["detail"]
+    assert stored_ids() == before
+
+
+def test_a_retry_of_events_stored_on_a_branch_is_still_a_duplicate(api):
+    two_turns(api)
+    api.post("/sessions/b/branches", {"name": "one", "from_turn": 2})
+    batch = [user("o2", "two?", branch="one")]
+    assert post(api, batch).status_code == 201
+    again = post(api, batch)
+    assert again.status_code == 200
+    assert again.json()["results"][0]["status"] == "duplicate"
+
+
+def test_a_summarized_session_keeps_taking_events_on_its_branches(api, project):
+    # Once summarized, new events go to the newest segment; the branches are still the
+    # session's own, so an agent writing to one keeps working (the segment has no branch rows).
+    from sessions_app.models import AgentSession
+    from sessions_app.services.sessions import session_continue_in, session_upsert
+
+    two_turns(api)
+    api.post("/sessions/b/branches", {"name": "retry", "from_turn": 2})
+    session = AgentSession.objects.get(external_id="b")
+    segment, _ = session_upsert(
+        project=project,
+        external_id="b~s1",
+        fields={"title": "b (continued, part 2)"},
+        parent_external_id="b",
+        kind=AgentSession.Kind.SEGMENT,
+    )
+    session_continue_in(session=session, segment=segment)
+    stored = post(api, [user("r2", "Rome?", branch="retry")])
+    assert stored.status_code == 201, stored.json()
+    assert AgentSession.objects.get(events__external_id="r2") == segment
+    # Addressed by the segment's own id, the conversation's branches are found too.
+    assert post(api, [user("r3", "Paris?", branch="retry")], session="b~s1").status_code == 201
+    assert post(api, [user("r4", "?", branch="nope")]).json()["field"] == "branch"
+
+
+def test_an_ingest_item_to_an_unknown_branch_fails_alone(api):
+    two_turns(api)
+    answer = api.post(
+        "/ingest",
+        {
+            "items": [
+                {"op": "events", "session_id": "b", "events": [user("i1", "ok")]},
+                {"op": "events", "session_id": "b", "events": [user("i2", "no", branch="x")]},
+            ]
+        },
+    )
+    assert answer.status_code == 207
+    first, second = answer.json()["results"]
+    assert first["status"] == 201
+    assert second["status"] == 422
+    assert second["body"]["field"] == "items.1.branch"
+    assert "i1" in stored_ids() and "i2" not in stored_ids()
+
+
 # -- deleting a branch (the SDK's delete_branch) ----------------------------------------------
 
 
