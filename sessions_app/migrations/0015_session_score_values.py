@@ -3,7 +3,10 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# The SQL of services/score_values.rebuild_sql as it stood (a migration keeps its own copy).
+# The SQL of services/score_values.rebuild_sql as it stood (a migration keeps its own copy),
+# with each event score clamped into ±1e15 where it is summed, as the service now does: scores
+# stored before that limit could be any finite double, and two of 1e308 in one session made
+# this statement fail on PostgreSQL ("value out of range: overflow"), and so the upgrade.
 BACKFILL = """INSERT INTO sessions_app_sessionscore (project_id, session_id, name, data_type, has_own, own_number, own_label,
     event_count, event_sum, value, label, agent_name)
 SELECT k.project_id, k.session_id, k.name, COALESCE(o.data_type, e.data_type, ''),
@@ -22,7 +25,10 @@ LEFT JOIN sessions_app_score o ON o.id = (
     ORDER BY o2.created_at DESC, o2.id DESC LIMIT 1
 )
 LEFT JOIN (
-    SELECT s.session_id, s.name, COUNT(*) AS n, SUM(s.value_number) AS total,
+    SELECT s.session_id, s.name, COUNT(*) AS n,
+        SUM(CASE WHEN s.value_number > 1000000000000000.0 THEN 1000000000000000.0
+            WHEN s.value_number < -1000000000000000.0 THEN -1000000000000000.0
+            ELSE s.value_number END) AS total,
         MAX(s.data_type) AS data_type
     FROM sessions_app_score s
     WHERE (1 = 1) AND s.event_id IS NOT NULL AND s.value_number IS NOT NULL

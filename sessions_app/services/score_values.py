@@ -6,6 +6,13 @@ session's value, an event's number is added to the count and sum its average is 
 Anything else that changes or removes scores (and the migration's backfill) recomputes the
 rows of the sessions concerned from their scores in two set-based statements
 (`score_values_rebuild`), never one query per session.
+
+The sums cannot overflow. New numbers lie within ±MAX_SCORE_NUMBER (services/scores.py refuses
+others), but an earlier release stored any finite double: two event scores of 1e308 summed to
+an error on PostgreSQL ("value out of range: overflow") and to infinity on SQLite. Each number
+is therefore clamped into the range where it is summed, here and in the upsert: a sum is then at
+most event_count (< 2**31) times 1e15, below 2.2e24, far from a double's 1.8e308. A session's own
+score is shown as stored, never summed.
 """
 
 from __future__ import annotations
@@ -15,6 +22,11 @@ from collections.abc import Iterable
 from django.db import connection
 
 from ..models import AgentSession, Score, SessionScore
+
+# Numeric scores (and score config bounds) lie in [-MAX_SCORE_NUMBER, MAX_SCORE_NUMBER]:
+# doubles hold every integer up to 2**53 exactly, and a session's running sum of event scores
+# (SessionScore.event_sum), each clamped into this range, stays far below a double's limit.
+MAX_SCORE_NUMBER = 1e15
 
 TABLE = SessionScore._meta.db_table
 SCORES = Score._meta.db_table
@@ -67,6 +79,7 @@ def score_value_add(score: Score, agent_name: str) -> None:
                 ],
             )
         elif score.value_number is not None:
+            number = clamped(score.value_number)
             cursor.execute(
                 _EVENT_UPSERT,
                 [
@@ -75,17 +88,32 @@ def score_value_add(score: Score, agent_name: str) -> None:
                     score.name,
                     score.data_type,
                     False,
-                    score.value_number,
-                    score.value_number,
+                    number,
+                    number,
                     agent_name,
                 ],
             )
 
 
+def clamped(number: float) -> float:
+    """A score's number as a session's sum counts it: within ±MAX_SCORE_NUMBER."""
+    return max(-MAX_SCORE_NUMBER, min(MAX_SCORE_NUMBER, number))
+
+
+# A score's number clamped as `clamped` does, in SQL. The bound is written as a real number
+# (`1000000000000000.0`): as an integer, SQLite would sum the clamped ones as integers, which
+# overflow past 9,223 of them.
+_BOUND = repr(MAX_SCORE_NUMBER)
+CLAMPED_SQL = (
+    f"CASE WHEN s.value_number > {_BOUND} THEN {_BOUND} "
+    f"WHEN s.value_number < -{_BOUND} THEN -{_BOUND} ELSE s.value_number END"
+)
+
+
 def rebuild_sql(scope: str) -> str:
     """INSERT ... SELECT of the value rows of the scores matching `scope` (a condition on the
     score table aliased `s`), computed from scratch: the latest own score (created_at, id),
-    else the count, sum and average of the events' numbers."""
+    else the count, sum and average of the events' numbers (each clamped: no overflow)."""
     return f"""
 INSERT INTO {TABLE} (project_id, session_id, name, data_type, has_own, own_number, own_label,
     event_count, event_sum, value, label, agent_name)
@@ -105,7 +133,7 @@ LEFT JOIN {SCORES} o ON o.id = (
     ORDER BY o2.created_at DESC, o2.id DESC LIMIT 1
 )
 LEFT JOIN (
-    SELECT s.session_id, s.name, COUNT(*) AS n, SUM(s.value_number) AS total,
+    SELECT s.session_id, s.name, COUNT(*) AS n, SUM({CLAMPED_SQL}) AS total,
         MAX(s.data_type) AS data_type
     FROM {SCORES} s
     WHERE ({scope}) AND s.event_id IS NOT NULL AND s.value_number IS NOT NULL

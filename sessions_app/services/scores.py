@@ -17,14 +17,9 @@ from ..errors import Conflict, InvalidInput
 from ..models import AgentSession, DataType, Event, Project, Score, ScoreConfig
 from ..selectors.review import score_config_usage
 from .history import review_event_add
-from .score_values import score_value_add
+from .score_values import MAX_SCORE_NUMBER, score_value_add
 
 MAX_LABELS = 50
-# Numeric scores (and score config bounds) lie in [-MAX_SCORE_NUMBER, MAX_SCORE_NUMBER]:
-# doubles hold every integer up to 2**53 exactly, and a session's running sum of event
-# scores (SessionScore.event_sum) or any SUM/AVG over them cannot reach the column's limit
-# (~1.8e308) however many scores there are.
-MAX_SCORE_NUMBER = 1e15
 
 
 @dataclass(frozen=True)

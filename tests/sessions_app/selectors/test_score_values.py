@@ -18,7 +18,7 @@ from sessions_app.models import DataType, Score, ScoreConfig, SessionScore
 from sessions_app.selectors.session_list import SessionFilters, sessions_page
 from sessions_app.services import queues as queue_services
 from sessions_app.services.queues import queue_items_add
-from sessions_app.services.score_values import score_values_rebuild
+from sessions_app.services.score_values import score_value_add, score_values_rebuild
 from sessions_app.services.scores import score_record
 from tests.factories import SessionFactory, UserFactory
 
@@ -256,3 +256,71 @@ def test_a_renamed_agent_moves_its_sessions_values_for_the_agent_filtered_sort(p
         mine = [s for s in sessions if s.agent_name == agent]
         got = walk(project, SessionFilters(sort="-score:quality", agent=agent), 3)
         assert got == expected_order(project, "quality", mine, descending=True)
+
+
+# -- scores stored before the ±1e15 limit -------------------------------------------------------
+
+
+def legacy_event_scores(project, numbers: list[float], name: str = "legacy"):
+    """A session with event scores of these numbers, as an earlier release could store them
+    (any finite double): recorded within the range, then set as they were."""
+    session = SessionFactory(project=project)
+    event = session.events.create(project=project, seq=1, external_id="e1", source="user")
+    for n, number in enumerate(numbers):
+        score, _ = score_record(session=session, event=event, name=name, value=n, config=None)
+        Score.objects.filter(pk=score.pk).update(value_number=number)
+    return session
+
+
+def test_a_rebuild_sums_scores_beyond_the_range_without_overflow(project):
+    # Summed as they are, these overflow: an error on PostgreSQL, infinity on SQLite.
+    session = legacy_event_scores(project, [1.7e308, 1.7e308, -1e300, 3.0])
+    score_values_rebuild([session.pk])
+    row = SessionScore.objects.get(session=session)
+    # Each counts as the range's end: (1e15 + 1e15 - 1e15 + 3) / 4.
+    assert (row.event_count, row.event_sum) == (4, 1e15 + 3)
+    assert row.value == (1e15 + 3) / 4
+
+
+def test_the_migration_backfills_scores_beyond_the_range_without_overflow(project):
+    session = legacy_event_scores(project, [1.7e308, 1.7e308])
+    SessionScore.objects.all().delete()
+    migration = importlib.import_module("sessions_app.migrations.0015_session_score_values")
+    migration.backfill_score_values(django_apps, SqlOnly())
+    row = SessionScore.objects.get(session=session)
+    assert (row.event_count, row.event_sum, row.value) == (2, 2e15, 1e15)
+
+
+def test_a_new_score_added_to_a_sum_of_old_ones_stays_finite(project):
+    session = legacy_event_scores(project, [1.7e308])
+    score_values_rebuild([session.pk])
+    event = session.events.get()
+    score_record(session=session, event=event, name="legacy", value=5, config=None)
+    row = SessionScore.objects.get(session=session, name="legacy")
+    assert (row.event_count, row.event_sum, row.value) == (2, 1e15 + 5, (1e15 + 5) / 2)
+    # A number beyond the range handed to the upsert itself counts as the range's end too.
+    score = Score.objects.filter(session=session).latest("id")
+    score.value_number = -1.7e308
+    score_value_add(score, session.agent_name)
+    row.refresh_from_db()
+    assert (row.event_count, row.event_sum) == (3, 5.0)
+
+
+def test_ten_thousand_scores_at_the_range_s_end_still_sum(project):
+    # Past 9,223 of them a sum of 1e15 overflows a 64-bit integer: SQLite must sum them as reals.
+    session = legacy_event_scores(project, [2e20])
+    first = Score.objects.get(session=session)
+    Score.objects.bulk_create(
+        Score(
+            project_id=project.pk,
+            session=session,
+            event_id=first.event_id,
+            name="legacy",
+            data_type=DataType.NUMERIC,
+            value_number=2e20,
+        )
+        for _ in range(9_999)
+    )
+    score_values_rebuild([session.pk])
+    row = SessionScore.objects.get(session=session)
+    assert (row.event_count, row.event_sum, row.value) == (10_000, 1e19, 1e15)
