@@ -367,12 +367,42 @@ def from_agent_framework(
 # --- native / a2a SessionEvent ------------------------------------------------------------------
 
 
-def _message_text(message: Any) -> str:
+# What makes a tool event's message an a2a tool object rather than any other JSON value.
+TOOL_MESSAGE_KEYS = ("arguments", "result", "error")
+
+
+def _value_text(value: Any) -> str:
+    """A tool's arguments, result or error as text: a string as it is, nothing for null."""
+    return "" if value is None else _json_text(value)
+
+
+def _tool_text(message: Mapping[str, Any], kind: str) -> str | None:
+    """What an a2a tool event's `{tool, arguments, result, error}` shows, as a foreign tool
+    call or result does: the arguments of a call, the result (then the error) of a result; a
+    call that also holds its outcome (a2a logs the call and its result as one event) shows the
+    arguments, a blank line, then the outcome. None when the object holds none of these."""
+    if not any(key in message for key in TOOL_MESSAGE_KEYS):
+        return None
+    arguments = _value_text(message.get("arguments"))
+    error = message.get("error")
+    outcome = "\n".join(
+        text for text in (_value_text(message.get("result")), _value_text(error or None)) if text
+    )
+    if kind == T.TOOL_RESULT:
+        return outcome or arguments
+    return "\n\n".join(text for text in (arguments, outcome) if text)
+
+
+def _message_text(message: Any, kind: str = T.MESSAGE) -> str:
     if isinstance(message, Mapping):
         # `note`: a2a's summary events carry their text as `{"note": ...}`.
         for key in ("content", "text", "note"):
             if isinstance(message.get(key), str):
                 return message[key]
+        if kind in (T.TOOL_CALL, T.TOOL_RESULT):
+            text = _tool_text(message, kind)
+            if text is not None:
+                return text
     return _to_text(message)
 
 
@@ -381,7 +411,9 @@ def from_native(
 ) -> list[EventInput]:
     """Our own / an a2a `SessionEvent` dict (source, type, message, task_id, metadata with
     parent_event_id, token_usage). An a2a tool event's message is `{tool, arguments, result,
-    error}`: the tool's name, and an error when `error` is set."""
+    error}`: the tool's name, an error when `error` is set, and as the content its arguments
+    or its result (`_tool_text`), as a foreign tool call or result has, not the whole object
+    (which stays in the payload)."""
     source = event.get("source") or S.SYSTEM
     kind = event.get("type") or T.MESSAGE
     message = event.get("message")
@@ -392,7 +424,7 @@ def from_native(
         type=kind,
         role=event.get("role") or str(_SOURCE_ROLE.get(source, "")),
         name=event.get("name") or "",
-        content=_message_text(message),
+        content=_message_text(message, kind),
         tool_call_id=event.get("tool_call_id") or "",
         is_error=bool(event.get("is_error")) or kind == T.ERROR,
         payload=dict(raw if raw is not None else event),
@@ -401,7 +433,7 @@ def from_native(
         model=event.get("model") or "",
     )
     if isinstance(message, Mapping) and kind in (T.TOOL_CALL, T.TOOL_RESULT):
-        tool = message.get("tool") or message.get("name")
+        tool = message.get("tool") or message.get("tool_name") or message.get("name")
         if isinstance(tool, str) and not result.name:
             result.name = tool[:255]
         if message.get("error"):

@@ -1,5 +1,7 @@
 """Text the database can store, one rule for every way text comes in (the JSON API's bodies,
-OTLP spans): PostgreSQL takes no NUL character, UTF-8 encodes no lone UTF-16 surrogate."""
+OTLP spans): PostgreSQL takes no NUL character, UTF-8 encodes no lone UTF-16 surrogate. And the
+ids the API addresses by path, one rule for the JSON API and the OTLP receiver: no control
+characters either."""
 
 from __future__ import annotations
 
@@ -24,4 +26,22 @@ def text_problem(text: str) -> str | None:
             text.encode()
         except UnicodeEncodeError:
             return "contains invalid text (a lone UTF-16 surrogate)"
+    return None
+
+
+def id_problem(value: str) -> str | None:
+    """Why `value` cannot be an id (a session's, event's, run's, branch's), in the body or in
+    the path, or None: a NUL, a lone surrogate (not UTF-8), or another control character (C0,
+    DEL, C1; in a path also the bytes that are not UTF-8, config/handlers.py NOT_UTF8). Any
+    other Unicode is an id, `/` included."""
+    if value.isprintable():  # the common case, one pass in C
+        return None
+    if "\x00" in value:
+        return "must not contain a NUL character"
+    if any(c < " " or "\x7f" <= c <= "\x9f" for c in value):
+        return "must not contain control characters (nor bytes that are not UTF-8)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid text"
     return None

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from ..money import MAX_COST, cost_rounded, money_text
+from ..storable import id_problem
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
@@ -39,24 +40,6 @@ def _clean_text(value: str) -> str:
     except UnicodeEncodeError as exc:
         raise ValueError("must be valid text") from exc
     return value
-
-
-def id_problem(value: str) -> str | None:
-    """Why `value` cannot be an id (a session's, event's, run's, branch's), in the body or in
-    the path, or None: a NUL, a lone surrogate (not UTF-8), or another control character (C0,
-    DEL, C1; in a path also the bytes that are not UTF-8, config/handlers.py NOT_UTF8). Any
-    other Unicode is an id, `/` included."""
-    if value.isprintable():  # the common case, one pass in C
-        return None
-    if "\x00" in value:
-        return "must not contain a NUL character"
-    if any(c < " " or "\x7f" <= c <= "\x9f" for c in value):
-        return "must not contain control characters (nor bytes that are not UTF-8)"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must be valid text"
-    return None
 
 
 def _clean_id(value: str) -> str:
@@ -236,7 +219,9 @@ class EventIn(StrictIn):
     )
     format: ItemFormat | None = None
     branch: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
-        None, description="The branch the event is written on (Agents SDK branches): `main`."
+        None,
+        description="The branch the event is written on (Agents SDK branches; default `main`): "
+        "one the session has (`POST /sessions/{id}/branches`), else 422; a deleted one: 409.",
     )
 
     @model_validator(mode="after")

@@ -33,11 +33,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..inputs import bounded_id
+from ..inputs import MAX_ID, bounded_id
+from ..storable import id_problem
 from .attributes import call_model, call_usage
 from .decode import STATUS_ERROR, Span
 from .messages import Message, MessageError, call_messages
@@ -55,8 +57,25 @@ MESSAGE_PREFIXES = (
 # litellm's callback promotes request metadata listed in LITELLM_OTEL_BAGGAGE_METADATA_KEYS.
 SESSION_KEYS = ("gen_ai.conversation.id", "session.id", "litellm.metadata.session_id")
 USER_KEYS = ("user.id", "enduser.id", "litellm.metadata.user_id")
+# The characters the JSON API refuses in an id (storable.id_problem) that a span can still hold:
+# NUL and lone surrogates reject the whole span before mapping (decode.span_problem).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The printable part kept of such an id, before the digest: 190 + 1 + 64 = 255 characters.
+SHOWN_CHARS = 190
 
 logger = logging.getLogger(__name__)
+
+
+def addressable_id(value: str) -> str:
+    """A session id as the spans name it, when an API path can address it: any text but control
+    characters (the JSON API's rule, storable.id_problem), cut at 255 characters as before.
+    An id holding control characters is stored as its first 190 characters with each control
+    character as U+FFFD, `#`, and the SHA-256 of the whole id: every span of that conversation
+    still lands in one session, and two ids that differ only there never share one."""
+    if id_problem(value) is None:
+        return value[:MAX_ID]
+    shown = _CONTROL.sub("\ufffd", value[:SHOWN_CHARS])
+    return f"{shown}#{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
 @dataclass
@@ -98,6 +117,8 @@ class SessionPlan:
     parent: str | None = None
     units: list[Unit] = field(default_factory=list)
     spans: set[str] = field(default_factory=set)
+    # The id the spans named when it could not be the session's (control characters).
+    original_id: str = ""
 
 
 @dataclass
@@ -118,6 +139,8 @@ class Plan:
     runs: list[RunPlan] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)  # span id -> reason
     used: int = 0
+    # What the exporter should know of spans that were stored: partial_success's message.
+    notes: list[str] = field(default_factory=list)
 
 
 def _at(ns: int) -> datetime:
@@ -205,6 +228,13 @@ class _Tree:
         self.kinds = {s.span_id: _kind(s) for s in spans}
         self.parents = _acyclic_parents(spans, self.by_id)
         self._memo: dict[str, tuple[str, str | None, Span | None]] = {}
+        self.originals: dict[str, str] = {}  # session id stored -> the id the spans named
+
+    def _addressable(self, value: str) -> str:
+        stored = addressable_id(value)
+        if stored != value[:MAX_ID]:
+            self.originals[stored] = value
+        return stored
 
     def parent(self, span: Span) -> Span | None:
         parent_id = self.parents.get(span.span_id)
@@ -217,7 +247,7 @@ class _Tree:
                 value = node.attributes.get(key) or node.resource.get(key)
                 # A name or a number; not a float ("nan"), a boolean or a list's repr.
                 if value and (type(value) is str or type(value) is int):
-                    return str(value)[:255]
+                    return str(value)
             node = self.parent(node)
         return ""
 
@@ -235,7 +265,7 @@ class _Tree:
         agent = self.agent_of(span)
         result: tuple[str, str | None, Span | None]
         if agent is None:
-            result = (self._first(span, SESSION_KEYS) or span.trace_id, None, None)
+            result = (self._conversation(span) or span.trace_id, None, None)
         elif agent is not span:
             result = self.place(agent)
         else:
@@ -246,15 +276,22 @@ class _Tree:
                 outer, _, _ = self.place(above)
                 # Past 255 characters, a digest of the whole: a cut could be the parent's id.
                 child = f"{outer}/{_agent_name(span)}"
-                result = (bounded_id(child, keep=child[:190]), outer, span)
+                if id_problem(child) is None:
+                    result = (bounded_id(child, keep=child[:190]), outer, span)
+                else:  # the agent's name holds control characters
+                    result = (self._addressable(child), outer, span)
             else:
                 top = self.place(above)[0] if above is not None else None
-                result = (top or self._first(span, SESSION_KEYS) or span.trace_id, None, span)
+                result = (top or self._conversation(span) or span.trace_id, None, span)
         self._memo[span.span_id] = result
         return result
 
+    def _conversation(self, span: Span) -> str:
+        """The session id the span or an ancestor names, as a path can address it."""
+        return self._addressable(self._first(span, SESSION_KEYS))
+
     def user(self, span: Span) -> str:
-        return self._first(span, USER_KEYS)
+        return self._first(span, USER_KEYS)[:255]
 
 
 def _session(plan: Plan, tree: _Tree, span: Span) -> tuple[SessionPlan, str | None]:
@@ -262,6 +299,7 @@ def _session(plan: Plan, tree: _Tree, span: Span) -> tuple[SessionPlan, str | No
     sp = plan.sessions.get(external_id)
     if sp is None:
         sp = plan.sessions[external_id] = SessionPlan(external_id, parent=parent)
+        sp.original_id = tree.originals.get(external_id, "")
     if agent is not None and not sp.agent_name and tree.kinds[agent.span_id] == "agent":
         sp.agent_name = _agent_name(agent)
     elif not sp.agent_name and span.attributes.get("gen_ai.agent.name"):
@@ -426,4 +464,10 @@ def plan_spans(spans: list[Span]) -> Plan:
         for _, _, units in sorted(lists, key=lambda item: (item[0], item[1])):
             _merge(order, index, units)
         plan.sessions[external_id].units = order
+    plan.notes = [
+        f"session id {sp.original_id[:100]!r} holds control characters, which no API path can "
+        f"address: its spans are stored in session {sp.external_id!r}"
+        for sp in plan.sessions.values()
+        if sp.original_id
+    ]
     return plan

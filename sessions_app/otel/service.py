@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -33,6 +34,9 @@ from ..services.events.store import usage_store_many
 from ..services.sessions import session_upsert, sessions_create, sessions_lock
 from .decode import Span
 from .mapping import Plan, RunPlan, SessionPlan, Unit, plan_spans
+
+# The metadata key of a session whose id the spans named with control characters.
+ORIGINAL_ID_KEY = "otel_original_id"
 
 
 @dataclass
@@ -101,6 +105,12 @@ def _conflicting_spans(project: Project, plan: Plan, ids: dict[int, str]) -> set
     return {span for span, external_id in stored if external_id not in mine[span]}
 
 
+def _original(sp: SessionPlan) -> dict[str, Any]:
+    """A new session's metadata: the id its spans named, when it could not be the session's own
+    (control characters), so `GET /sessions?metadata.otel_original_id=` still finds it."""
+    return {"metadata": {ORIGINAL_ID_KEY: sp.original_id[:MAX_ID]}} if sp.original_id else {}
+
+
 def _upsert_sessions(project: Project, plan: Plan) -> tuple[dict[str, AgentSession], set[str]]:
     """Lock the batch's sessions and create the missing roots, whatever their number, in
     constant statements; returns them locked, and those that could not be written."""
@@ -108,9 +118,12 @@ def _upsert_sessions(project: Project, plan: Plan) -> tuple[dict[str, AgentSessi
     # Only fields the spans name: a session a racing export created keeps what it was given.
     new_roots = {
         sp.external_id: {
-            name: value
-            for name, value in (("agent_name", sp.agent_name), ("user_ref", sp.user_ref[:255]))
-            if value
+            **{
+                name: value
+                for name, value in (("agent_name", sp.agent_name), ("user_ref", sp.user_ref[:255]))
+                if value
+            },
+            **_original(sp),
         }
         for sp in plan.sessions.values()
         if sp.parent is None and sp.external_id not in sessions
@@ -127,8 +140,8 @@ def _upsert_sessions(project: Project, plan: Plan) -> tuple[dict[str, AgentSessi
     for sp in sorted(plan.sessions.values(), key=lambda s: s.parent is not None):
         if sp.external_id in failed:
             continue
-        fields = {}
         row = sessions.get(sp.external_id)
+        fields = _original(sp) if row is None else {}
         if sp.agent_name and (row is None or not row.agent_name):
             fields["agent_name"] = sp.agent_name
         if sp.user_ref and (row is None or not row.user_ref):
@@ -233,7 +246,7 @@ def otel_spans_store(*, project: Project, spans: list[Span]) -> TracesOutcome:
             if attempt:
                 raise
     reasons = sorted(set(rejected.values()))
-    message = "; ".join(reasons)[:1000]
+    message = "; ".join([*reasons, *plan.notes])[:1000]
     return TracesOutcome(
         accepted=len(spans) - len(rejected), rejected=len(rejected), message=message
     )

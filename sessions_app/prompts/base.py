@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..models import Event
+from ..normalize import TOOL_MESSAGE_KEYS
 
 MINIMAL = "minimal"
 TASK_FOCUSED = "task_focused"
@@ -51,6 +52,7 @@ COLUMNS = (
     "content",
     "is_error",
     "payload",
+    "payload_format",
     "parent_event_id",
 )
 
@@ -138,10 +140,20 @@ def function_name(raw: str) -> str:
 
 def arguments_of(event: Event) -> str:
     """The call's arguments as a JSON object string, as `function.arguments` must be."""
-    raw = payload_message(event).get("arguments")
+    inner = payload_message(event)
+    raw = inner.get("arguments")
     if isinstance(raw, dict):
         return json.dumps(raw, default=str, ensure_ascii=False)
-    candidate = raw if isinstance(raw, str) else event.content
+    if isinstance(raw, str):
+        candidate = raw
+    elif event.payload_format == Event.Format.NATIVE and any(
+        key in inner for key in TOOL_MESSAGE_KEYS
+    ):
+        # An a2a tool object: its content is the outcome when it names no arguments (a2a logs
+        # a tool's result as the call), which is not what the call was asked.
+        candidate = ""
+    else:
+        candidate = event.content
     try:
         parsed = json.loads(candidate) if candidate else {}
     except ValueError:

@@ -81,6 +81,26 @@ def test_sessions_round_trip_through_the_store(client, store):
     assert Run.objects.get(external_id="a2a-run-1").status == Run.Status.RUNNING
 
 
+def test_a2a_tool_events_show_their_arguments_and_result_not_the_whole_object(client, store):
+    session = conversation()
+    session.add_event(
+        SessionEvent(
+            id="a2a-e4",
+            message={"tool": "refund", "result": "refunded 7", "error": None, "cached": False},
+            source="system",
+            type="tool_call",
+            metadata={"parent_event_id": "a2a-e2"},
+        )
+    )
+    store.save(session)
+    texts = {e["id"]: e["content"] for e in client.iter_events("a2a-1")}
+    assert texts["a2a-e3"] == '{"order": 7}\n\n{"ok": true}'  # the call, then its outcome
+    assert texts["a2a-e4"] == "refunded 7"  # a2a's ToolResult: the result
+    # a2a reads its events back exactly as it wrote them.
+    loaded = SessionscopeA2AStore(client=client).get("a2a-1")
+    assert [e.model_dump() for e in loaded.events] == [e.model_dump() for e in session.events]
+
+
 def test_saving_again_sends_only_what_changed(client, store):
     session = conversation()
     store.save(session)

@@ -251,6 +251,85 @@ def test_a2a_session_event_dict():
     assert (text.role, text.content, text.type) == ("assistant", "hi", "message")
 
 
+def _stored_as(event):
+    return (event.type, event.name, event.tool_call_id, event.content, event.is_error)
+
+
+def test_an_a2a_tool_call_stores_its_arguments_as_a_chat_tool_call_does():
+    """The content is the arguments (what the transcript shows, search indexes and prompts
+    rebuild from), not the whole `{tool, arguments}` object; the object stays the payload."""
+    a2a = {"type": "tool_call", "source": "llm", "tool_call_id": "call_1",
+           "message": {"tool": "weather", "arguments": {"city": "Oslo", "unit": "C"}}}  # fmt: skip
+    (native,) = normalize.from_native(a2a, event_id="t1")
+    item = chat({"role": "assistant", "content": None, "tool_calls": [{
+        "id": "call_1", "type": "function",
+        "function": {"name": "weather", "arguments": json.dumps({"city": "Oslo", "unit": "C"})},
+    }]})  # fmt: skip
+    _, from_chat = normalize.normalize_item(item, fmt="openai_chat", event_id="m1")
+    assert _stored_as(native) == _stored_as(from_chat)
+    assert native.content == '{"city": "Oslo", "unit": "C"}'
+    assert native.payload == a2a and native.payload_format == "native"
+
+
+def test_an_a2a_tool_result_stores_its_result_text_as_a_chat_tool_message_does():
+    a2a = {
+        "type": "tool_result",
+        "source": "tool",
+        "tool_call_id": "call_1",
+        "message": {"tool": "weather", "result": 'Rain\ntomorrow, "7 C"', "error": None},
+    }
+    (native,) = normalize.from_native(a2a, event_id="r1")
+    item = chat({"role": "tool", "tool_call_id": "call_1", "content": 'Rain\ntomorrow, "7 C"'})
+    (from_chat,) = normalize.normalize_item(item, fmt="openai_chat", event_id="r2")
+    assert _stored_as(native)[2:] == _stored_as(from_chat)[2:]
+    assert (native.type, native.name, native.parent_tool_call_id) == (
+        "tool_result",
+        "weather",
+        "call_1",
+    )
+    assert native.payload == a2a
+
+
+@pytest.mark.parametrize(
+    ("kind", "message", "content", "is_error"),
+    [
+        # a2a's own tool processor logs each ToolResult as a tool_call event: its outcome.
+        (
+            "tool_call",
+            {"tool": "lookup", "result": {"ok": True}, "error": None, "cached": False},
+            '{"ok": true}',
+            False,
+        ),
+        ("tool_call", {"tool_name": "lookup", "result": None, "error": "timeout"}, "timeout", True),
+        # A call logged with its outcome: the arguments, a blank line, the outcome.
+        (
+            "tool_call",
+            {"tool": "lookup", "arguments": {"order": 7}, "result": "shipped"},
+            '{"order": 7}\n\nshipped',
+            False,
+        ),
+        ("tool_call", {"tool": "lookup", "arguments": '{"order": 7}'}, '{"order": 7}', False),
+        ("tool_result", {"tool": "lookup", "result": None, "error": "timeout"}, "timeout", True),
+        (
+            "tool_result",
+            {"tool": "lookup", "result": [1, 2], "error": "partial"},
+            "[1, 2]\npartial",
+            True,
+        ),
+        ("tool_result", {"tool": "lookup", "arguments": {"a": 1}, "result": 0}, "0", False),
+        # Not an a2a tool object: text it names, or the whole value, as before.
+        ("tool_result", {"tool": "lookup", "content": "plain"}, "plain", False),
+        ("tool_call", {"tool": "lookup", "query": "x"}, '{"query": "x", "tool": "lookup"}', False),
+        ("message", {"arguments": {"a": 1}}, '{"arguments": {"a": 1}}', False),
+    ],
+)
+def test_a2a_tool_objects_show_what_they_hold(kind, message, content, is_error):
+    (event,) = normalize.from_native({"type": kind, "message": message}, event_id="x")
+    assert (event.content, event.is_error) == (content, is_error)
+    assert event.name == ("lookup" if kind != "message" else "")
+    assert event.payload == {"type": kind, "message": message}
+
+
 @pytest.mark.parametrize(
     ("item", "fmt", "field"),
     [

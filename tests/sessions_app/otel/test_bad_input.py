@@ -6,8 +6,10 @@ Run on PostgreSQL too: NUL characters, lone surrogates and over-long values only
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -18,6 +20,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from sessions_app.models import AgentSession, Event, Run
 from sessions_app.otel import mapping
+from sessions_app.storable import id_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -356,6 +359,103 @@ def test_overlong_tool_calls_in_messages_are_stored_cut_to_the_columns(post_otlp
     child = AgentSession.objects.get(parent=root)
     assert len(child.external_id) == 255
     assert Run.objects.count() == 2
+
+
+# --- session ids an API path cannot address: control characters ------------------------------
+
+CONTROL_IDS = {
+    "C0": "conv\x01-7",
+    "escape sequence": "conv\x1b[31m",
+    "tab and line feed": "c\tonv\n",
+    "DEL": "conv\x7f",
+    "C1": "conv\x85",
+}
+
+
+def _answered(text: str, answer: str, conversation: str) -> dict[str, Any]:
+    return {
+        **_chat(text),
+        "gen_ai.output.messages": json.dumps(
+            [{"role": "assistant", "parts": [{"type": "text", "content": answer}]}]
+        ),
+        "gen_ai.conversation.id": conversation,
+    }
+
+
+def digest_form(conversation: str) -> str:
+    """The session id docs/otel.md promises for an id holding control characters."""
+    shown = conversation[:190].translate(dict.fromkeys([*range(32), *range(127, 160)], "\ufffd"))
+    return f"{shown}#{hashlib.sha256(conversation.encode()).hexdigest()}"
+
+
+def test_an_addressable_id_is_the_id_itself_and_any_other_an_addressable_digest_form():
+    assert mapping.addressable_id("conv/été 7") == "conv/été 7"
+    assert mapping.addressable_id("s" * 400) == "s" * 255  # cut at the column, as before
+    for conversation in [*CONTROL_IDS.values(), "x\x01" * 300]:
+        stored = mapping.addressable_id(conversation)
+        assert id_problem(stored) is None and len(stored) <= 255
+        assert stored == digest_form(conversation)
+    assert mapping.addressable_id("a\x01") != mapping.addressable_id("a\x02")
+
+
+@ENCODINGS
+@pytest.mark.parametrize("conversation", list(CONTROL_IDS.values()), ids=list(CONTROL_IDS))
+def test_a_conversation_id_with_control_characters_is_stored_under_an_addressable_id(
+    post_otlp, client, auth_headers, encoding, conversation
+):
+    """The JSON API refuses such an id (a path cannot hold it): the spans are kept all the same,
+    in a session the API can address, and the exporter is told where (rejecting nothing)."""
+    chat = span(BAD, _answered("kept", "noted", conversation))
+    status, rejected, message = send(post_otlp, body([chat, good_span()], encoding), encoding)
+    stored = digest_form(conversation)
+    assert (status, rejected) == (200, 0)
+    assert repr(conversation) in message and repr(stored) in message
+    assert "control characters" in message
+    session = AgentSession.objects.get(external_id=stored)
+    assert session.metadata == {"otel_original_id": conversation}
+    response = client.get(f"/api/v1/sessions/{quote(stored, safe='')}/events", headers=auth_headers)
+    assert response.status_code == 200, response.json()
+    assert [e["content"] for e in response.json()["items"]] == ["kept", "noted"]
+    # The user finds it by the id the spans named.
+    found = client.get(
+        "/api/v1/sessions", {"metadata.otel_original_id": conversation}, headers=auth_headers
+    )
+    assert [s["id"] for s in found.json()["items"]] == [stored]
+
+
+def test_later_exports_of_such_a_conversation_join_its_session_and_ids_never_merge(post_otlp):
+    first = span(GOOD, _answered("one", "first answer", "conv\x01"))
+    other = span(BAD, _answered("two", "other answer", "conv\x02"))
+    assert send(post_otlp, body([first, other], "json"), "json")[:2] == (200, 0)
+    later = span("ccccccccccccccc3", _answered("three", "later answer", "conv\x01"))
+    assert send(post_otlp, body([later], "protobuf"), "protobuf")[:2] == (200, 0)
+    sessions = {
+        s.external_id: sorted(s.events.values_list("content", flat=True))
+        for s in AgentSession.objects.all()
+    }
+    assert sessions == {
+        digest_form("conv\x01"): ["first answer", "later answer", "one", "three"],
+        digest_form("conv\x02"): ["other answer", "two"],
+    }
+
+
+def test_a_sub_agent_whose_name_holds_control_characters_gets_an_addressable_session(
+    post_otlp, client, auth_headers
+):
+    agent = span(GOOD, {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner",
+                        "gen_ai.conversation.id": "plan-1"})  # fmt: skip
+    sub = span("ccccccccccccccc3", {"gen_ai.operation.name": "invoke_agent",
+                                    "gen_ai.agent.name": "sub\x07agent"}, parent=GOOD)  # fmt: skip
+    chat = span(BAD, _chat("sub work"), parent="ccccccccccccccc3")
+    status, rejected, message = send(post_otlp, body([agent, sub, chat], "json"), "json")
+    assert (status, rejected) == (200, 0) and "control characters" in message
+    child = AgentSession.objects.get(parent__external_id="plan-1")
+    assert child.external_id == digest_form("plan-1/sub\x07agent")
+    assert child.agent_name == "sub\x07agent"  # a name, not an id: kept as named
+    assert child.metadata == {"otel_original_id": "plan-1/sub\x07agent"}
+    response = client.get(f"/api/v1/sessions/{quote(child.external_id, safe='')}",
+                          headers=auth_headers)  # fmt: skip
+    assert response.status_code == 200 and response.json()["parent_id"] == "plan-1"
 
 
 # --- ids, cycles and the last line of defence -------------------------------------------------
