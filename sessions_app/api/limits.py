@@ -201,6 +201,10 @@ class LimitedJSONParser(Parser):
         return parse_limited_json(body)
 
 
+# The OTLP receiver's paths (config/urls.py): /api/otel/v1/{traces,metrics,logs} and /v1/....
+OTLP_PATH_PREFIXES = ("/api/otel/", "/v1/")
+
+
 class BodySizeMiddleware:
     """Refuse a declared body over the limit with the documented JSON 413, before anything
     reads it.
@@ -213,6 +217,10 @@ class BodySizeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(OTLP_PATH_PREFIXES):
+            # The OTLP receiver applies OTLP_MAX_BODY_BYTES itself, before reading the body, and
+            # answers in OTLP's error shape: the ingest limit must not cap it.
+            return self.get_response(request)
         max_bytes = settings.INGEST_MAX_BODY_BYTES
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)

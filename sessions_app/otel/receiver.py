@@ -62,7 +62,11 @@ def _receive(
     """What every signal's receiver does around `answer(api_key, body, content_type)`, which
     reads the inflated body and returns the response's body and content type: the key, the size
     limit, a slot from `slots` if given, the decoding, and each failure's status."""
-    api_key = api_key_authenticate(_key(request))
+    try:
+        api_key = api_key_authenticate(_key(request))
+    except OperationalError:
+        logger.warning("OTLP export deferred: database unavailable", exc_info=True)
+        return _error(503, "The database is unavailable; retry later.", retry_after=5)
     if api_key is None:
         return _error(401, "A valid API key is required (Authorization: Bearer <key>).")
     limit = settings.OTLP_MAX_BODY_BYTES

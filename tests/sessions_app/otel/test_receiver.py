@@ -201,6 +201,39 @@ def test_a_body_over_the_limit_is_a_413(post_otlp, settings):
                      **{"Content-Encoding": "gzip"}).status_code == 413  # fmt: skip
 
 
+def test_the_otlp_limit_alone_governs_the_otlp_paths(post_otlp, settings):
+    # OTLP_MAX_BODY_BYTES above the JSON API's limit: an export between the two is stored (the
+    # API's own 413 used to refuse it first, in the API's error shape).
+    body = protobuf(recorded(emit_conversation))
+    settings.INGEST_MAX_BODY_BYTES = len(body) // 2
+    settings.OTLP_MAX_BODY_BYTES = len(body) * 2
+    for path in ("/api/otel/v1/traces", "/v1/traces"):
+        response = post_otlp(body, path=path)
+        assert response.status_code == 200, response.content
+    assert Event.objects.count() > 0
+    settings.OTLP_MAX_BODY_BYTES = len(body) // 4
+    response = post_otlp(body)
+    assert response.status_code == 413
+    assert json.loads(response.content) == {
+        "code": 413,
+        "message": f"The body is larger than {len(body) // 4} bytes.",
+    }
+
+
+def test_a_database_down_while_checking_the_key_is_a_503_not_a_500(post_otlp, monkeypatch):
+    from django.db import OperationalError
+
+    from sessions_app.otel import receiver
+
+    def down(key):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(receiver, "api_key_authenticate", down)
+    response = post_otlp(protobuf(recorded(emit_conversation)))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+
+
 def test_when_the_receiver_is_busy_it_answers_429_with_retry_after(post_otlp, monkeypatch):
     from sessions_app.otel import receiver
 
