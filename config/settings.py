@@ -82,11 +82,14 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
-# /api/v1/ is called by agents with an API key, never with a browser session: its requests skip
-# the middleware that exists for pages (config/handlers.py) but get the same response headers,
-# host validation and Content-Length.
+# The API paths (config/handlers.py API_PREFIXES: /api/v1/ and the OTLP receiver's paths) are
+# called by agents and exporters with an API key, never with a browser session: they skip the
+# middleware that exists for pages (config/handlers.py) but get the same response headers, host
+# validation and Content-Length.
 API_MIDDLEWARE = [
-    # First, so an oversized body is a JSON 413 before anything reads it.
+    # HEAD is answered as GET without the body; outermost, so every answer loses its body.
+    "config.handlers.HeadAsGetMiddleware",
+    # Before anything reads the body, so an oversized one is a JSON 413.
     "sessions_app.api.limits.BodySizeMiddleware",
     # Session and run ids holding `/`, sent as `%2F` (config/handlers.py).
     "config.handlers.EncodedSlashMiddleware",
@@ -297,8 +300,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, OTLP_MAX_BODY_BYTES) + 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "filters": {"api_not_found_at_info": {"()": "config.logging.ApiNotFoundAtInfo"}},
+    # A client's error (4xx) is one line without a traceback (config/logging.py): on the console
+    # handler too, for django.security.*'s records, which django.request's filters never see.
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["client_error_one_line"]}
+    },
+    "filters": {
+        "api_not_found_at_info": {"()": "config.logging.ApiNotFoundAtInfo"},
+        "client_error_one_line": {"()": "config.logging.ClientErrorOneLine"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Celery logs a line per task at INFO; with in-process tasks that floods the web log.
     "loggers": {
@@ -307,6 +317,6 @@ LOGGING = {
         # Axes logs every login attempt at INFO; lock-outs and failures are WARNING.
         "axes": {"level": "WARNING"},
         # A 404 under /api/ is an ordinary answer to a client (a new session's first read): INFO.
-        "django.request": {"filters": ["api_not_found_at_info"]},
+        "django.request": {"filters": ["api_not_found_at_info", "client_error_one_line"]},
     },
 }

@@ -1,5 +1,7 @@
-"""WSGI entry point (gunicorn config.wsgi): /api/v1/ runs through the API's middleware chain,
-everything else through the pages' (config/handlers.py)."""
+"""WSGI entry point. config/asgi.py runs it (what `make run` and the README serve); it also runs
+alone under a WSGI server (gunicorn config.wsgi). API paths (config/handlers.py API_PREFIXES:
+/api/v1/, /api/otel/, /v1/traces, /v1/metrics, /v1/logs) run through the API's middleware
+chain, everything else through the pages'."""
 
 import os
 

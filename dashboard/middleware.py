@@ -1,4 +1,7 @@
-"""A Content-Security-Policy on every page: scripts and styles only from our own origin.
+"""The pages' own middleware: a Content-Security-Policy (below) and Secure cookies
+(`SecureCookiesMiddleware`).
+
+A Content-Security-Policy on every page: scripts and styles only from our own origin.
 
 Agent-written text is escaped by the templates; this is the second line of defence, so that an
 escaping mistake still cannot run an inline script, an event handler attribute or a

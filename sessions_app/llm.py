@@ -1,8 +1,12 @@
 """The only module that imports litellm, and only when a caller needs it (a price found as it
 is in its bundled table is read from the JSON, without the import).
 
-`import litellm` costs ~3 s and ~125 MB, so the web process pays it on the first request that
-counts tokens or looks up a price, never at start-up. config/__init__.py has already set
+`import litellm` costs ~3 s and ~125 MB. A process that serves pages (gunicorn, uvicorn,
+runserver; or any process with SESSIONSCOPE_WARM_LLM=1) imports it at start-up, in a background
+thread that sessions_app/apps.py starts: the server answers at once, and a request that needs
+litellm before the import is done waits only for the rest of it. Other processes (tests,
+migrations, Celery workers) pay it on the first call that needs it: counting tokens, a
+completion, a price not found as it is in the bundled JSON. config/__init__.py has already set
 LITELLM_LOCAL_MODEL_COST_MAP=True so the import reads the bundled price table, not the network.
 """
 

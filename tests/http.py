@@ -1,5 +1,5 @@
-"""The test client the suite uses: Django's, with /api/v1/ requests through the API's middleware
-chain, as config/wsgi.py serves them."""
+"""The test client the suite uses: Django's, with API requests (config/handlers.py API_PREFIXES:
+/api/v1/ and the OTLP paths) through the API's middleware chain, as config/wsgi.py serves them."""
 
 from __future__ import annotations
 

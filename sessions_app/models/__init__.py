@@ -10,8 +10,8 @@ the database still enforces them (deferred), and the services delete dependants 
 Modules: `projects` (tenants and access), `sessions` (sessions and runs), `events` (events and
 token usage), `summaries`, `costs` (prices, the daily aggregate, budgets), `outbox` (tasks
 waiting for the broker), `review` (comments, scores, annotation queues, review history),
-`sharing` (saved views, share links). Import models from the package
-(`from sessions_app.models import Event`).
+`sharing` (saved views, share links), `branches` (a session's named branches). Import models
+from the package (`from sessions_app.models import Event`).
 """
 
 from .branches import SessionBranch
