@@ -23,7 +23,8 @@ SORT_VALUES = {s for c in SESSION_SORTS for s in (c, f"-{c}")}
 
 class SessionFilterForm(forms.Form):
     """The sessions list's query string. Every field is optional; `from` and `to` are dates
-    on last activity (inclusive)."""
+    on last activity (inclusive), `spent_from` and `spent_to` dates on which the session used
+    tokens (inclusive: the costs page's drill-down)."""
 
     agent = forms.CharField(required=False, max_length=200)
     user = forms.CharField(required=False, max_length=255)
@@ -58,9 +59,10 @@ class SessionFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # `from` and `to` are Python keywords, so they are added here rather than declared.
-        # Days outside 1970..9000 are field errors, as on the costs page (the list adds a day).
-        for name in ("from", "to"):
+        # `from` and `to` are Python keywords, so they are added here rather than declared (the
+        # spent days with them, alike). Days outside 1970..9000 are field errors, as on the
+        # costs page (the list adds a day).
+        for name in ("from", "to", "spent_from", "spent_to"):
             self.fields[name] = forms.DateField(
                 required=False, input_formats=["%Y-%m-%d"], validators=[day_in_range]
             )
@@ -105,6 +107,8 @@ class SessionFilterForm(forms.Form):
             model=get("model").strip(),
             date_from=data.get("from"),
             date_to=data.get("to"),
+            spent_from=data.get("spent_from"),
+            spent_to=data.get("spent_to"),
             min_cost=data.get("min_cost"),
             has_errors=bool(data.get("has_errors")),
             meta_key=meta_key,

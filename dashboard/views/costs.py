@@ -50,10 +50,18 @@ CSV_COLUMNS = (
 )
 
 
-def sessions_href(f: UsageFilter, **narrow: str) -> str:
-    """The sessions list showing the sessions behind a figure: same range and narrowing,
-    archived sessions included (their cost counts too)."""
-    params = {**f.params(), "status": "all", **narrow}
+def sessions_href(f: UsageFilter, *, day: date | None = None, **narrow: str) -> str:
+    """The sessions list showing the sessions behind a figure: those that used tokens in the
+    range (or on `day`), whatever their last activity, with the same narrowing, archived
+    sessions included (their cost counts too). Their in-range costs add up to the figure."""
+    start, end = (day, day) if day else (f.start, f.end)
+    params = {
+        "spent_from": start.isoformat(),
+        "spent_to": end.isoformat(),
+        **{k: v for k, v in f.params().items() if k not in ("from", "to")},
+        "status": "all",
+        **narrow,
+    }
     url = reverse("dashboard:session_list", args=[f.project.slug])
     return f"{url}?{urlencode(params)}"
 
@@ -78,7 +86,7 @@ def _group_rows(f: UsageFilter, group: str) -> list[dict[str, Any]]:
         key = row[group]
         row["label"] = _label(key)
         if group == "day":
-            row["href"] = sessions_href(f, **{"from": key.isoformat(), "to": key.isoformat()})
+            row["href"] = sessions_href(f, day=key)
             # The costs page of one day has the hourly breakdown.
             row["costs_href"] = costs_href(f.narrowed(start=key, end=key))
         elif group in ("model", "agent", "user") and key:
@@ -94,8 +102,7 @@ def _hour_rows(f: UsageFilter) -> list[dict[str, Any]]:
     """The hourly breakdown; each hour links to its day's sessions (the list filters by day)."""
     rows = analytics.usage_hourly(f)
     for row in rows:
-        day = row["hour"].date().isoformat()
-        row["href"] = sessions_href(f, **{"from": day, "to": day})
+        row["href"] = sessions_href(f, day=row["hour"].date())
     return rows
 
 
@@ -108,10 +115,8 @@ def _chart_by(f: UsageFilter, series: str, label: str) -> charts.Chart:
     column = {"model": "model", "agent": "agent"}[series]
 
     def href(day: date, name: str) -> str:
-        narrow = {"from": day.isoformat(), "to": day.isoformat()}
-        if name not in ("other", ""):
-            narrow[column] = name
-        return sessions_href(f, **narrow)
+        narrow = {column: name} if name not in ("other", "") else {}
+        return sessions_href(f, day=day, **narrow)
 
     return charts.stacked_bars(
         label=label,
@@ -125,11 +130,14 @@ def _chart_by(f: UsageFilter, series: str, label: str) -> charts.Chart:
 
 
 def _bucket_href(f: UsageFilter, bucket: analytics.Bucket) -> str:
+    # The distribution counts the sessions last active in the range, by their whole cost: its
+    # buckets link with `from`/`to` (last activity), not with the spent days.
     narrow = {"min_cost": str(bucket.low)} if bucket.low else {}
     if bucket.high is not None:
         narrow["max_cost"] = str(bucket.high)
-    narrow["sort"] = "-cost_usd"
-    return sessions_href(f, **narrow)
+    params = {**f.params(), "status": "all", **narrow, "sort": "-cost_usd"}
+    url = reverse("dashboard:session_list", args=[f.project.slug])
+    return f"{url}?{urlencode(params)}"
 
 
 def cost_report(request: DashboardRequest, f: UsageFilter) -> dict[str, Any]:

@@ -207,7 +207,10 @@ class TokenUsage(models.Model):
         indexes = [
             models.Index(fields=["project", "timestamp"], name="usage_project_time"),
             models.Index(fields=["project", "model", "timestamp"], name="usage_project_model"),
-            models.Index(fields=["session"], name="usage_session"),
+            # A session's usage within a range of time: the sessions list's in-range figures
+            # (spent_from/spent_to) and PostgreSQL's per-session probe of that filter read only
+            # the range's rows. Also what usage_session (session) was: the foreign key's index.
+            models.Index(fields=["session", "timestamp"], name="usage_session_time"),
         ]
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ..errors import NotFound
 from ..models import AgentSession, AnnotationQueue, Project, QueueItem, ScoreConfig
+from .costs import FIRST_DAY, LAST_DAY
 from .session_list import SessionFilters
 
 
@@ -30,6 +31,8 @@ def rule_filters(query: str) -> SessionFilters:
         model=q.get("model", "").strip(),
         date_from=_date(q.get("from", "")),
         date_to=_date(q.get("to", "")),
+        spent_from=_date(q.get("spent_from", "")),
+        spent_to=_date(q.get("spent_to", "")),
         min_cost=_decimal(q.get("min_cost", "")),
         has_errors=q.get("has_errors", "") in ("1", "on", "true"),
         meta_key=meta_key.strip() if "__" not in meta_key else "",
@@ -47,10 +50,13 @@ _STATUSES = {*AgentSession.Status.values, "all"}
 
 
 def _date(raw: str) -> date | None:
+    """A rule's day, or None when it is not one the list's filters accept (1970..9000, as the
+    sessions list's form checks): a rule saved with `to=9999-12-31` must not fail each fill."""
     try:
-        return date.fromisoformat(raw) if raw else None
+        day = date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
 
 
 def _decimal(raw: str) -> Decimal | None:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from ..errors import InvalidInput
 from ..models import AgentSession, DailyUsage, Project, TokenUsage
+from .costs import money
 from .pagination import KeysetPage, decode_cursor, keyset_page, keyset_page_parts
 from .review import score_matches, score_sort
 from .search import SearchScope, Snippet, search_scope, search_snippets
@@ -37,6 +38,9 @@ DEFAULT_SORT = "-last_event_at"
 # score_sort): the sessions with a value through the index (project, name, value, session),
 # then the others by id, so sessions without that score come last either way.
 SCORE_SORT_PREFIX = "score:"
+# Spent ranges of up to this many days find their sessions by reading the range's usage rows
+# (see sessions_filtered); longer ones leave the plan to the database.
+SPENT_SCAN_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,10 @@ class SessionFilters:
     model: str = ""
     date_from: date | None = None
     date_to: date | None = None
+    # UTC days on which the session used tokens (its usage rows' times), whatever its last
+    # activity: what the costs page's figures link to, so the listed sessions make them up.
+    spent_from: date | None = None
+    spent_to: date | None = None
     min_cost: Decimal | None = None
     has_errors: bool = False
     meta_key: str = ""
@@ -62,6 +70,23 @@ class SessionFilters:
     score_min: float | None = None
     score_max: float | None = None
     sort: str = DEFAULT_SORT
+
+    @property
+    def spent(self) -> bool:
+        return self.spent_from is not None or self.spent_to is not None
+
+
+def spent_usage(filters: SessionFilters) -> QuerySet[TokenUsage]:
+    """The usage rows of the filters' spent days, of their model when they name one (what a
+    session must have to be listed, and what its in-range figures sum)."""
+    qs = TokenUsage.objects.all()
+    if filters.spent_from:
+        qs = qs.filter(timestamp__gte=_day_start(filters.spent_from))
+    if filters.spent_to:
+        qs = qs.filter(timestamp__lt=_day_start(filters.spent_to + timedelta(days=1)))
+    if filters.model:
+        qs = qs.filter(model=filters.model)
+    return qs
 
 
 def sessions_filtered(
@@ -84,7 +109,23 @@ def sessions_filtered(
         qs = qs.exclude(status=AgentSession.Status.ARCHIVED)
     if f.kind:
         qs = qs.filter(kind=f.kind)
-    if f.model:
+    if f.spent:
+        # Sessions that used tokens in the range: ids from usage_project_time (usage_project_model
+        # with a model). PostgreSQL may instead walk the list's sort index from the top and probe
+        # usage_session_time per session, which suits a long range (its sessions are most of the
+        # newest ones; reading its usage rows would take seconds) but not a short one weeks back,
+        # where the walk passes every session active since. DISTINCT rules that walk out for
+        # short ranges (each day, hour and chart bar of the costs page): they read their rows.
+        used = spent_usage(f).filter(project=project).values("session_id")
+        if f.spent_from and f.spent_to and (f.spent_to - f.spent_from).days < SPENT_SCAN_DAYS:
+            used = used.distinct()
+        qs = qs.filter(pk__in=used)
+        if f.spent_from:
+            # Implied, since last activity is the latest event time (services/events/rollups.py)
+            # and a usage row has its event's time; it bounds the sessions read by the
+            # session_last_activity index to those active since the range began.
+            qs = qs.filter(last_event_at__gte=_day_start(f.spent_from))
+    elif f.model:
         qs = qs.filter(Exists(TokenUsage.objects.filter(session_id=OuterRef("pk"), model=f.model)))
     if f.date_from:
         qs = qs.filter(last_event_at__gte=_day_start(f.date_from))
@@ -147,6 +188,7 @@ def sessions_page(
             limit=limit,
         )
         _attach_unpriced(page.items)
+        _attach_spent(page.items, filters)
         return page
     if column not in SESSION_SORTS:
         column, descending = DEFAULT_SORT.lstrip("-"), True
@@ -159,6 +201,7 @@ def sessions_page(
         limit=limit,
     )
     _attach_unpriced(page.items)
+    _attach_spent(page.items, filters)
     return page
 
 
@@ -229,6 +272,38 @@ def _attach_unpriced(sessions: list[AgentSession]) -> None:
     for s in sessions:
         # The attribute the children page and the session page get from `unpriced_expression`.
         s.unpriced = coverage.get(s.pk, "")  # type: ignore[attr-defined]
+
+
+def _attach_spent(sessions: list[AgentSession], filters: SessionFilters) -> None:
+    """With a spent filter, set on each session its figures within it: `spent_cost`,
+    `spent_tokens`, `spent_events` and `spent_unpriced` (as `unpriced`, over those rows only).
+
+    What the list's rows add up to is then the costs page's figure. One query for the page,
+    a range read of usage_session_time per session (its whole usage when the range is open)."""
+    if not sessions or not filters.spent:
+        return
+    rows = (
+        spent_usage(filters)
+        .filter(session_id__in=[s.pk for s in sessions])
+        .values("session_id")
+        .annotate(
+            cost=Sum("cost_usd"),
+            tokens=Sum("total_tokens"),
+            events=Count("id"),
+            unknown=Count("id", filter=Q(cost_source=TokenUsage.CostSource.UNKNOWN)),
+        )
+        .order_by()
+    )
+    by_session = {row["session_id"]: row for row in rows}
+    for s in sessions:
+        row = by_session.get(s.pk, {})
+        events, unknown = row.get("events", 0), row.get("unknown", 0)
+        s.spent_cost = money(row.get("cost"))  # type: ignore[attr-defined]
+        s.spent_tokens = row.get("tokens") or 0  # type: ignore[attr-defined]
+        s.spent_events = events  # type: ignore[attr-defined]
+        s.spent_unpriced = (  # type: ignore[attr-defined]
+            ("all" if unknown == events else "some") if unknown else ""
+        )
 
 
 def session_filter_choices(project: Project) -> dict[str, list[str]]:

@@ -155,7 +155,8 @@ def test_a_chart_bar_links_to_the_sessions_of_its_day_and_model(spend, project, 
     bar = chart.bars[0]
     params = parse_qs(urlsplit(bar.href).query)
     assert params["model"] == ["m-big"]
-    assert params["from"] == params["to"] == [NOW.date().isoformat()]
+    assert params["spent_from"] == params["spent_to"] == [NOW.date().isoformat()]
+    assert "from" not in params and "to" not in params
 
 
 def test_csv_of_a_breakdown_matches_the_page(spend, project, viewer):
