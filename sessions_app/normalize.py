@@ -37,7 +37,6 @@ _ROLE_SOURCE = {
     "function": S.TOOL,
 }
 _SOURCE_ROLE = {S.USER: R.USER, S.LLM: R.ASSISTANT, S.SYSTEM: R.SYSTEM, S.TOOL: R.TOOL}
-RESPONSES_MESSAGE_TYPES = {"message"}
 
 
 def _s(value: Any) -> str:

@@ -9,7 +9,6 @@ from typing import Any
 
 from django import template
 from django.template import Context
-from django.utils import timezone
 from django.utils.html import format_html
 
 from sessions_app.money import PRICE_UNKNOWN, money_display
@@ -138,26 +137,6 @@ def span(start: datetime | None, end: datetime | None) -> str:
 def iso(value: datetime | None) -> str:
     """ISO 8601, for datetime attributes and tooltips."""
     return value.isoformat(timespec="seconds") if value else ""
-
-
-@register.filter
-def short_dt(value: datetime | None) -> str:
-    """Nov 21, 13:56."""
-    return value.strftime("%b %d, %H:%M") if value else NONE
-
-
-@register.filter
-def ago(value: datetime | None) -> str:
-    """How long ago, compactly: 42s ago, 3m ago, 5h ago, 12d ago."""
-    if value is None:
-        return NONE
-    seconds = int((timezone.now() - value).total_seconds())
-    if seconds < 0:
-        return "just now"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
 
 
 @register.filter

@@ -214,12 +214,3 @@ def markdown(text: Any) -> SafeString | str:
             link_rel="noopener noreferrer nofollow",
         )
     )
-
-
-@register.filter
-def pretty_json_text(text: Any) -> str:
-    """Text holding JSON re-indented for reading; other text as it is."""
-    ok, value = parse_json_text(text)
-    if not ok:
-        return str(text)
-    return json.dumps(value, indent=2, ensure_ascii=False)

@@ -51,10 +51,6 @@ def _string(column: str) -> str:
     return f"to_json({column})::text"
 
 
-def _nullable_string(column: str) -> str:
-    return f"COALESCE(to_json({column})::text, 'null')"
-
-
 def _external_id(table: str, column: str) -> str:
     """The external id of the row `column` points at, as JSON; looked up only when set."""
     return (

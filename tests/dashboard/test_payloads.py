@@ -12,7 +12,6 @@ from dashboard.templatetags.payloads import (
     json_text_view,
     json_view,
     markdown,
-    pretty_json_text,
 )
 from sessions_app.inputs import EventInput
 from sessions_app.models import AgentSession
@@ -68,8 +67,6 @@ def test_text_holding_json_gets_the_viewer_and_other_text_does_not():
     assert json_text_view("found 1 row") == ""
     assert json_text_view("{not json") == ""
     assert json_text_view(None) == ""
-    assert pretty_json_text('{"a":1}') == '{\n  "a": 1\n}'
-    assert pretty_json_text("plain") == "plain"
 
 
 def test_markdown_is_rendered_only_when_the_text_uses_it():
