@@ -3,9 +3,10 @@
 
 A new score updates its row with one upsert (`score_value_add`): an own score becomes the
 session's value, an event's number is added to the count and sum its average is made of.
-Anything else that changes or removes scores (and the migration's backfill) recomputes the
-rows of the sessions concerned from their scores in two set-based statements
-(`score_values_rebuild`), never one query per session.
+Anything that would change or remove scores (none does today: scores go with their session;
+the migration's backfill is the same SQL) recomputes the rows of the sessions concerned from
+their scores in two set-based statements (`score_values_rebuild`), never one query per
+session.
 
 The sums cannot overflow. New numbers lie within ±MAX_SCORE_NUMBER (services/scores.py refuses
 others), but an earlier release stored any finite double: two event scores of 1e308 summed to
