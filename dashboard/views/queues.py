@@ -19,6 +19,7 @@ from sessions_app.selectors import queues as queue_selectors
 from sessions_app.selectors import review as review_selectors
 from sessions_app.selectors.events import transcript_page
 from sessions_app.selectors.projects import project_members
+from sessions_app.selectors.transcript import call_results, shown_events
 from sessions_app.services.queues import (
     queue_item_complete,
     queue_item_finish,
@@ -185,14 +186,16 @@ def _item_page(
             locked_error, status = exc.detail, 409
     session = item.session
     events, previous, has_more = transcript_page(session, after_seq=0, limit=TRANSCRIPT_LIMIT)
-    review_selectors.attach_event_review(events)
+    # As on the session page: the results of the calls shown come with them, past the limit too.
+    page = call_results(session, events, start=1, shown=shown_events())
+    review_selectors.attach_event_review(page.events)
     context = chrome(
         request,
         request.project,
         queue=queue,
         item=item,
         session=session,
-        items=build_transcript(events, previous),
+        items=build_transcript(page.events, previous, complete=not page.truncated),
         has_more=has_more,
         configs=queue_selectors.queue_configs(queue),
         scores=review_selectors.session_scores(session),

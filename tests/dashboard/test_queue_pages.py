@@ -186,3 +186,21 @@ def test_when_nothing_is_left_the_reviewer_lands_on_the_queue(client, editor, qu
     client.force_login(editor)
     r = client.get(url("queue_work", "acme", queue.pk))
     assert r.url == url("queue_detail", "acme", queue.pk) + "?done=1"
+
+
+def test_the_item_page_shows_a_call_s_result_past_its_first_events(client, editor, queue, project):
+    # The item page shows the first 100 events; a call among them keeps its result, even when
+    # the result comes after them, as on the session page.
+    from .test_transcript_calls import call, conversation, inside_call, message, result
+
+    events = [message("long", n) for n in range(1, 99)]
+    events += [call("long", "c-never"), call("long", "c-late")]  # #99, #100
+    events += [*[message("long", n) for n in range(101, 111)], result("long", "c-late")]  # #111
+    session = conversation(project, "long", events)
+    queue_items_add(queue=queue, sessions=[session], added_by="test")
+    item = QueueItem.objects.get(session=session)
+    client.force_login(editor)
+    html = client.get(url("queue_item", "acme", queue.pk, item.pk)).content.decode()
+    assert inside_call(html, 100, 111) and "rows for c-late" in html
+    assert 'id="ev-110"' not in html  # the page is still the first 100 events
+    assert "no result yet" in html and "result not shown" not in html
