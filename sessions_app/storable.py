@@ -13,6 +13,8 @@ import re
 SUSPECT_ESCAPE_PATTERN = r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})"
 SUSPECT_ESCAPE = re.compile(SUSPECT_ESCAPE_PATTERN)
 SUSPECT_ESCAPE_BYTES = re.compile(SUSPECT_ESCAPE_PATTERN.encode())
+# The control characters no id may hold: C0 (NUL included), DEL and C1.
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def text_problem(text: str) -> str | None:
@@ -38,7 +40,7 @@ def id_problem(value: str) -> str | None:
         return None
     if "\x00" in value:
         return "must not contain a NUL character"
-    if any(c < " " or "\x7f" <= c <= "\x9f" for c in value):
+    if CONTROL_CHARS.search(value):
         return "must not contain control characters (nor bytes that are not UTF-8)"
     try:
         value.encode("utf-8")

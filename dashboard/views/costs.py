@@ -62,6 +62,10 @@ def sessions_href(f: UsageFilter, *, day: date | None = None, **narrow: str) -> 
         "status": "all",
         **narrow,
     }
+    return _list_href(f, params)
+
+
+def _list_href(f: UsageFilter, params: dict[str, str]) -> str:
     url = reverse("dashboard:session_list", args=[f.project.slug])
     return f"{url}?{urlencode(params)}"
 
@@ -135,9 +139,7 @@ def _bucket_href(f: UsageFilter, bucket: analytics.Bucket) -> str:
     narrow = {"min_cost": str(bucket.low)} if bucket.low else {}
     if bucket.high is not None:
         narrow["max_cost"] = str(bucket.high)
-    params = {**f.params(), "status": "all", **narrow, "sort": "-cost_usd"}
-    url = reverse("dashboard:session_list", args=[f.project.slug])
-    return f"{url}?{urlencode(params)}"
+    return _list_href(f, {**f.params(), "status": "all", **narrow, "sort": "-cost_usd"})
 
 
 def cost_report(request: DashboardRequest, f: UsageFilter) -> dict[str, Any]:

@@ -33,13 +33,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from ..inputs import MAX_ID, bounded_id
-from ..storable import id_problem
+from ..storable import CONTROL_CHARS, id_problem
 from .attributes import call_model, call_usage
 from .decode import STATUS_ERROR, Span
 from .messages import Message, MessageError, call_messages
@@ -57,9 +56,6 @@ MESSAGE_PREFIXES = (
 # litellm's callback promotes request metadata listed in LITELLM_OTEL_BAGGAGE_METADATA_KEYS.
 SESSION_KEYS = ("gen_ai.conversation.id", "session.id", "litellm.metadata.session_id")
 USER_KEYS = ("user.id", "enduser.id", "litellm.metadata.user_id")
-# The characters the JSON API refuses in an id (storable.id_problem) that a span can still hold:
-# NUL and lone surrogates reject the whole span before mapping (decode.span_problem).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # The printable part kept of such an id, before the digest: 190 + 1 + 64 = 255 characters.
 SHOWN_CHARS = 190
 
@@ -74,7 +70,8 @@ def addressable_id(value: str) -> str:
     still lands in one session, and two ids that differ only there never share one."""
     if id_problem(value) is None:
         return value[:MAX_ID]
-    shown = _CONTROL.sub("\ufffd", value[:SHOWN_CHARS])
+    # NUL and lone surrogates never get here: they reject the whole span (decode.span_problem).
+    shown = CONTROL_CHARS.sub("\ufffd", value[:SHOWN_CHARS])
     return f"{shown}#{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
