@@ -78,6 +78,22 @@ def test_a_missing_secret_key_outside_debug_is_an_error():
     assert "SECRET_KEY must be set" in out.stderr
 
 
+def test_manage_py_without_a_secret_key_says_so_in_one_line():
+    """Not Django's "Models aren't loaded yet" traceback from the first command that checks."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    out = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1
+    said = "manage.py: SECRET_KEY must be set when DEBUG is off. "
+    assert out.stderr.strip().splitlines() == [said + "The README lists the environment variables."]
+
+
 def test_debug_runs_without_a_secret_key():
     out = load_settings(DEBUG="1")
     assert out.returncode == 0, out.stderr
