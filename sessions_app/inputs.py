@@ -1,6 +1,6 @@
 """What the write path takes and gives back: plain dataclasses, no services.
 
-The normalizers (`normalize.py`), the importers and the API build `EventInput`s; the append
+The normalizers (`normalize/`), the importers and the API build `EventInput`s; the append
 service (`services/events`) stores them and answers with `AppendResult`s. Kept below the
 services so the purest modules depend on nothing that writes.
 """

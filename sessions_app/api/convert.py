@@ -116,8 +116,10 @@ def event_inputs(
             produced_event.run_external_id = run_id
             if event.branch:
                 produced_event.branch = event.branch
-        # The latency belongs to the call the client sent, not to the events derived from it.
-        first.duration_ms = event.duration_ms
+        # The latency belongs to the call the client sent, not to the events derived from it;
+        # sent, it wins over one the normalizer read (an a2a ToolResult's start and end).
+        if event.duration_ms is not None:
+            first.duration_ms = event.duration_ms
         primary.append(len(inputs))
         inputs.extend(produced)
     return inputs, primary

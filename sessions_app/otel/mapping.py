@@ -56,20 +56,22 @@ MESSAGE_PREFIXES = (
 # litellm's callback promotes request metadata listed in LITELLM_OTEL_BAGGAGE_METADATA_KEYS.
 SESSION_KEYS = ("gen_ai.conversation.id", "session.id", "litellm.metadata.session_id")
 USER_KEYS = ("user.id", "enduser.id", "litellm.metadata.user_id")
-# The printable part kept of such an id, before the digest: 190 + 1 + 64 = 255 characters.
+# The part of an id kept before its digest when the id cannot be a session's as it is (control
+# characters, or longer than the column): 190 + 1 + 64 = 255 characters.
 SHOWN_CHARS = 190
 
 logger = logging.getLogger(__name__)
 
 
 def addressable_id(value: str) -> str:
-    """A session id as the spans name it, when an API path can address it: any text but control
-    characters (the JSON API's rule, storable.id_problem), cut at 255 characters as before.
-    An id holding control characters is stored as its first 190 characters with each control
-    character as U+FFFD, `#`, and the SHA-256 of the whole id: every span of that conversation
-    still lands in one session, and two ids that differ only there never share one."""
-    if id_problem(value) is None:
-        return value[:MAX_ID]
+    """A session id as the spans name it, when an API path can address it and the column holds
+    it: any text but control characters (the JSON API's rule, storable.id_problem), up to 255
+    characters. Any other id (control characters, or longer) is stored as its first 190
+    characters with each control character as U+FFFD, `#`, and the SHA-256 of the whole id:
+    every span of that conversation still lands in one session, and two ids that differ only in
+    those characters or past the 255th never share one (a cut would merge them)."""
+    if len(value) <= MAX_ID and id_problem(value) is None:
+        return value
     # NUL and lone surrogates never get here: they reject the whole span (decode.span_problem).
     shown = CONTROL_CHARS.sub("\ufffd", value[:SHOWN_CHARS])
     return f"{shown}#{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()}"
@@ -114,7 +116,8 @@ class SessionPlan:
     parent: str | None = None
     units: list[Unit] = field(default_factory=list)
     spans: set[str] = field(default_factory=set)
-    # The id the spans named when it could not be the session's (control characters).
+    # The id the spans named when it could not be the session's (control characters, or
+    # longer than 255 characters): addressable_id.
     original_id: str = ""
 
 
@@ -229,7 +232,7 @@ class _Tree:
 
     def _addressable(self, value: str) -> str:
         stored = addressable_id(value)
-        if stored != value[:MAX_ID]:
+        if stored != value:
             self.originals[stored] = value
         return stored
 
@@ -284,7 +287,8 @@ class _Tree:
         return result
 
     def _conversation(self, span: Span) -> str:
-        """The session id the span or an ancestor names, as a path can address it."""
+        """The session id the span or an ancestor names, as a path can address it and the
+        column holds it (addressable_id)."""
         return self._addressable(self._first(span, SESSION_KEYS))
 
     def user(self, span: Span) -> str:
@@ -461,10 +465,18 @@ def plan_spans(spans: list[Span]) -> Plan:
         for _, _, units in sorted(lists, key=lambda item: (item[0], item[1])):
             _merge(order, index, units)
         plan.sessions[external_id].units = order
-    plan.notes = [
-        f"session id {sp.original_id[:100]!r} holds control characters, which no API path can "
-        f"address: its spans are stored in session {sp.external_id!r}"
-        for sp in plan.sessions.values()
-        if sp.original_id
-    ]
+    plan.notes = [_stored_elsewhere(sp) for sp in plan.sessions.values() if sp.original_id]
     return plan
+
+
+def _stored_elsewhere(sp: SessionPlan) -> str:
+    """What the exporter is told of a session id stored in its digest form, and why."""
+    why = (
+        "holds control characters, which no API path can address"
+        if id_problem(sp.original_id) is not None
+        else f"is longer than the {MAX_ID} characters a session id can hold"
+    )
+    return (
+        f"session id {sp.original_id[:100]!r} {why}: its spans are stored in session "
+        f"{sp.external_id!r}"
+    )

@@ -35,7 +35,8 @@ from ..services.sessions import session_upsert, sessions_create, sessions_lock
 from .decode import Span
 from .mapping import Plan, RunPlan, SessionPlan, Unit, plan_spans
 
-# The metadata key of a session whose id the spans named with control characters.
+# The metadata key of a session whose id the spans named could not be its own (control
+# characters, or longer than 255 characters: mapping.addressable_id).
 ORIGINAL_ID_KEY = "otel_original_id"
 
 
@@ -107,7 +108,8 @@ def _conflicting_spans(project: Project, plan: Plan, ids: dict[int, str]) -> set
 
 def _original(sp: SessionPlan) -> dict[str, Any]:
     """A new session's metadata: the id its spans named, when it could not be the session's own
-    (control characters), so `GET /sessions?metadata.otel_original_id=` still finds it."""
+    (control characters, or too long), so `GET /sessions?metadata.otel_original_id=` still finds
+    it. Up to 255 characters, the most a metadata filter compares: a longer id keeps its start."""
     return {"metadata": {ORIGINAL_ID_KEY: sp.original_id[:MAX_ID]}} if sp.original_id else {}
 
 

@@ -36,8 +36,9 @@ CONTEXT_PREFIX = "Context from previous conversation: "
 # Chat APIs accept function names of 1-64 characters from this set only.
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9_-]")
 
-# Events a message's children can be: the tool calls it asked for, summaries that replaced it.
-CHILD_TYPES = (Event.Type.TOOL_CALL, Event.Type.SUMMARY)
+# Events a message's children can be: the tool calls it asked for (and the results a2a logged
+# as its calls, `logged_as_call`), summaries that replaced it.
+CHILD_TYPES = (Event.Type.TOOL_CALL, Event.Type.TOOL_RESULT, Event.Type.SUMMARY)
 # Columns a prompt needs; the JSON payload is loaded too because a2a-native tool events keep
 # their arguments and result there, but only for the handful of events selected.
 COLUMNS = (
@@ -131,6 +132,18 @@ def payload_message(event: Event) -> dict[str, Any]:
     if isinstance(inner, dict):
         return inner
     return payload
+
+
+def logged_as_call(event: Event) -> bool:
+    """A tool result a2a sent as a `tool_call` (its tool processor logs each tool's outcome so,
+    under the assistant message): a prompt sends it as a2a's builder does, as a call of that
+    message with its outcome (normalize.native stores it as the result it is)."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    return (
+        event.type == Event.Type.TOOL_RESULT
+        and event.payload_format == Event.Format.NATIVE
+        and payload.get("type") == Event.Type.TOOL_CALL
+    )
 
 
 def function_name(raw: str) -> str:

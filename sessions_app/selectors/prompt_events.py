@@ -19,6 +19,7 @@ from ..prompts.base import (
     Tool,
     arguments_of,
     function_name,
+    logged_as_call,
     payload_message,
     text_of,
 )
@@ -109,19 +110,30 @@ class SessionLoader:
         return self._memo(("tools", event.pk), lambda: self._load_tools(event))
 
     def _load_tools(self, event: Event) -> list[Tool]:
-        calls = [e for e in self._children(event) if e.type == Event.Type.TOOL_CALL]
+        children = self._children(event)
+        asked = [e for e in children if e.type == Event.Type.TOOL_CALL]
+        call_ids = [c.tool_call_id for c in asked if c.tool_call_id]
+        # A result a2a logged as a call stands for that call, with its own outcome (unless it
+        # answers one of the calls here, which then finds it by its id).
+        calls = [
+            e
+            for e in children
+            if e.type == Event.Type.TOOL_CALL
+            or (logged_as_call(e) and e.tool_call_id not in call_ids)
+        ]
         if not calls:
             return []
-        call_ids = [c.tool_call_id for c in calls if c.tool_call_id]
         results: dict[int, Event] = {}
         by_call_id: dict[str, Event] = {}
         for r in (
             self._events()
-            .filter(type=Event.Type.TOOL_RESULT, parent_event_id__in=[c.pk for c in calls])
+            .filter(type=Event.Type.TOOL_RESULT, parent_event_id__in=[c.pk for c in asked])
             .order_by("seq")
+            if asked
+            else []
         ):
             results.setdefault(r.parent_event_id, r)
-        missing = [cid for c in calls if c.pk not in results and (cid := c.tool_call_id)]
+        missing = [cid for c in asked if c.pk not in results and (cid := c.tool_call_id)]
         if missing and call_ids:
             for r in (
                 self._events()
@@ -132,7 +144,11 @@ class SessionLoader:
         tools = []
         for call in calls:
             inner = payload_message(call)
-            result_event = results.get(call.pk) or by_call_id.get(call.tool_call_id)
+            result_event = (
+                results.get(call.pk) or by_call_id.get(call.tool_call_id)
+                if call.type == Event.Type.TOOL_CALL
+                else None
+            )
             sources = [Source(call.session_id, call.seq)]
             if result_event is not None:
                 result = result_event.content

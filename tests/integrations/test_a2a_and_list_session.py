@@ -101,6 +101,50 @@ def test_a2a_tool_events_show_their_arguments_and_result_not_the_whole_object(cl
     assert [e.model_dump() for e in loaded.events] == [e.model_dump() for e in session.events]
 
 
+def test_a_tool_result_the_tool_processor_logs_is_stored_as_a_result_and_read_back_as_logged(
+    client, store, caplog
+):
+    """SessionAwareToolProcessor logs each ToolResult (`res.model_dump()`) as a tool_call child
+    of the assistant reply: Sessionscope stores the result it is, with the tool's latency, and
+    a2a reads back the event it wrote."""
+    session = conversation()
+    session.add_event(
+        SessionEvent(
+            id="a2a-e4",
+            message={
+                "id": "9f2c-result",
+                "tool": "refund",
+                "result": {"refunded": 7},
+                "error": None,
+                "start_time": "2025-05-01T10:00:00Z",
+                "end_time": "2025-05-01T10:00:00.250000Z",
+                "machine": "worker-1",
+                "pid": 7,
+                "cached": False,
+                "attempts": 1,
+            },
+            source="system",
+            type="tool_call",
+            metadata={"parent_event_id": "a2a-e2"},
+        )
+    )
+    store.save(session)
+    stored = Event.objects.get(external_id="a2a-e4")
+    assert (stored.type, stored.name, stored.content, stored.duration_ms) == (
+        "tool_result",
+        "refund",
+        '{"refunded": 7}',
+        250,
+    )
+    assert stored.parent_event.external_id == "a2a-e2"
+    loaded = SessionscopeA2AStore(client=client).get("a2a-1")
+    assert [e.model_dump() for e in loaded.events] == [e.model_dump() for e in session.events]
+    # Another process saving the session again sends nothing new and changes nothing.
+    SessionscopeA2AStore(client=client).save(loaded)
+    assert Event.objects.filter(session__external_id="a2a-1").count() == 4
+    assert "changed after it was stored" not in caplog.text  # the same body: a duplicate
+
+
 def test_saving_again_sends_only_what_changed(client, store):
     session = conversation()
     store.save(session)

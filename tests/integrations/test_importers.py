@@ -8,6 +8,7 @@ import io
 import json
 import sqlite3
 import warnings
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -241,6 +242,18 @@ def test_a2a_file_store_sessions_with_tree_runs_and_usage(project, tmp_path):
                 type="tool_call",
             )
         )
+        # What a2a's tool processor logs for a tool it ran: the ToolResult's model_dump().
+        started = datetime(2025, 5, 1, 10, 0, tzinfo=UTC)
+        parent.add_event(
+            SessionEvent(
+                id="ev-3r",
+                message={"tool": "lookup", "result": "2 rows", "error": None,
+                         "start_time": started, "end_time": started + timedelta(seconds=1.5)},
+                source="system",
+                type="tool_call",
+                metadata={"parent_event_id": "ev-2"},
+            )
+        )  # fmt: skip
         store.save(parent)
         child = A2ASession(id="a2a-child", parent_id="a2a-parent")
         child.add_event(SessionEvent(id="ev-4", message="sub-task", source="llm"))
@@ -250,7 +263,7 @@ def test_a2a_file_store_sessions_with_tree_runs_and_usage(project, tmp_path):
 
     first, _ = import_twice([tmp_path / "a2a"], project)
 
-    assert first.runs_created == 1 and first.events_created == 4
+    assert first.runs_created == 1 and first.events_created == 5
     stored = AgentSession.objects.get(project=project, external_id="a2a-parent")
     assert stored.title == "Order help"
     assert stored.children_count == 1
@@ -261,6 +274,14 @@ def test_a2a_file_store_sessions_with_tree_runs_and_usage(project, tmp_path):
     assert usage.cost_source == TokenUsage.CostSource.COMPUTED
     tool = Event.objects.get(external_id="ev-3")
     assert (tool.type, tool.name) == ("tool_call", "lookup")
+    result = Event.objects.get(external_id="ev-3r")
+    assert (result.type, result.name, result.content, result.duration_ms) == (
+        "tool_result",
+        "lookup",
+        "2 rows",
+        1500,
+    )
+    assert result.parent_event.external_id == "ev-2"
 
 
 def test_command_prints_a_summary_with_skip_reasons(project, tmp_path):

@@ -330,6 +330,89 @@ def test_a2a_tool_objects_show_what_they_hold(kind, message, content, is_error):
     assert event.payload == {"type": kind, "message": message}
 
 
+# What a2a's tool processor (SessionAwareToolProcessor) logs for each tool it ran: the tool's
+# ToolResult dumped as the message of a `tool_call` child of the assistant message.
+LOGGED_RESULT = {
+    "id": "ev-7",
+    "type": "tool_call",
+    "source": "system",
+    "message": {
+        "id": "3d8e0c2a-result",
+        "tool": "lookup",
+        "result": {"rows": 2},
+        "error": None,
+        "start_time": "2025-05-01T10:00:00.250000Z",
+        "end_time": "2025-05-01T10:00:01.750000Z",
+        "machine": "worker-1",
+        "pid": 42,
+        "cached": False,
+        "attempts": 1,
+    },
+    "metadata": {"parent_event_id": "ev-6"},
+}
+
+
+def test_a_tool_result_a2a_logs_as_its_call_is_stored_as_that_result():
+    (event,) = normalize.from_native(LOGGED_RESULT, event_id="ev-7")
+    assert (event.type, event.name, event.content, event.is_error) == (
+        "tool_result",
+        "lookup",
+        '{"rows": 2}',
+        False,
+    )
+    assert event.parent_external_id == "ev-6"  # under the message that asked for the tool
+    # The ToolResult's own id names the result, not a call it could answer.
+    assert (event.tool_call_id, event.parent_tool_call_id) == ("", None)
+    assert event.duration_ms == 1500
+    assert event.payload == LOGGED_RESULT and event.payload_format == "native"  # as a2a wrote it
+
+
+@pytest.mark.parametrize(
+    ("kind", "message", "stored_as"),
+    [
+        ("tool_call", {"tool": "lookup", "result": None, "error": None}, "tool_result"),
+        ("tool_call", {"tool": "lookup", "error": "timeout"}, "tool_result"),
+        ("tool_call", {"tool": "lookup", "arguments": None, "result": "ok"}, "tool_result"),
+        # A call, with or without its outcome, stays a call.
+        ("tool_call", {"tool": "lookup", "arguments": {"a": 1}, "result": "ok"}, "tool_call"),
+        ("tool_call", {"tool": "lookup", "arguments": "{}"}, "tool_call"),
+        ("tool_call", {"tool": "lookup", "error": None}, "tool_call"),
+        ("tool_call", "lookup(7)", "tool_call"),
+        ("tool_result", {"tool": "lookup", "arguments": {"a": 1}}, "tool_result"),
+        ("message", {"result": "ok"}, "message"),
+    ],
+)
+def test_only_a_tool_call_holding_an_outcome_and_no_arguments_becomes_a_result(
+    kind, message, stored_as
+):
+    (event,) = normalize.from_native({"type": kind, "message": message}, event_id="x")
+    assert event.type == stored_as
+    assert event.payload == {"type": kind, "message": message}
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "duration_ms"),
+    [
+        ("2025-05-01T10:00:00Z", "2025-05-01T10:00:00.125Z", 125),
+        ("2025-05-01T12:00:00+02:00", "2025-05-01T10:00:00.5+00:00", 500),
+        ("2025-05-01T10:00:00", "2025-05-01T10:00:02Z", 2000),  # no offset: UTC
+        ("2025-05-01T10:00:01Z", "2025-05-01T10:00:00Z", 0),  # the end first: never negative
+        ("2025-05-01T10:00:00Z", "2025-06-01T10:00:00Z", None),  # longer than the column holds
+        (None, "2025-05-01T10:00:00Z", None),
+        ("2025-05-01T10:00:00Z", "", None),
+        ("yesterday", "2025-05-01T10:00:00Z", None),
+        ("2025-02-30T10:00:00Z", "2025-05-01T10:00:00Z", None),
+        (1746093600, 1746093601, None),  # numbers are not a2a's times
+        (["2025-05-01T10:00:00Z"], {"t": 1}, None),
+    ],
+)
+def test_an_a2a_tool_results_start_and_end_give_its_duration(start, end, duration_ms):
+    message = {"tool": "lookup", "result": "ok", "start_time": start, "end_time": end}
+    (event,) = normalize.from_native({"type": "tool_call", "message": message}, event_id="x")
+    assert event.duration_ms == duration_ms
+    assert (event.type, event.content) == ("tool_result", "ok")
+
+
 @pytest.mark.parametrize(
     ("item", "fmt", "field"),
     [

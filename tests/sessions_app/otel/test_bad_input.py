@@ -351,17 +351,18 @@ def test_overlong_tool_calls_in_messages_are_stored_cut_to_the_columns(post_otlp
     sub = span("ccccccccccccccc3", {"gen_ai.operation.name": "invoke_agent",
                                     "gen_ai.agent.name": "d" * 400}, parent=GOOD)  # fmt: skip
     chat = span(BAD, attributes, parent="ccccccccccccccc3")
-    assert send(post_otlp, body([agent, sub, chat], "json"), "json") == (200, 0, "")
+    status, rejected, message = send(post_otlp, body([agent, sub, chat], "json"), "json")
+    assert (status, rejected) == (200, 0) and "longer than the 255 characters" in message
     tool_call = Event.objects.get(type="tool_call")
     assert (tool_call.name, tool_call.tool_call_id) == ("f" * 255, "i" * 255)
-    root = AgentSession.objects.get(external_id="s" * 255)
+    root = AgentSession.objects.get(external_id=digest_form("s" * 400))  # too long: digested
     assert root.agent_name == "b" * 200
     child = AgentSession.objects.get(parent=root)
     assert len(child.external_id) == 255
     assert Run.objects.count() == 2
 
 
-# --- session ids an API path cannot address: control characters ------------------------------
+# --- session ids an API path cannot address or the column cannot hold -------------------------
 
 CONTROL_IDS = {
     "C0": "conv\x01-7",
@@ -383,19 +384,22 @@ def _answered(text: str, answer: str, conversation: str) -> dict[str, Any]:
 
 
 def digest_form(conversation: str) -> str:
-    """The session id docs/otel.md promises for an id holding control characters."""
+    """The session id docs/otel.md promises for an id holding control characters or longer than
+    255 characters."""
     shown = conversation[:190].translate(dict.fromkeys([*range(32), *range(127, 160)], "\ufffd"))
     return f"{shown}#{hashlib.sha256(conversation.encode()).hexdigest()}"
 
 
 def test_an_addressable_id_is_the_id_itself_and_any_other_an_addressable_digest_form():
     assert mapping.addressable_id("conv/été 7") == "conv/été 7"
-    assert mapping.addressable_id("s" * 400) == "s" * 255  # cut at the column, as before
-    for conversation in [*CONTROL_IDS.values(), "x\x01" * 300]:
+    assert mapping.addressable_id("s" * 255) == "s" * 255  # what the column holds, as it is
+    for conversation in [*CONTROL_IDS.values(), "x\x01" * 300, "s" * 256, "é" * 400]:
         stored = mapping.addressable_id(conversation)
         assert id_problem(stored) is None and len(stored) <= 255
         assert stored == digest_form(conversation)
     assert mapping.addressable_id("a\x01") != mapping.addressable_id("a\x02")
+    # Two long ids sharing their first 255 characters: a cut would have merged them.
+    assert mapping.addressable_id("s" * 255 + "1") != mapping.addressable_id("s" * 255 + "2")
 
 
 @ENCODINGS
@@ -437,6 +441,51 @@ def test_later_exports_of_such_a_conversation_join_its_session_and_ids_never_mer
         digest_form("conv\x01"): ["first answer", "later answer", "one", "three"],
         digest_form("conv\x02"): ["other answer", "two"],
     }
+
+
+LONG = "conv-" + "x" * 300  # past the 255 characters of a session id
+
+
+@ENCODINGS
+def test_conversation_ids_longer_than_a_session_id_are_never_merged_by_a_cut(
+    post_otlp, client, auth_headers, encoding
+):
+    """Two conversations whose ids share their first 255 characters keep a session each, under
+    the digest form of their whole id; the exporter is told where (rejecting nothing)."""
+    first = span(GOOD, _answered("one", "first answer", LONG + "-a"))
+    other = span(BAD, _answered("two", "other answer", LONG + "-b"))
+    status, rejected, message = send(post_otlp, body([first, other], encoding), encoding)
+    assert (status, rejected) == (200, 0)
+    assert "longer than the 255 characters" in message
+    assert repr(digest_form(LONG + "-a")) in message and repr((LONG + "-a")[:100]) in message
+    sessions = {
+        s.external_id: sorted(s.events.values_list("content", flat=True))
+        for s in AgentSession.objects.all()
+    }
+    assert sessions == {
+        digest_form(LONG + "-a"): ["first answer", "one"],
+        digest_form(LONG + "-b"): ["other answer", "two"],
+    }
+    # The id as the spans named it, as much as a metadata filter compares (255 characters).
+    session = AgentSession.objects.get(external_id=digest_form(LONG + "-a"))
+    assert session.metadata == {"otel_original_id": (LONG + "-a")[:255]}
+    response = client.get(
+        f"/api/v1/sessions/{quote(session.external_id, safe='')}/events", headers=auth_headers
+    )
+    assert [e["content"] for e in response.json()["items"]] == ["one", "first answer"]
+
+
+def test_later_exports_and_retries_of_a_long_conversation_id_join_its_session(post_otlp):
+    first = span(GOOD, _answered("one", "first answer", LONG))
+    assert send(post_otlp, body([first], "json"), "json")[:2] == (200, 0)
+    assert send(post_otlp, body([first], "protobuf"), "protobuf")[:2] == (200, 0)  # a retry
+    later = span(BAD, _answered("two", "later answer", LONG))
+    assert send(post_otlp, body([later], "protobuf"), "protobuf")[:2] == (200, 0)
+    (session,) = AgentSession.objects.all()
+    assert session.external_id == digest_form(LONG)
+    assert [e.content for e in session.events.order_by("seq")] == [
+        "one", "first answer", "two", "later answer"
+    ]  # fmt: skip
 
 
 def test_a_sub_agent_whose_name_holds_control_characters_gets_an_addressable_session(

@@ -7,83 +7,46 @@ was written); events derived from it (one `tool_call` per entry of a chat messag
 ids derived deterministically from the item's id, so a retried item maps to the same events.
 
 Formats: OpenAI chat messages (`openai_chat`), OpenAI Responses input items (`responses`),
-Agent Framework `Message` dicts (`agent_framework`), and our own/a2a `SessionEvent` dicts
-(`native`).
+Agent Framework `Message` dicts (`agent_framework`), here; our own/a2a `SessionEvent` dicts
+(`native`) in `native`. `base` holds what they share (roles, text of a foreign value).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import InvalidInput
-from .inputs import MAX_ID, EventInput, UsageInput, bounded_id
-from .jsontext import body_hash
-from .models import Event
+from ..errors import InvalidInput
+from ..inputs import MAX_ID, EventInput, UsageInput
+from ..jsontext import body_hash
+from .base import (
+    _ROLE_SOURCE,
+    CHAT_ROLES,
+    F,
+    R,
+    S,
+    T,
+    _json_text,
+    _m,
+    _s,
+    _to_text,
+    derived_id,
+)
+from .native import TOOL_MESSAGE_KEYS, from_native
 
-S = Event.Source
-T = Event.Type
-R = Event.Role
-F = Event.Format
-
-CHAT_ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
-_ROLE_SOURCE = {
-    "user": S.USER,
-    "assistant": S.LLM,
-    "system": S.SYSTEM,
-    "developer": S.SYSTEM,
-    "tool": S.TOOL,
-    "function": S.TOOL,
-}
-_SOURCE_ROLE = {S.USER: R.USER, S.LLM: R.ASSISTANT, S.SYSTEM: R.SYSTEM, S.TOOL: R.TOOL}
-
-
-def _s(value: Any) -> str:
-    """A string field of a foreign item, or "" when it holds anything else."""
-    return value if isinstance(value, str) else ""
-
-
-def _m(value: Any) -> Mapping[str, Any]:
-    """An object field of a foreign item, or {} when it holds anything else."""
-    return value if isinstance(value, Mapping) else {}
-
-
-def derived_id(parent_id: str, kind: str, key: str | int) -> str:
-    """A deterministic id for an event derived from an item (hashed when it would be too long)."""
-    return bounded_id(f"{parent_id}#{kind}:{key}", keep=parent_id[:180])
-
-
-def _to_text(value: Any) -> str:
-    """Displayable text of a content value: a string, a list of parts, or any JSON value."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        texts = []
-        for part in value:
-            if isinstance(part, str):
-                texts.append(part)
-            elif isinstance(part, Mapping):
-                text = part.get("text")
-                if text is None:
-                    text = part.get("refusal")
-                if isinstance(text, str):
-                    texts.append(text)
-                elif part.get("type"):
-                    texts.append(f"[{part['type']}]")
-        return "\n".join(texts)
-    if isinstance(value, Mapping) and isinstance(value.get("text"), str):
-        return value["text"]
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def _json_text(value: Any) -> str:
-    return (
-        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    )
-
+__all__ = [
+    "CHAT_ROLES",
+    "PLACEHOLDER_IDS",
+    "TOOL_MESSAGE_KEYS",
+    "derived_id",
+    "detect_format",
+    "from_agent_framework",
+    "from_native",
+    "from_openai_chat",
+    "from_responses",
+    "item_id",
+    "normalize_item",
+]
 
 # --- OpenAI chat --------------------------------------------------------------------------------
 
@@ -361,91 +324,6 @@ def from_agent_framework(
             )
         )
     return events
-
-
-# --- native / a2a SessionEvent ------------------------------------------------------------------
-
-
-# What makes a tool event's message an a2a tool object rather than any other JSON value.
-TOOL_MESSAGE_KEYS = ("arguments", "result", "error")
-
-
-def _value_text(value: Any) -> str:
-    """A tool's arguments, result or error as text: a string as it is, nothing for null."""
-    return "" if value is None else _json_text(value)
-
-
-def _tool_text(message: Mapping[str, Any], kind: str) -> str | None:
-    """What an a2a tool event's `{tool, arguments, result, error}` shows, as a foreign tool
-    call or result does: the arguments of a call, the result (then the error) of a result; a
-    call that also holds its outcome (a2a logs the call and its result as one event) shows the
-    arguments, a blank line, then the outcome. None when the object holds none of these."""
-    if not any(key in message for key in TOOL_MESSAGE_KEYS):
-        return None
-    arguments = _value_text(message.get("arguments"))
-    error = message.get("error")
-    outcome = "\n".join(
-        text for text in (_value_text(message.get("result")), _value_text(error or None)) if text
-    )
-    if kind == T.TOOL_RESULT:
-        return outcome or arguments
-    return "\n\n".join(text for text in (arguments, outcome) if text)
-
-
-def _message_text(message: Any, kind: str = T.MESSAGE) -> str:
-    if isinstance(message, Mapping):
-        # `note`: a2a's summary events carry their text as `{"note": ...}`.
-        for key in ("content", "text", "note"):
-            if isinstance(message.get(key), str):
-                return message[key]
-        if kind in (T.TOOL_CALL, T.TOOL_RESULT):
-            text = _tool_text(message, kind)
-            if text is not None:
-                return text
-    return _to_text(message)
-
-
-def from_native(
-    event: Mapping[str, Any], *, event_id: str, raw: Mapping[str, Any] | None = None
-) -> list[EventInput]:
-    """Our own / an a2a `SessionEvent` dict (source, type, message, task_id, metadata with
-    parent_event_id, token_usage). An a2a tool event's message is `{tool, arguments, result,
-    error}`: the tool's name, an error when `error` is set, and as the content its arguments
-    or its result (`_tool_text`), as a foreign tool call or result has, not the whole object
-    (which stays in the payload)."""
-    source = event.get("source") or S.SYSTEM
-    kind = event.get("type") or T.MESSAGE
-    message = event.get("message")
-    metadata = event.get("metadata") or {}
-    result = EventInput(
-        external_id=event_id,
-        source=source,
-        type=kind,
-        role=event.get("role") or str(_SOURCE_ROLE.get(source, "")),
-        name=event.get("name") or "",
-        content=_message_text(message, kind),
-        tool_call_id=event.get("tool_call_id") or "",
-        is_error=bool(event.get("is_error")) or kind == T.ERROR,
-        payload=dict(raw if raw is not None else event),
-        payload_format=F.NATIVE,
-        metadata=dict(metadata),
-        model=event.get("model") or "",
-    )
-    if isinstance(message, Mapping) and kind in (T.TOOL_CALL, T.TOOL_RESULT):
-        tool = message.get("tool") or message.get("tool_name") or message.get("name")
-        if isinstance(tool, str) and not result.name:
-            result.name = tool[:255]
-        if message.get("error"):
-            result.is_error = True
-        call_id = message.get("tool_call_id") or message.get("call_id") or message.get("id")
-        if isinstance(call_id, str) and not result.tool_call_id:
-            result.tool_call_id = call_id[:255]
-        if kind == T.TOOL_RESULT and result.tool_call_id:
-            result.parent_tool_call_id = result.tool_call_id
-    parent = event.get("parent_event_id") or metadata.get("parent_event_id")
-    if isinstance(parent, str) and parent:
-        result.parent_external_id = parent
-    return [result]
 
 
 def detect_format(item: Mapping[str, Any]) -> str:
