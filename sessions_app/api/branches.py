@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from ninja import Router, Status
 from pydantic import BaseModel, Field
 
-from ..models import SessionBranch
+from ..models import AgentSession, SessionBranch
 from ..selectors.branches import branch_counts, session_branches
-from ..selectors.sessions import session_pk
+from ..selectors.sessions import chain_base, session_pk
 from ..services.branches import branch_create_from_turn, branch_delete
 from .auth import ApiRequest
 from .convert import check_path_id
@@ -56,6 +56,12 @@ def _branch_dict(branch: SessionBranch) -> dict[str, Any]:
     }
 
 
+def _conversation(request: ApiRequest, external_id: str) -> AgentSession:
+    """The session whose branches these are: a segment has none of its own, its id stands for
+    the conversation its chain continues (where the branches and their events are)."""
+    return chain_base(session_pk(request.auth.project, check_path_id(external_id)))
+
+
 @router.post(
     "/sessions/{external_id}/branches",
     response={200: BranchOut, 201: BranchOut, **ERRORS},
@@ -65,7 +71,7 @@ def post_branch(request: ApiRequest, external_id: str, payload: BranchIn) -> Sta
     """A new branch sharing `parent`'s events before its user turn `from_turn` (201); a retry
     of the same request returns it (200); 409 when the name was used for another fork, 422
     when the parent has no such turn."""
-    session = session_pk(request.auth.project, check_path_id(external_id))
+    session = _conversation(request, external_id)
     branch, created = branch_create_from_turn(
         session=session, name=payload.name, parent=payload.parent, from_turn=payload.from_turn
     )
@@ -79,7 +85,7 @@ def post_branch(request: ApiRequest, external_id: str, payload: BranchIn) -> Sta
 )
 def get_branches(request: ApiRequest, external_id: str) -> dict[str, Any]:
     """The session's branches (main first) with their live items and user turns."""
-    session = session_pk(request.auth.project, check_path_id(external_id))
+    session = _conversation(request, external_id)
     items = []
     for branch in session_branches(session):
         messages, turns = branch_counts(session, branch.name)
@@ -98,5 +104,5 @@ def delete_branch(request: ApiRequest, external_id: str, name: str) -> dict[str,
     `delete_branch` and stay in the record and the costs (`deleted` counts them), except those
     that branches forked from it still read. 404 for an unknown or deleted branch, 422 for
     main."""
-    session = session_pk(request.auth.project, check_path_id(external_id))
+    session = _conversation(request, external_id)
     return {"deleted": branch_delete(session=session, name=check_path_id(name, field="name"))}

@@ -14,7 +14,7 @@ from ninja.responses import NinjaJSONEncoder
 from pydantic import Field
 
 from ..models import MAIN_BRANCH, AgentSession, Project
-from ..selectors.branches import branch_filter
+from ..selectors.branches import branch_filter, branch_session
 from ..selectors.events import (
     can_read_tail_json,
     events_page,
@@ -131,6 +131,7 @@ def page(
 ) -> dict[str, Any]:
     """A page of a session's events (`{items, next_after_seq}`): with `fmt`, the items written
     in that format exactly as sent; else our events."""
+    session = branch_session(session, branch)
     condition = None if branch is None else branch_filter(session, branch)
     if fmt:
         items, next_after = items_page(
@@ -221,7 +222,9 @@ def pop_last(request: ApiRequest, external_id: str, query: Query[PopQuery]) -> d
     """Remove the latest item (with the events derived from it) from the agent's reads and
     return it; `item` is null when nothing is left. The item stays in the record (marked
     removed by `pop`) and in the cost figures."""
-    session = session_pk(request.auth.project, check_path_id(external_id))
+    session = branch_session(
+        session_pk(request.auth.project, check_path_id(external_id)), query.branch
+    )
     popped = event_pop_last(session=session, fmt=query.format, branch=query.branch)
     return {"item": event_dict(popped) if popped else None}
 

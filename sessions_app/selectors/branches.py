@@ -7,9 +7,20 @@ from django.db.models import Q, QuerySet
 
 from ..errors import NotFound
 from ..models import MAIN_BRANCH, AgentSession, Event, SessionBranch
+from .sessions import chain_base
 
 # Items of these formats are stored as one event with the payload plus derived events.
 FOREIGN_FORMATS = (Event.Format.OPENAI_CHAT, Event.Format.RESPONSES, Event.Format.AGENT_FRAMEWORK)
+
+
+def branch_session(session: AgentSession, branch: str | None) -> AgentSession:
+    """The session a read of `branch` reads: for a branch other than main, the conversation
+    that has the branch and holds its events (a segment's id stands for its chain's base: a
+    branch's events are not segmented); else the session itself. No query unless `session` is
+    a segment."""
+    if branch is None or branch == MAIN_BRANCH:
+        return session
+    return chain_base(session)
 
 
 def session_branches(session: AgentSession) -> list[SessionBranch]:

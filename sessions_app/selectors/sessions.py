@@ -92,6 +92,18 @@ def session_ancestors(session: AgentSession) -> list[AgentSession]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+def chain_base(session: AgentSession) -> AgentSession:
+    """The conversation a chain of segments continues: the nearest ancestor-or-self that is
+    not a segment (one query, none for a session that is not a segment: the ancestors' ids are
+    in the materialised path). Its branches are the whole chain's."""
+    if session.kind != AgentSession.Kind.SEGMENT:
+        return session
+    for ancestor in reversed(session_ancestors(session)):
+        if ancestor.kind != AgentSession.Kind.SEGMENT:
+            return ancestor
+    return session
+
+
 def _has_usage(*, unknown: bool) -> Exists:
     usage = TokenUsage.objects.filter(session_id=OuterRef("pk"))
     if unknown:
@@ -192,7 +204,7 @@ def session_pk(project: Project, external_id: str) -> AgentSession:
     """A session's bare row (no JSON columns) for writes that only need its id, or 404."""
     session = (
         AgentSession.objects.filter(project=project, external_id=external_id)
-        .only("id", "project_id", "external_id", "path", "parent_id", "last_seq")
+        .only("id", "project_id", "external_id", "kind", "path", "parent_id", "last_seq")
         .first()
     )
     if session is None:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from ..models import AgentSession, Event, Project, Summary
+from ..selectors.sessions import chain_base
 
 ACTIVE = (Summary.Status.QUEUED, Summary.Status.RUNNING)
 SEGMENT_SUFFIX = "~seg-"
@@ -61,19 +62,6 @@ def segments_after_append(*, project: Project, session: AgentSession) -> Summary
 
     task_send_on_commit(task=session_segment_task, args=[summary.pk])
     return summary
-
-
-def chain_base(session: AgentSession) -> AgentSession:
-    """The conversation a chain of segments continues: the nearest ancestor-or-self that is
-    not a segment (one query: the ancestors' ids are in the materialised path)."""
-    if session.kind != AgentSession.Kind.SEGMENT:
-        return session
-    from ..selectors.sessions import session_ancestors
-
-    for ancestor in reversed(session_ancestors(session)):
-        if ancestor.kind != AgentSession.Kind.SEGMENT:
-            return ancestor
-    return session
 
 
 def segment_external_id(base: AgentSession, summary: Summary) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -14,7 +15,8 @@ from sessionscope_client import SessionscopeClient
 from sessionscope_client.openai_agents_advanced import AdvancedSessionscopeSession
 
 from sessions_app.demo_agents import USER_TURNS, build_agents
-from sessions_app.models import AgentSession, SessionBranch
+from sessions_app.models import AgentSession, Project, SessionBranch
+from sessions_app.services.sessions import session_continue_in, session_upsert
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -24,11 +26,13 @@ pytestmark = [
 RETRY = "What is the weather in Rome?"
 
 
-async def drive(session) -> dict:
+async def drive(session, summarize: Callable[[], None] | None = None) -> dict:
     agent = build_agents()
     for turn in USER_TURNS:
         await session.store_run_usage(await Runner.run(agent, turn, session=session))
     answers: dict = {"main": await session.get_items()}
+    if summarize is not None:
+        await asyncio.to_thread(summarize)
     await session.create_branch_from_turn(2, "retry")
     await session.store_run_usage(await Runner.run(agent, RETRY, session=session))
     answers["retry"] = await session.get_items()
@@ -97,6 +101,46 @@ def test_branches_are_stored_as_branches_and_popped_items_stay_in_the_record(cli
     popped = session.events.exclude(removed_at=None)
     assert [e.removed_by for e in popped] and {e.removed_by for e in popped} == {"pop"}
     assert {e.branch for e in popped} == {"retry"}
+
+
+def summarized(project: Project, session_id: str) -> Callable[[], None]:
+    """What a crossed segmentation threshold leaves (without its summary, so no model is
+    needed): the session continues in a segment, where main's later events go."""
+
+    def summarize() -> None:
+        base = AgentSession.objects.get(project=project, external_id=session_id)
+        segment, _ = session_upsert(
+            project=project,
+            external_id=f"{session_id}~seg-1",
+            fields={},
+            parent_external_id=session_id,
+            kind=AgentSession.Kind.SEGMENT,
+        )
+        session_continue_in(session=base, segment=segment)
+
+    return summarize
+
+
+def test_a_session_summarized_before_its_branch_answers_as_advanced_sqlite_session(
+    client, project, tmp_path
+):
+    # The branch is made, written, read, popped and listed after the conversation was
+    # summarized: its items are not segmented, so the SDK's answers do not change.
+    theirs = AdvancedSQLiteSession(
+        session_id="adv-s", db_path=tmp_path / "adv.db", create_tables=True
+    )
+    ours = AdvancedSessionscopeSession("adv-s", client=client)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = comparable(asyncio.run(drive(theirs)))
+    got = comparable(asyncio.run(drive(ours, summarized(project, "adv-s"))))
+    theirs.close()
+    for key, value in expected.items():
+        assert got[key] == value, key
+    base = AgentSession.objects.get(external_id="adv-s")
+    assert base.continued_in is not None
+    assert not base.continued_in.events.exists()
+    assert base.events.filter(branch="retry").exists()
 
 
 def test_a_retry_of_its_own_lost_creation_is_the_branch_not_a_used_name():

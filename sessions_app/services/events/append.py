@@ -16,12 +16,12 @@ from django.utils import timezone
 
 from ...errors import InvalidInput
 from ...inputs import AppendResult, EventInput
-from ...models import AgentSession, Event, Project
+from ...models import MAIN_BRANCH, AgentSession, Event, Project
 from ..branches import branches_check_writable
 from ..budgets import budgets_check_on_commit
-from ..segments import chain_base, segments_after_append
+from ..segments import segments_after_append
 from . import statement
-from .lookups import resolve_session, runs_for, split_duplicates, stored_parents
+from .lookups import Targets, resolve_session, runs_for, split_duplicates, stored_parents
 from .rollups import rollups_add
 from .rows import EVENT_COLUMNS, EVENT_VALUES, USAGE_COLUMNS, batch_totals
 from .store import insert_events, usage_store
@@ -42,6 +42,10 @@ def events_append(
     new_branches: bool = False,
 ) -> tuple[AgentSession, list[AppendResult]]:
     """Append a batch to a session (created if missing), all or nothing, in arrival order.
+
+    Once the session was summarized, main's new events go to its newest segment and those on
+    another branch to the conversation that has the branch (the chain's base), where every
+    branch read finds them: a branch's events are not segmented.
 
     A stored id with the same body comes back as `duplicate` with its stored seq; with a
     different body the whole batch is refused (409). A new event on a branch the session does
@@ -69,31 +73,43 @@ def events_append(
 def _events_append_once(
     project: Project, session_external_id: str, events: list[EventInput], new_branches: bool
 ) -> tuple[AgentSession, list[AppendResult]]:
-    addressed, session, session_created = resolve_session(project, session_external_id)
+    targets = resolve_session(
+        project, session_external_id, branched=any(e.branch != MAIN_BRANCH for e in events)
+    )
     stored, fresh = split_duplicates(project, events)
     if fresh and not new_branches:
-        # Against the addressed session's branches (a summarized session keeps its branches;
+        # Against the conversation's own branches (a summarized session keeps its branches;
         # its segments have none), under its lock, so a branch deleted meanwhile is seen
         # (branch_delete locks it too). A retry of events stored before is still a duplicate.
-        branches_check_writable(session=chain_base(addressed), events=fresh)
-    if not fresh and session_created:
+        branches_check_writable(session=targets.owner, events=fresh)
+    # The session the answer names: where main's events go, else (a batch on other branches
+    # only) the conversation that has the branches.
+    on_main = any(e.branch == MAIN_BRANCH for e in events)
+    session = targets.current if on_main else targets.owner
+    if not fresh and targets.created:
         # Every event is already stored in another session (the same batch sent to several
         # sessions at once, and another won): the answer names where they are, and the session
         # this call created is dropped before anyone sees it, not left behind empty.
-        AgentSession.objects.filter(pk=session.pk).delete()
+        AgentSession.objects.filter(pk=targets.addressed.pk).delete()
         session = AgentSession.objects.get(pk=stored[events[0].external_id].session_id)
-    created: list[Event] = []
+    created_by_id: dict[str, Event] = {}
+    written: list[AgentSession] = []
     if fresh:
         now = timezone.now()
-        created = _store(project, session, fresh, now)
-        priced = usage_store(project, session, created, fresh)
-        rollups_add(
-            session,
-            totals=batch_totals(created, priced),
-            first_at=min(e.timestamp for e in created),
-            last_at=max(e.timestamp for e in created),
-        )
-    created_by_id = {e.external_id: e for e in created}
+        # Main's events and the other branches' go to different sessions once the conversation
+        # was summarized: each part takes its session's next seqs, in the order sent, and adds
+        # to its rollups, in this one transaction.
+        for target, part in _by_session(targets, fresh):
+            created = _store(project, target, part, now)
+            priced = usage_store(project, target, created, part)
+            rollups_add(
+                target,
+                totals=batch_totals(created, priced),
+                first_at=min(e.timestamp for e in created),
+                last_at=max(e.timestamp for e in created),
+            )
+            created_by_id.update((e.external_id, e) for e in created)
+            written.append(target)
     results = []
     for e in events:
         row = created_by_id.pop(e.external_id, None)
@@ -103,10 +119,24 @@ def _events_append_once(
         else:
             row = stored[e.external_id]
             results.append(AppendResult(e.external_id, row.seq, "duplicate", row.pk))
-    if created:
-        budgets_check_on_commit(project_id=project.pk, session_id=session.pk)
-        segments_after_append(project=project, session=session)
+    for target in written:
+        budgets_check_on_commit(project_id=project.pk, session_id=target.pk)
+        # A continued session is never segmented again: the base taking a branch's events
+        # after its summary stays as it is.
+        segments_after_append(project=project, session=target)
     return session, results
+
+
+def _by_session(
+    targets: Targets, fresh: list[EventInput]
+) -> list[tuple[AgentSession, list[EventInput]]]:
+    """The new events grouped by the session each goes to, in the order sent (one group
+    unless the conversation was summarized and the batch mixes main and other branches)."""
+    groups: dict[int, tuple[AgentSession, list[EventInput]]] = {}
+    for e in fresh:
+        target = targets.of(e)
+        groups.setdefault(target.pk, (target, []))[1].append(e)
+    return list(groups.values())
 
 
 def _store(

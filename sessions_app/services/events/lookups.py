@@ -2,23 +2,64 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.db import connection
 from django.utils import timezone
 
 from ...db import server_bound
 from ...errors import Conflict
 from ...inputs import EventInput
-from ...models import AgentSession, Event, Project, Run
+from ...models import MAIN_BRANCH, AgentSession, Event, Project, Run
+from ...selectors.sessions import chain_base
 from ..sessions import session_get_or_create
 from .rows import json_rows
 
 
-def resolve_session(project: Project, external_id: str) -> tuple[AgentSession, AgentSession, bool]:
-    """The session addressed, locked and created if missing (its branches are its own, also
-    once it was summarized); the session to append to, locked: the addressed one or the newest
-    segment of it; and whether this call created it."""
+class Targets(NamedTuple):
+    """Where a batch addressed to one session id goes, each session locked."""
+
+    # The session the id names (created if missing).
+    addressed: AgentSession
+    # Where main's new events go: the addressed session or, once it was summarized, the newest
+    # segment of its chain.
+    current: AgentSession
+    # Where the other branches' new events go: the conversation that has the branches (the
+    # chain's base, never a segment: a branch's events are not segmented, so its every read,
+    # which reads that conversation, sees them). The addressed session unless that is a segment.
+    owner: AgentSession
+    # Whether this call created the addressed session.
+    created: bool
+
+    def of(self, event: EventInput) -> AgentSession:
+        """The session this event is stored in."""
+        return self.current if event.branch == MAIN_BRANCH else self.owner
+
+
+def resolve_session(project: Project, external_id: str, *, branched: bool = False) -> Targets:
+    """Lock the sessions a batch to this id can go to (`branched`: it has events on a branch
+    other than main), creating the addressed one if missing.
+
+    Ancestors are locked before their descendants, as everywhere (the addressed session, then
+    its segments): when the id names a segment itself and the batch has branch events, its
+    chain's base is locked first (one read of the segment's path, without a lock, finds it).
+    """
+    base = _segment_base_locked(project, external_id) if branched else None
     session, created = session_get_or_create(project=project, external_id=external_id)
-    return session, newest_segment(session), created
+    owner = session if base is None or base.pk == session.pk else base
+    return Targets(session, newest_segment(session), owner, created)
+
+
+def _segment_base_locked(project: Project, external_id: str) -> AgentSession | None:
+    """When the id names a segment: its chain's base, locked; else None (one query)."""
+    named = (
+        AgentSession.objects.filter(project=project, external_id=external_id)
+        .only("id", "kind", "path")
+        .first()
+    )
+    if named is None or named.kind != AgentSession.Kind.SEGMENT:
+        return None
+    return AgentSession.objects.select_for_update().get(pk=chain_base(named).pk)
 
 
 def newest_segment(session: AgentSession) -> AgentSession:

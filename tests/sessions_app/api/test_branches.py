@@ -155,8 +155,9 @@ def test_a_retry_of_events_stored_on_a_branch_is_still_a_duplicate(api):
 
 
 def test_a_summarized_session_keeps_taking_events_on_its_branches(api, project):
-    # Once summarized, new events go to the newest segment; the branches are still the
-    # session's own, so an agent writing to one keeps working (the segment has no branch rows).
+    # Once summarized, main's new events go to the newest segment; the branches are still the
+    # session's own (the segment has no branch rows), and so are their events: a branch is
+    # not segmented, its reads find them (test_branches_summarized.py has more).
     from sessions_app.models import AgentSession
     from sessions_app.services.sessions import session_continue_in, session_upsert
 
@@ -173,9 +174,11 @@ def test_a_summarized_session_keeps_taking_events_on_its_branches(api, project):
     session_continue_in(session=session, segment=segment)
     stored = post(api, [user("r2", "Rome?", branch="retry")])
     assert stored.status_code == 201, stored.json()
-    assert AgentSession.objects.get(events__external_id="r2") == segment
+    assert AgentSession.objects.get(events__external_id="r2") == session
     # Addressed by the segment's own id, the conversation's branches are found too.
     assert post(api, [user("r3", "Paris?", branch="retry")], session="b~s1").status_code == 201
+    assert AgentSession.objects.get(events__external_id="r3") == session
+    assert items(api, branch="retry") == ["hi", "hello", "Rome?", "Paris?"]
     assert post(api, [user("r4", "?", branch="nope")]).json()["field"] == "branch"
 
 

@@ -166,3 +166,52 @@ def test_two_sessions_made_each_other_s_parent_at_once_never_deadlock(api_token)
         f"/{root.pk}/{child.pk}/",
         0,
     )
+
+
+def test_branch_writers_through_a_segment_s_id_and_the_old_id_never_deadlock(api_token, project):
+    """A summarized conversation: mixed batches sent to the old id lock it, then its segment;
+    branch batches sent to the segment's own id go to the old id's session too, so they lock
+    it first as well (ancestors before descendants): writers queue, never deadlock (a 500)."""
+    from sessions_app.services.sessions import session_continue_in, session_upsert
+
+    setup = ApiClient(api_token)
+    setup.post(
+        "/sessions/conv/events", {"events": [{"id": "u1", "source": "user", "message": "hi"}]}
+    )
+    assert setup.post("/sessions/conv/branches", {"name": "alt", "from_turn": 1}).status_code == 201
+    base = AgentSession.objects.get(external_id="conv")
+    segment, _ = session_upsert(
+        project=project,
+        external_id="conv~seg",
+        fields={},
+        parent_external_id="conv",
+        kind=AgentSession.Kind.SEGMENT,
+    )
+    session_continue_in(session=base, segment=segment)
+    statuses: list[int] = []
+
+    def work(n: int) -> None:
+        client = ApiClient(api_token)
+        for batch in range(6):
+            ids = [f"c{n}-{batch}-{i}" for i in range(2)]
+            if n % 2:
+                events = [
+                    {"id": ids[0], "source": "user", "message": "main"},
+                    {"id": ids[1], "source": "user", "message": "alt", "branch": "alt"},
+                ]
+                statuses.append(
+                    client.post("/sessions/conv/events", {"events": events}).status_code
+                )
+            else:
+                events = [
+                    {"id": i, "source": "user", "message": "alt", "branch": "alt"} for i in ids
+                ]
+                path = "/sessions/conv~seg/events"
+                statuses.append(client.post(path, {"events": events}).status_code)
+
+    assert run_threads(6, work) == []
+    assert set(statuses) == {201}
+    base_seqs = sorted(base.events.values_list("seq", flat=True))
+    assert base_seqs == list(range(1, 1 + 3 * 6 * 3 + 1))
+    assert sorted(segment.events.values_list("seq", flat=True)) == list(range(1, 3 * 6 + 1))
+    assert not segment.events.exclude(branch="main").exists()
