@@ -35,6 +35,9 @@ class SessionFilterForm(forms.Form):
     kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *AgentSession.Kind.choices])
     model = forms.CharField(required=False, max_length=255)
     min_cost = forms.DecimalField(required=False, min_value=0, max_digits=20, decimal_places=10)
+    # Exclusive, so that `min_cost`/`max_cost` is the costs page's distribution bucket
+    # (low <= cost < high) and a session on a bound is listed under one bucket only.
+    max_cost = forms.DecimalField(required=False, min_value=0, max_digits=20, decimal_places=10)
     has_errors = forms.BooleanField(required=False)
     meta = forms.CharField(required=False, max_length=300)
     q = forms.CharField(required=False, max_length=200)
@@ -83,6 +86,14 @@ class SessionFilterForm(forms.Form):
             raise forms.ValidationError("Sort by a column of the list.")
         return sort
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high = data.get("min_cost"), data.get("max_cost")
+        if low is not None and high is not None and high <= low:
+            # Reported and ignored like any invalid field: the list is then `min_cost` alone.
+            self.add_error("max_cost", "Max cost must be more than min cost.")
+        return data
+
     def clean_meta(self) -> tuple[str, str]:
         raw = self.cleaned_data.get("meta", "")
         if not raw:
@@ -110,6 +121,7 @@ class SessionFilterForm(forms.Form):
             spent_from=data.get("spent_from"),
             spent_to=data.get("spent_to"),
             min_cost=data.get("min_cost"),
+            max_cost=data.get("max_cost"),
             has_errors=bool(data.get("has_errors")),
             meta_key=meta_key,
             meta_value=meta_value,

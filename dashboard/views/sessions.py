@@ -10,10 +10,11 @@ from django.urls import reverse
 
 from sessions_app.selectors.budgets import budget_flags
 from sessions_app.selectors.queues import queue_choices
-from sessions_app.selectors.review import review_columns
+from sessions_app.selectors.review import ReviewColumns, review_columns
 from sessions_app.selectors.search import SEARCH_HITS
 from sessions_app.selectors.session_list import (
     SESSION_SORTS,
+    SessionFilters,
     session_filter_choices,
     session_list_page,
 )
@@ -28,6 +29,15 @@ from .common import chrome, htmx_target
 from .saved_views import picker_context
 
 PAGE_SIZE = 50
+# The columns of the list's table in every view (sessions.html): the row's checkbox, session,
+# agent, user, started, last activity, duration, events, tokens, cost, status, children, review
+# and comments. A spent range adds Spent, and each score config a column.
+FIXED_COLUMNS = 14
+
+
+def column_count(filters: SessionFilters, review: ReviewColumns) -> int:
+    """How many columns the list's table shows (what its empty row spans)."""
+    return FIXED_COLUMNS + (1 if filters.spent else 0) + len(review.names)
 
 
 @login_required
@@ -44,11 +54,13 @@ def session_list(request: DashboardRequest, slug: str) -> HttpResponse:
     page = listing.page
     bulk_actions = actions_for(request)
     bulk_names = {a.name for a in bulk_actions}
+    # Comment counts and score values per row (issue 18), attached to the rows.
+    review = review_columns(project, page.items)
     context: dict[str, Any] = {
         # Who is over or near a budget right now: the project, each row's end user and session.
         "project_budget": budget_flags(project, page.items),
-        # Comment counts and score values per row (issue 18), attached to the rows.
-        "review": review_columns(project, page.items),
+        "review": review,
+        "column_count": column_count(filters, review),
         "form": form,
         "filters": filters,
         "page": page,

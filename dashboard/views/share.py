@@ -12,7 +12,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from sessions_app.errors import DomainError
 from sessions_app.models import AgentSession, Membership, Project
@@ -120,11 +125,12 @@ def _after_seq(request: DashboardRequest) -> int:
 
 
 @never_cache
-@require_GET
+@require_safe
 def shared_session(request: DashboardRequest, token: str) -> HttpResponse:
     """The page a share link opens, signed in or not: the transcript of its one session, marked
     as shared. An unknown token is a 404; a revoked or expired one a 410. Every opening of the
-    first page counts (the transcript's later pages are the same opening)."""
+    first page counts (the transcript's later pages are the same opening). HEAD answers as GET
+    without the body, and is no opening: link previews and checkers probe with it."""
     link = share_link_by_token(token)
     if link is None:
         return _shared_response(request, "dashboard/shared.html", {"gone": "unknown"}, 404)
@@ -132,7 +138,7 @@ def shared_session(request: DashboardRequest, token: str) -> HttpResponse:
     if state != "active":
         return _shared_response(request, "dashboard/shared.html", {"gone": state}, 410)
     after_seq = _after_seq(request)
-    if not after_seq:
+    if not after_seq and request.method == "GET":
         share_link_opened(link=link)
     events, has_more = shared_transcript_page(link.session, after_seq=after_seq, limit=PAGE_SIZE)
     context = {
@@ -158,4 +164,10 @@ def _shared_response(
     # search engines do not index what someone shared.
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
+    if request.method == "HEAD":
+        # The pages' chain, unlike the API's (config.handlers.HeadAsGetMiddleware), sends what
+        # a view returns: GET's headers, Content-Length included, and no body.
+        response.render()
+        response["Content-Length"] = str(len(response.content))
+        response.content = b""
     return response

@@ -23,6 +23,9 @@ def rule_filters(query: str) -> SessionFilters:
     malformed parameters are ignored, as the list ignores them)."""
     q = QueryDict(query)
     meta_key, _, meta_value = q.get("meta", "").partition("=")
+    min_cost, max_cost = _cost(q.get("min_cost", "")), _cost(q.get("max_cost", ""))
+    if min_cost is not None and max_cost is not None and max_cost <= min_cost:
+        max_cost = None  # as the list's form: an empty range is reported there, ignored here
     return SessionFilters(
         agent=q.get("agent", "").strip(),
         user=q.get("user", "").strip(),
@@ -33,7 +36,8 @@ def rule_filters(query: str) -> SessionFilters:
         date_to=_date(q.get("to", "")),
         spent_from=_date(q.get("spent_from", "")),
         spent_to=_date(q.get("spent_to", "")),
-        min_cost=_decimal(q.get("min_cost", "")),
+        min_cost=min_cost,
+        max_cost=max_cost,
         has_errors=q.get("has_errors", "") in ("1", "on", "true"),
         meta_key=meta_key.strip() if "__" not in meta_key else "",
         meta_value=meta_value.strip(),
@@ -59,11 +63,14 @@ def _date(raw: str) -> date | None:
     return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
 
 
-def _decimal(raw: str) -> Decimal | None:
+def _cost(raw: str) -> Decimal | None:
+    """A rule's cost bound in USD, or None unless it is a finite number of at least 0, as the
+    list's form asks: NaN or Infinity would fail each fill (the column's lookups refuse them)."""
     try:
-        return Decimal(raw) if raw else None
+        value = Decimal(raw) if raw else None
     except InvalidOperation:
         return None
+    return value if value is not None and value.is_finite() and value >= 0 else None
 
 
 def _float(raw: str) -> float | None:

@@ -59,6 +59,8 @@ class SessionFilters:
     spent_from: date | None = None
     spent_to: date | None = None
     min_cost: Decimal | None = None
+    # Exclusive: cost < max_cost (the costs page's buckets are low <= cost < high).
+    max_cost: Decimal | None = None
     has_errors: bool = False
     meta_key: str = ""
     meta_value: str = ""
@@ -131,8 +133,12 @@ def sessions_filtered(
         qs = qs.filter(last_event_at__gte=_day_start(f.date_from))
     if f.date_to:
         qs = qs.filter(last_event_at__lt=_day_start(f.date_to + timedelta(days=1)))
+    # Plain comparisons on the column: a range of the session_cost index (project, cost, id),
+    # which the sort by cost reads too.
     if f.min_cost is not None:
         qs = qs.filter(cost_usd__gte=f.min_cost)
+    if f.max_cost is not None:
+        qs = qs.filter(cost_usd__lt=f.max_cost)
     if f.has_errors:
         qs = qs.filter(error_count__gt=0)
     if f.meta_key:

@@ -66,3 +66,31 @@ def test_a_long_title_wraps_and_every_column_stays_on_a_laptop_screen(
     link = page.locator("a.session-link", has_text="Customer asks why").bounding_box()
     assert link is not None and link["height"] < 3 * 20  # clamped to two lines
     screenshot("listing-long-title")
+
+
+def test_a_cost_ceiling_narrows_the_list_and_its_empty_row_spans_every_column(
+    page, login, screenshot, reviewer
+):
+    from sessions_app.models import DataType, ScoreConfig
+
+    user, project = reviewer  # three sessions of $0.02
+    for name in ("helpfulness", "solved"):  # two more columns on the list
+        ScoreConfig.objects.create(project=project, name=name, data_type=DataType.NUMERIC)
+    login(user)
+    page.wait_for_selector("#session-rows tbody tr .session-link")
+    page.fill("input[name=max_cost]", "0.02")
+    page.press("input[name=max_cost]", "Enter")
+    page.wait_for_url("**max_cost=0.02**")
+    page.wait_for_selector("#session-rows .empty-row")
+    row = page.locator("#session-rows tbody tr").first.bounding_box()
+    header = page.locator("#session-rows thead tr").bounding_box()
+    cell = page.locator("#session-rows .empty-row").bounding_box()
+    assert row and header and cell
+    assert abs(cell["width"] - header["width"]) <= 1 and abs(row["width"] - header["width"]) <= 1
+    screenshot("listing-cost-ceiling-empty")
+    page.fill("input[name=max_cost]", "0.0201")
+    page.press("input[name=max_cost]", "Enter")
+    page.wait_for_url("**max_cost=0.0201**")
+    page.wait_for_selector("#session-rows tbody tr .session-link")
+    assert page.locator("#session-rows tbody tr .session-link").count() == 3
+    assert page.input_value("input[name=max_cost]") == "0.0201"

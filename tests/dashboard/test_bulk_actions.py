@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -61,6 +62,16 @@ def test_all_matching_the_filter_includes_rows_on_other_pages(client, editor, th
         "b-2": ("flagged", "active"),
         "b-3": ("", "active"),
     }
+
+
+def test_all_matching_a_cost_range_marks_only_the_sessions_in_it(client, editor, three):
+    AgentSession.objects.filter(external_id="b-2").update(cost_usd=Decimal("2"))
+    AgentSession.objects.filter(external_id="b-3").update(cost_usd=Decimal("5"))
+    client.force_login(editor)
+    query = "min_cost=1&max_cost=5"  # b-1 costs 0.01; b-3's 5 is the bound, left out
+    response = client.post(url(), {"action": "flagged", "all": "1", "query": query}, **htmx("x"))
+    assert response.status_code == 200 and "1 session flagged." in response.content.decode()
+    assert [k for k, (review, _) in statuses().items() if review] == ["b-2"]
 
 
 def test_archive_hides_the_sessions_from_the_default_list(client, admin_user, three):

@@ -238,6 +238,27 @@ def test_the_distribution_still_links_to_sessions_last_active_in_the_range(
         assert "spent_from" not in params
 
 
+def test_each_distribution_bucket_lists_its_own_sessions_once(clock, project, viewer):
+    # min_cost and max_cost are the bucket's bounds (low <= cost < high): a session costing
+    # exactly a bound is listed under the bucket it starts, as the distribution counts it.
+    from sessions_app.models import AgentSession
+
+    costs = ["0", "0.0005", "0.001", "0.0099", "0.01", "0.1", "0.5", "1", "10", "99"]
+    for n, cost in enumerate(costs):
+        use(project, f"s{n}", at(DAY, 9))
+        AgentSession.objects.filter(external_id=f"s{n}").update(cost_usd=Decimal(cost))
+    client = client_for(viewer)
+    buckets = costs_page(client, project, DAY, DAY).context["distribution"]
+    assert [b.sessions for b in buckets] == [2, 2, 1, 2, 1, 2]
+    seen: list[str] = []
+    for bucket in buckets:
+        rows = listed(client, bucket.href)
+        assert len(rows) == bucket.sessions, bucket.label
+        assert sum((s.cost_usd for s in rows), Decimal(0)) == bucket.cost_usd, bucket.label
+        seen += [s.external_id for s in rows]
+    assert sorted(seen) == sorted(f"s{n}" for n in range(len(costs)))
+
+
 def test_a_spent_list_adds_one_query_for_the_page(
     spending, client, project, viewer, django_assert_num_queries
 ):

@@ -51,6 +51,18 @@ def test_invalid_filters_are_left_out_of_a_view(client, editor, project):
     assert SavedView.objects.get().query == "agent=alpha"
 
 
+def test_a_view_keeps_a_cost_range_and_leaves_out_an_invalid_max_cost(client, editor, project):
+    client.force_login(editor)
+    save(client, "Mid", "min_cost=0.1&max_cost=1")
+    save(client, "Bad", "min_cost=0.1&max_cost=lots")
+    save(client, "Empty", "min_cost=1&max_cost=0.1")
+    assert dict(SavedView.objects.values_list("name", "query")) == {
+        "Mid": "max_cost=1&min_cost=0.1",
+        "Bad": "min_cost=0.1",
+        "Empty": "min_cost=1",
+    }
+
+
 def test_a_view_needs_a_name_and_a_new_one(client, editor, project):
     client.force_login(editor)
     assert save(client, "", "agent=a", **htmx("saved-views")).status_code == 400

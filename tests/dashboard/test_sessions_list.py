@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -130,6 +131,11 @@ def variety(project):
         ({"review": "none"}, {"a", "d"}),
         ({"meta": "env=staging"}, {"b"}),
         ({"min_cost": "0.025"}, {"b"}),
+        # max_cost is exclusive, as the costs page's buckets are (low <= cost < high).
+        ({"max_cost": "0.025"}, {"a", "d"}),
+        ({"max_cost": "0.01"}, set()),
+        ({"min_cost": "0.01", "max_cost": "0.03"}, {"a", "d"}),
+        ({"min_cost": "0.01", "max_cost": "0.0300001"}, {"a", "b", "d"}),
         ({"model": "gpt-4o-mini"}, {"a", "b", "d"}),
         ({"model": "other-model"}, set()),
         ({"q": "question 2"}, {"b"}),
@@ -157,6 +163,61 @@ def test_invalid_filter_is_reported_and_ignored(client, viewer, variety):
     html = response.content.decode()
     assert "min_cost" in html and "meta" in html and "(ignored)" in html
     assert set(titles(response)) == {"a", "b", "d"}
+
+
+@pytest.mark.parametrize("raw", ["lots", "-1", "NaN", "Infinity", "1e30", "0.00000000001", "1,5"])
+def test_an_invalid_max_cost_is_reported_and_ignored_as_min_cost_is(client, viewer, variety, raw):
+    client.force_login(viewer)
+    for name in ("min_cost", "max_cost"):
+        response = client.get(url(**{name: raw}))
+        assert response.status_code == 200
+        assert name in response.context["form"].errors
+        assert f"<b>{name}</b>" in response.content.decode()
+        assert set(titles(response)) == {"a", "b", "d"}
+
+
+@pytest.mark.parametrize("max_cost", ["0.03", "0.02"])
+def test_a_max_cost_not_above_min_cost_is_reported_and_the_list_keeps_min_cost(
+    client, viewer, variety, max_cost
+):
+    client.force_login(viewer)
+    response = client.get(url(min_cost="0.03", max_cost=max_cost))
+    assert response.status_code == 200
+    assert "Max cost must be more than min cost." in response.content.decode()
+    assert set(titles(response)) == {"b"}
+
+
+def test_the_filter_form_and_the_pages_links_keep_max_cost(client, viewer, variety, monkeypatch):
+    import dashboard.views.sessions as view_module
+
+    monkeypatch.setattr(view_module, "PAGE_SIZE", 1)
+    client.force_login(viewer)
+    assert 'name="max_cost" value="0.5"' in client.get(url(max_cost="0.5")).content.decode()
+    # The next page and the sort headers: every link of the rows keeps the filter.
+    rows = client.get(url(max_cost="0.5"), **htmx("session-rows")).content.decode()
+    links = re.findall(r'href="(\?[^"]*)"', rows)
+    assert "Next page" in rows and len(links) > 5
+    assert all("max_cost=0.5" in h for h in links)
+
+
+@pytest.mark.postgres
+def test_a_cost_range_is_read_through_the_cost_index(project, variety):
+    # Both bounds are conditions of the session_cost index (project, cost_usd, id): the list
+    # sorted by cost reads just the range, as min_cost alone does. (Without a sort or a scan of
+    # the table the planner must read that index; what matters is the range in its condition.)
+    from django.db import connection
+
+    from sessions_app.selectors.session_list import SessionFilters, sessions_filtered
+
+    filters = SessionFilters(min_cost=Decimal("0.01"), max_cost=Decimal("0.03"))
+    qs = sessions_filtered(project, filters).order_by("-cost_usd", "-id")[:51]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        plan = qs.explain()
+    assert "session_cost" in plan, plan
+    cond = next(line for line in plan.splitlines() if "Index Cond" in line)
+    assert "cost_usd >=" in cond and "cost_usd <" in cond, plan
 
 
 @pytest.mark.parametrize("params", [{"to": "9999-12-31"}, {"from": "0001-01-01"}])
@@ -440,3 +501,31 @@ def test_previous_page_link_is_offered_past_the_first_page(client, viewer, varie
     second = client.get(url(cursor=cursor))
     back = client.get(url(before=second.context["page"].prev_cursor))
     assert titles(back) == titles(first)
+
+
+def header_and_empty_span(html: str) -> tuple[int, int]:
+    """How many columns the list's header has, and how many its empty row spans."""
+    head = re.search(r"<thead>(.*?)</thead>", html, re.S).group(1)
+    span = re.search(r'<td colspan="(\d+)" class="empty-row">', html).group(1)
+    return head.count("<th"), int(span)
+
+
+@pytest.mark.parametrize("spent", [False, True])
+@pytest.mark.parametrize("scores", [0, 1, 3])
+def test_the_empty_row_spans_every_column_the_header_shows(client, viewer, project, spent, scores):
+    # Each score config adds a column to the list (its review columns), a spent range one more.
+    from sessions_app.models import DataType, ScoreConfig
+
+    for n in range(scores):
+        ScoreConfig.objects.create(project=project, name=f"score-{n}", data_type=DataType.NUMERIC)
+    make_session(project, "cheap")
+    client.force_login(viewer)
+    params = {"min_cost": "1000"}
+    if spent:
+        params["spent_from"] = timezone.now().date().isoformat()
+    for headers in ({}, htmx("session-rows")):
+        response = client.get(url(**params), **headers)
+        assert titles(response) == []
+        columns, span = header_and_empty_span(response.content.decode())
+        assert columns == 14 + spent + scores
+        assert span == columns

@@ -205,6 +205,116 @@ def test_the_shared_page_query_count(client, session, django_assert_num_queries)
     # the link with its session, counting the opening, the events
     with django_assert_num_queries(3):
         client.get(shared_url(token))
+    # HEAD: the same but the opening
+    with django_assert_num_queries(2):
+        client.head(shared_url(token))
+
+
+def no_writes(queries) -> bool:
+    return all(
+        q["sql"].lstrip().upper().startswith(("SELECT", "SAVEPOINT", "RELEASE")) for q in queries
+    )
+
+
+def test_head_answers_as_get_without_a_body_and_counts_no_opening(client, session):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    link, token = share_link_create(session=session, user=None)
+    with CaptureQueriesContext(connection) as queries:
+        head = client.head(shared_url(token))
+    assert head.status_code == 200 and head.content == b""
+    assert no_writes(queries.captured_queries), queries.captured_queries
+    link.refresh_from_db()
+    assert link.open_count == 0 and link.last_opened_at is None
+    get = client.get(shared_url(token))
+    for name in ("Content-Type", "Content-Length", "Cache-Control", "Referrer-Policy"):
+        assert head[name] == get[name], name
+    assert head["X-Robots-Tag"] == get["X-Robots-Tag"] == "noindex, nofollow"
+    assert int(head["Content-Length"]) == len(get.content) > 0
+    link.refresh_from_db()
+    assert link.open_count == 1  # the GET
+
+
+def test_head_of_a_later_transcript_page_answers_as_get(client, project, monkeypatch):
+    from dashboard.views import share
+
+    monkeypatch.setattr(share, "PAGE_SIZE", 3)
+    link, token = share_link_create(session=make_session(project, "long", turns=2), user=None)
+    later = f"{shared_url(token)}?after_seq=3"
+    head = client.head(later, **htmx("shared-more"))
+    get = client.get(later, **htmx("shared-more"))
+    assert head.status_code == get.status_code == 200
+    assert int(head["Content-Length"]) == len(get.content)
+    link.refresh_from_db()
+    assert link.open_count == 0
+
+
+@pytest.mark.parametrize("state", ["unknown", "revoked", "expired"])
+def test_head_on_a_bad_link_answers_as_get_does_and_writes_nothing(client, session, state):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    link, token = share_link_create(session=session, user=None, days=1)
+    if state == "unknown":
+        token = "not-a-real-token"
+    if state == "revoked":
+        link.revoked_at = timezone.now()
+        link.save()
+    later = timezone.now() + timedelta(days=1, minutes=1) if state == "expired" else None
+    with time_machine.travel(later or timezone.now()):
+        get = client.get(shared_url(token))
+        with CaptureQueriesContext(connection) as queries:
+            head = client.head(shared_url(token))
+    assert head.status_code == get.status_code == (404 if state == "unknown" else 410)
+    assert head.content == b"" and int(head["Content-Length"]) == len(get.content)
+    assert head["Referrer-Policy"] == get["Referrer-Policy"] == "no-referrer"
+    assert no_writes(queries.captured_queries)
+    link.refresh_from_db()
+    assert link.open_count == 0
+
+
+def serve(method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """One request through config.wsgi.application, as the server makes it (Django's test
+    client drops a HEAD answer's body itself; the application does not, on the pages' chain)."""
+    from django.test import RequestFactory
+
+    from config.wsgi import application
+
+    answer: dict = {}
+
+    def start_response(status: str, headers: list, exc_info=None) -> None:
+        answer["status"], answer["headers"] = int(status[:3]), dict(headers)
+
+    chunks = application(RequestFactory().generic(method, path).environ, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        getattr(chunks, "close", lambda: None)()
+    return answer["status"], answer["headers"], content
+
+
+# The real handler closes a connection whose autocommit differs from the settings' at each
+# request's start and end: outside a test transaction (tests/config/test_wsgi.py).
+@pytest.mark.django_db(transaction=True)
+def test_the_server_sends_head_no_body_and_gets_content_length_of_get(session):
+    link, token = share_link_create(session=session, user=None)
+    status, headers, content = serve("HEAD", shared_url(token))
+    assert (status, content) == (200, b"")
+    link.refresh_from_db()
+    assert link.open_count == 0
+    got_status, got_headers, got = serve("GET", shared_url(token))
+    assert got_status == 200 and len(got) > 0
+    assert headers["Content-Length"] == got_headers["Content-Length"] == str(len(got))
+    assert serve("HEAD", shared_url("not-a-real-token"))[::2] == (404, b"")
+
+
+def test_post_to_a_shared_page_is_still_refused(client, session):
+    link, token = share_link_create(session=session, user=None)
+    response = client.post(shared_url(token))
+    assert response.status_code == 405 and response["Allow"] == "GET, HEAD"
+    link.refresh_from_db()
+    assert link.open_count == 0
 
 
 def test_the_session_page_offers_sharing_to_editors_only(client, editor, viewer, session):

@@ -51,3 +51,43 @@ def test_adding_by_hand_skips_sessions_already_queued_and_of_other_projects(proj
     assert queue_items_add(queue=queue, sessions=[mine, theirs], added_by="bulk") == 1
     assert queue_items_add(queue=queue, sessions=[mine], added_by="bulk") == 0
     assert [i.session_id for i in QueueItem.objects.all()] == [mine.pk]
+
+
+def test_a_rule_keeps_a_cost_range_with_an_exclusive_max(project):
+    from decimal import Decimal
+
+    from sessions_app.models import AgentSession
+
+    queue = queue_save(
+        project=project, name="Mid", rule_query="min_cost=1&max_cost=5", rule_enabled=True
+    )
+    for sid, cost in (("cheap", "0.5"), ("low-bound", "1"), ("mid", "4.99"), ("high-bound", "5")):
+        make_session(project, sid, turns=0)
+        AgentSession.objects.filter(external_id=sid).update(cost_usd=Decimal(cost))
+    assert queue_rule_apply(queue=queue) == 2
+    assert {i.session.external_id for i in QueueItem.objects.all()} == {"low-bound", "mid"}
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "max_cost=lots",
+        "max_cost=NaN",
+        "max_cost=-Infinity",
+        "max_cost=-1",
+        "min_cost=NaN",
+        "min_cost=sNaN",
+        "min_cost=Infinity",
+        "min_cost=1&max_cost=1",
+    ],
+)
+def test_a_rule_ignores_a_cost_the_list_refuses_and_still_fills(project, rule):
+    # As the list's form: NaN or Infinity used to fail every fill of the rule.
+    from sessions_app.selectors.queues import rule_filters
+
+    filters = rule_filters(rule)
+    assert filters.max_cost is None and filters.min_cost in (None, 1)
+    queue = queue_save(project=project, name="Odd", rule_query=rule, rule_enabled=True)
+    make_session(project, "s", turns=0)
+    expected = 0 if rule.startswith("min_cost=1") else 1
+    assert queue_rule_apply(queue=queue) == expected
