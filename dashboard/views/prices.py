@@ -19,13 +19,11 @@ from sessions_app.pricing import PriceBook
 from sessions_app.selectors.costs import used_models
 from sessions_app.selectors.prices import price_overrides_by_pattern, project_price_override
 from sessions_app.selectors.whatif import usage_reprice_scope
-from sessions_app.services.outbox import task_send_on_commit
 from sessions_app.services.repricing import (
     model_price_create,
     model_price_delete,
-    usage_reprice,
+    usage_reprice_request,
 )
-from sessions_app.tasks.pricing import usage_reprice_task
 
 from ..access import project_for
 from ..cost_forms import ModelPriceForm, RepriceForm
@@ -150,15 +148,8 @@ def reprice_stored(request: DashboardRequest, slug: str) -> HttpResponse:
     since = form.since_at()
     model = form.cleaned_data.get("model", "").strip()
     scope = usage_reprice_scope(project=project, since=since, model=model)
-    done = None
-    if usage_reprice_task.app.conf.task_always_eager:
-        # No broker: the work runs in this request anyway, so say what it did.
-        done = usage_reprice(project=project, since=since, model=model)
-    else:
-        task_send_on_commit(
-            task=usage_reprice_task,
-            args=[project.pk, since.isoformat() if since else None, model],
-        )
+    # Queued for a worker (None), or, without a broker, done in this request: say what it did.
+    done = usage_reprice_request(project=project, since=since, model=model)
     if htmx_target(request) is None:
         return redirect("dashboard:prices", slug=project.slug)
     return _render(

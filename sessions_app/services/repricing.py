@@ -103,6 +103,24 @@ def usage_reprice(
     return {"rows": rows, "changed": changed, "delta_usd": delta}
 
 
+def usage_reprice_request(
+    *, project: Project, since: datetime | None = None, model: str = ""
+) -> dict[str, Any] | None:
+    """What an editor's "re-price stored usage" does: queue `usage_reprice` for a worker once
+    the request's transaction commits (through the outbox, so a broker outage loses nothing),
+    and return None; without a broker, tasks run in-process anyway, so it runs here and
+    returns what it did."""
+    from ..tasks.pricing import usage_reprice_task
+    from .outbox import task_send_on_commit
+
+    if usage_reprice_task.app.conf.task_always_eager:
+        return usage_reprice(project=project, since=since, model=model)
+    task_send_on_commit(
+        task=usage_reprice_task, args=[project.pk, since.isoformat() if since else None, model]
+    )
+    return None
+
+
 def model_price_create(
     *,
     project: Project,
