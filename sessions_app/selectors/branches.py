@@ -79,12 +79,15 @@ def turn_start_seq(session: AgentSession, branch: str, turn: int) -> int | None:
 
 
 def branch_counts(session: AgentSession, branch: str) -> tuple[int, int]:
-    """A branch's live items (events with a payload, or native events) and user turns."""
+    """A branch's live items (events with a payload, or native events, that the agent wrote)
+    and user turns."""
     live = Event.objects.filter(
         branch_filter(session, branch), session=session, removed_at__isnull=True
     ).exclude(payload__isnull=True, payload_format__in=FOREIGN_FORMATS)
-    # A run's usage is recorded as a reference event: not an item of the conversation.
-    live = live.exclude(type=Event.Type.REFERENCE)
+    # A run's usage is recorded as a reference event: not an item of the conversation. Nor is
+    # the `summary` event the server writes when it summarizes the session: a summary row links
+    # to it (`Summary.event`). An agent's own summary events have no such row and stay items.
+    live = live.exclude(type=Event.Type.REFERENCE).filter(summary_record__isnull=True)
     return live.count(), _user_turns(session, branch).count()
 
 

@@ -14,9 +14,12 @@ from agents.extensions.memory import AdvancedSQLiteSession
 from sessionscope_client import SessionscopeClient
 from sessionscope_client.openai_agents_advanced import AdvancedSessionscopeSession
 
+from sessions_app import summaries as text
 from sessions_app.demo_agents import USER_TURNS, build_agents
-from sessions_app.models import AgentSession, Project, SessionBranch
+from sessions_app.models import AgentSession, Project, SessionBranch, Summary
+from sessions_app.services.segments import segment_open
 from sessions_app.services.sessions import session_continue_in, session_upsert
+from sessions_app.services.summaries import summary_create, summary_run
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -141,6 +144,43 @@ def test_a_session_summarized_before_its_branch_answers_as_advanced_sqlite_sessi
     assert base.continued_in is not None
     assert not base.continued_in.events.exists()
     assert base.events.filter(branch="retry").exists()
+
+
+def summarized_by_the_server(project: Project, session_id: str) -> Callable[[], None]:
+    """A crossed segmentation threshold as the server handles it: a summary (extractive, no
+    model) whose `summary` event the server writes on the conversation's main, then the
+    segment it opens."""
+
+    def summarize() -> None:
+        base = AgentSession.objects.get(project=project, external_id=session_id)
+        summary = summary_create(session=base, strategy=Summary.Strategy.BASIC, model="gpt-4o-mini")
+        summary_run(summary_id=summary.pk)
+        assert segment_open(summary_id=summary.pk) is not None
+
+    return summarize
+
+
+def test_a_session_the_server_summarized_lists_its_branches_as_advanced_sqlite_session(
+    client, project, tmp_path, monkeypatch
+):
+    # The summary event the server wrote into main is not one of the agent's items: main's
+    # message_count is the SDK's.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv(text.MOCK_RESPONSE_ENV, raising=False)
+    theirs = AdvancedSQLiteSession(
+        session_id="adv-t", db_path=tmp_path / "adv.db", create_tables=True
+    )
+    ours = AdvancedSessionscopeSession("adv-t", client=client)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = comparable(asyncio.run(drive(theirs)))
+    got = comparable(asyncio.run(drive(ours, summarized_by_the_server(project, "adv-t"))))
+    theirs.close()
+    for key, value in expected.items():
+        assert got[key] == value, key
+    base = AgentSession.objects.get(external_id="adv-t")
+    assert base.continued_in is not None
+    assert base.events.filter(type="summary", branch="main", summary_record__isnull=False).exists()
 
 
 def test_a_retry_of_its_own_lost_creation_is_the_branch_not_a_used_name():

@@ -218,3 +218,36 @@ def test_without_thresholds_main_and_mixed_batches_still_split_by_branch(api, pr
     assert [session_of(e) for e in ("m1", "m2", "r2")] == [segment, segment, base]
     assert [r["seq"] for r in mixed["results"]] == [2, base.last_seq + 1]
     assert items(api, branch="retry") == ["hi", "hello", "Rome?"]
+
+
+def test_the_summary_the_server_wrote_is_not_one_of_mains_listed_items(api, summarized):
+    # The segmentation's `summary` event sits on the base's main; the SDK's own session has no
+    # such item, so main lists the four the agent wrote.
+    base, _ = summarized
+    written = Event.objects.get(session=base, type=Event.Type.SUMMARY)
+    assert (written.branch, written.summary_record.pk) == ("main", Summary.objects.get().pk)
+    api.post("/sessions/b/branches", {"name": "retry", "from_turn": 2})
+    listed = api.get("/sessions/b/branches").json()["items"]
+    assert [(b["name"], b["message_count"], b["user_turns"]) for b in listed] == [
+        ("main", 4, 2),
+        ("retry", 2, 1),
+    ]
+
+
+def test_a_summary_a_user_asked_for_is_not_one_of_mains_listed_items(
+    api, django_capture_on_commit_callbacks
+):
+    two_turns(api)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post("/sessions/b/summaries", {}).status_code == 202
+    assert Event.objects.filter(type=Event.Type.SUMMARY, summary_record__isnull=False).exists()
+    listed = api.get("/sessions/b/branches").json()["items"]
+    assert [(b["name"], b["message_count"], b["user_turns"]) for b in listed] == [("main", 4, 2)]
+
+
+def test_a_summary_event_the_agent_wrote_itself_is_one_of_its_items(api):
+    two_turns(api)
+    own = {"id": "s1", "source": "system", "type": "summary", "message": "We talked weather."}
+    assert post(api, [own]).status_code == 201
+    listed = api.get("/sessions/b/branches").json()["items"]
+    assert [(b["name"], b["message_count"], b["user_turns"]) for b in listed] == [("main", 5, 2)]
