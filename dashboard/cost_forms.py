@@ -8,10 +8,9 @@ from typing import Any
 
 from django import forms
 
+from sessions_app.list_query import DAY_RANGE_MESSAGE, day_in_range
 from sessions_app.models import Budget, Project
 from sessions_app.selectors.costs import (
-    FIRST_DAY,
-    LAST_DAY,
     MAX_RANGE_DAYS,
     UsageFilter,
     UsageRangeError,
@@ -20,15 +19,6 @@ from sessions_app.selectors.costs import (
 
 BREAKDOWNS = ("model", "agent", "user", "day", "source", "hour", "sessions", "trees", "project")
 MILLION = Decimal(1_000_000)
-
-
-DAY_RANGE_MESSAGE = f"A day from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
-
-
-def day_in_range(day: date) -> None:
-    """A day the pages' date filters accept: one whose next day Python can still hold."""
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise forms.ValidationError(DAY_RANGE_MESSAGE, code="out_of_range")
 
 
 class CostFilterForm(forms.Form):

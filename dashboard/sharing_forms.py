@@ -7,11 +7,10 @@ from urllib.parse import urlencode
 from django import forms
 from django.http import QueryDict
 
+from sessions_app.list_query import SessionFilterForm
 from sessions_app.models.sharing import SHARE_LINK_DEFAULT_DAYS
 from sessions_app.selectors.session_list import DEFAULT_SORT
 from sessions_app.services.sharing import MAX_SHARE_DAYS
-
-from .forms import SessionFilterForm
 
 # Paging is where you are in a view, not part of it.
 NOT_SAVED = {"cursor"}

@@ -12,12 +12,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from sessions_app.errors import DomainError
+from sessions_app.list_query import SessionFilterForm
 from sessions_app.models import Project
 from sessions_app.selectors.bulk import MAX_PICKED, sessions_selected
 
 from ..access import can, project_for
 from ..bulk import ACTIONS, BulkAction
-from ..forms import SessionFilterForm
 from ..http import DashboardRequest
 from ..sharing_forms import list_query
 

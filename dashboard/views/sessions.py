@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.urls import reverse
 
+from sessions_app.list_query import SessionFilterForm
 from sessions_app.selectors.budgets import budget_flags
 from sessions_app.selectors.queues import queue_choices
 from sessions_app.selectors.review import ReviewColumns, review_columns
@@ -20,7 +21,6 @@ from sessions_app.selectors.session_list import (
 )
 
 from ..access import project_for
-from ..forms import SessionFilterForm
 from ..htmx import render_htmx
 from ..http import DashboardRequest
 from ..sharing_forms import list_query

@@ -3,108 +3,14 @@ next item a reviewer gets."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
-from django.core.validators import DecimalValidator
 from django.db.models import Count, Q
-from django.http import QueryDict
 from django.utils import timezone
 
 from ..errors import NotFound
 from ..models import AgentSession, AnnotationQueue, Project, QueueItem, ScoreConfig
-from .costs import FIRST_DAY, LAST_DAY
-from .session_list import SessionFilters
-
-
-def rule_filters(query: str) -> SessionFilters:
-    """The list filters a queue's rule names, from a sessions-list query string: what the list
-    shows for the same query string. Unknown or malformed parameters are ignored, as the list
-    ignores them, so that a rule saved with one never fails each fill."""
-    q = QueryDict(query)
-    meta_key, _, meta_value = _text(q, "meta").partition("=")
-    min_cost, max_cost = _cost(q.get("min_cost", "")), _cost(q.get("max_cost", ""))
-    if min_cost is not None and max_cost is not None and max_cost <= min_cost:
-        max_cost = None  # as the list's form: an empty range is reported there, ignored here
-    return SessionFilters(
-        agent=_text(q, "agent"),
-        user=_text(q, "user"),
-        status=q.get("status", "") if q.get("status", "") in _STATUSES else "",
-        kind=q.get("kind", "") if q.get("kind", "") in AgentSession.Kind.values else "",
-        model=_text(q, "model"),
-        date_from=_date(q.get("from", "")),
-        date_to=_date(q.get("to", "")),
-        spent_from=_date(q.get("spent_from", "")),
-        spent_to=_date(q.get("spent_to", "")),
-        min_cost=min_cost,
-        max_cost=max_cost,
-        # As the list's checkbox reads it: any value but an empty one or "false" is on.
-        has_errors=q.get("has_errors", "").lower() not in ("", "false"),
-        meta_key=meta_key.strip() if "__" not in meta_key else "",
-        meta_value=meta_value.strip(),
-        q=_text(q, "q"),
-        review=q.get("review", "") if q.get("review") in ("reviewed", "flagged", "none") else "",
-        score=_text(q, "score"),
-        score_value=_text(q, "score_value"),
-        score_min=_float(q.get("score_min", "")),
-        score_max=_float(q.get("score_max", "")),
-    )
-
-
-_STATUSES = {*AgentSession.Status.values, "all"}
-# The list's form keeps a cost to the column's digits (10 before the point, 10 after).
-_COST_DIGITS = DecimalValidator(max_digits=20, decimal_places=10)
-
-
-def _text(q: QueryDict, name: str) -> str:
-    """A rule's text parameter, stripped; empty when it holds a NUL character, which the
-    list's form refuses and PostgreSQL cannot compare (each fill failed)."""
-    value = q.get(name, "").strip()
-    return "" if "\x00" in value else value
-
-
-def _date(raw: str) -> date | None:
-    """A rule's day, or None when it is not one the list's filters accept: YYYY-MM-DD (the
-    form's one input format, so not ISO's 20240105 or 2024-W01-1) in 1970..9000 (as the form
-    checks): a rule saved with `to=9999-12-31` must not fail each fill."""
-    try:
-        # A day, not a moment: the time zone plays no part (the form parses it the same way).
-        day = datetime.strptime(raw.strip(), "%Y-%m-%d").date()  # noqa: DTZ007
-    except ValueError:
-        return None
-    return day if FIRST_DAY <= day <= LAST_DAY else None
-
-
-def _cost(raw: str) -> Decimal | None:
-    """A rule's cost bound in USD, or None unless it is a number the list's form takes: finite
-    (NaN or Infinity would fail each fill: the column's lookups refuse them), at least 0, and
-    within the column's digits (the list ignores 1e30 or 0.00000000001; the rule must too)."""
-    try:
-        value = Decimal(raw) if raw else None
-    except InvalidOperation:
-        return None
-    if value is None or not value.is_finite() or value < 0:
-        return None
-    try:
-        _COST_DIGITS(value)
-    except ValidationError:
-        return None
-    return value
-
-
-def _float(raw: str) -> float | None:
-    """A rule's score bound, or None unless it is a finite number, as the list's form asks:
-    `nan`, `inf` or `1e400` (infinite once read) would match nothing or everything, and NaN
-    differently on SQLite and PostgreSQL, where the list ignores them."""
-    try:
-        value = float(raw) if raw else None
-    except ValueError:
-        return None
-    return value if value is not None and math.isfinite(value) else None
 
 
 @dataclass

@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..errors import Conflict, InvalidInput
+from ..list_query import query_filters
 from ..models import AgentSession, AnnotationQueue, Project, QueueItem, ScoreConfig
-from ..selectors.queues import latest_session_id, rule_filters
+from ..selectors.queues import latest_session_id
 from ..selectors.session_list import sessions_filtered
 from .comments import comment_add
 from .history import review_event_add, review_events_add_bulk
@@ -119,7 +120,7 @@ def queue_rule_apply(*, queue: AnnotationQueue) -> int:
     if not queue.rule_enabled:
         return 0
     until_id = latest_session_id(queue.project)
-    qs = sessions_filtered(queue.project, rule_filters(queue.rule_query)).filter(
+    qs = sessions_filtered(queue.project, query_filters(queue.rule_query)).filter(
         pk__gt=queue.rule_after_id, pk__lte=until_id
     )
     chosen = [s for s in qs.only("id", "project_id") if sampled(queue, s.pk)]

@@ -15,8 +15,8 @@ from django.db.models import Sum
 from django.test import Client
 from django.urls import reverse
 
-from dashboard.forms import SessionFilterForm
 from sessions_app.inputs import EventInput, UsageInput
+from sessions_app.list_query import SessionFilterForm
 from sessions_app.models import AgentSession, Budget, ModelPrice, TokenUsage
 from sessions_app.selectors.session_list import sessions_filtered
 from sessions_app.services.budgets import budget_create

@@ -83,9 +83,9 @@ def test_a_rule_keeps_a_cost_range_with_an_exclusive_max(project):
 )
 def test_a_rule_ignores_a_cost_the_list_refuses_and_still_fills(project, rule):
     # As the list's form: NaN or Infinity used to fail every fill of the rule.
-    from sessions_app.selectors.queues import rule_filters
+    from sessions_app.list_query import query_filters
 
-    filters = rule_filters(rule)
+    filters = query_filters(rule)
     assert filters.max_cost is None and filters.min_cost in (None, 1)
     queue = queue_save(project=project, name="Odd", rule_query=rule, rule_enabled=True)
     make_session(project, "s", turns=0)
@@ -109,12 +109,12 @@ def test_a_rule_ignores_a_score_bound_the_list_refuses_and_still_fills(project, 
     # The list's form refuses a bound that is not a finite number and lists every session with
     # a value of the score; NaN used to match nothing (or, on PostgreSQL, everything as a max),
     # an infinite bound nothing or everything.
+    from sessions_app.list_query import query_filters
     from sessions_app.models import DataType, ScoreConfig
-    from sessions_app.selectors.queues import rule_filters
     from sessions_app.services.scores import score_record
 
     rule = f"score=quality&{bound}"
-    filters = rule_filters(rule)
+    filters = query_filters(rule)
     assert (filters.score, filters.score_min, filters.score_max) == ("quality", None, None)
     config = ScoreConfig.objects.create(project=project, name="quality", data_type=DataType.NUMERIC)
     queue = queue_save(project=project, name="Odd", rule_query=rule, rule_enabled=True)
@@ -131,45 +131,3 @@ def test_a_rule_ignores_text_with_a_nul_character_and_still_fills(project, param
     queue = queue_save(project=project, name="Odd", rule_query=f"{param}=a%00b", rule_enabled=True)
     make_session(project, "s", turns=0)
     assert queue_rule_apply(queue=queue) == 1
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        "score=quality&score_min=nan&score_max=inf",
-        "score=quality&score_min=-1e400&score_max=1e308",
-        "score=quality&score_min=%201.5%20&score_value=good",
-        "min_cost=1e30",
-        "min_cost=12345678901",
-        "max_cost=0.00000000001",
-        "min_cost=1.50000000000",
-        "min_cost=9999999999.9999999999",
-        "from=20240105",
-        "from=2024-W01-1",
-        "to=2024-001",
-        "from=2024-1-5",
-        "spent_from=%202024-01-05%20",
-        "spent_to=9000-12-31&to=9001-01-01",
-        "has_errors=yes",
-        "has_errors=0",
-        "has_errors=TRUE",
-        "has_errors=False",
-        "has_errors=",
-        "agent=a%00b&user=%00&model=m",
-        "q=%00&score=s%00&score_value=%00",
-        "meta=k%3D%00",
-        "meta=k%3Dv&status=all&kind=segment&review=flagged",
-    ],
-)
-def test_a_rule_reads_a_query_string_as_the_sessions_list_does(query):
-    import dataclasses
-
-    from django.http import QueryDict
-
-    from dashboard.forms import SessionFilterForm
-    from sessions_app.selectors.queues import rule_filters
-
-    form = SessionFilterForm(QueryDict(query))
-    form.is_valid()
-    listed = form.filters()
-    assert rule_filters(query) == dataclasses.replace(listed, sort=rule_filters("").sort)
