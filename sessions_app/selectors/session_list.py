@@ -4,11 +4,25 @@ paged by keyset (never OFFSET)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    Expression,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.utils import timezone
 
 from ..errors import InvalidInput
 from ..models import AgentSession, DailyUsage, Project, TokenUsage
@@ -38,9 +52,16 @@ DEFAULT_SORT = "-last_event_at"
 # score_sort): the sessions with a value through the index (project, name, value, session),
 # then the others by id, so sessions without that score come last either way.
 SCORE_SORT_PREFIX = "score:"
-# Spent ranges of up to this many days find their sessions by reading the range's usage rows
-# (see sessions_filtered); longer ones leave the plan to the database.
+# How the sessions of a spent range are found (_spent_strategy, docs/costs.md). A range that
+# ended over SPENT_RECENT_DAYS ago and is at most 1/SPENT_READ_AGE of the days since it ended:
+# the range's usage rows are read first. Else a range of up to SPENT_SCAN_DAYS days: a DISTINCT
+# semi-join, which PostgreSQL answers by hashing the range's ids and the sessions active since.
+# Else (a long range ending recently) the plan is the database's. In bench/costs_drilldown.py
+# (12 usage rows a session) reading costs about twice as much per day of range as walking per
+# day since the range ended: at a third, reading is clearly the cheaper.
 SPENT_SCAN_DAYS = 2
+SPENT_RECENT_DAYS = 7
+SPENT_READ_AGE = 3
 
 
 @dataclass(frozen=True)
@@ -112,16 +133,24 @@ def sessions_filtered(
     if f.kind:
         qs = qs.filter(kind=f.kind)
     if f.spent:
-        # Sessions that used tokens in the range: ids from usage_project_time (usage_project_model
-        # with a model). PostgreSQL may instead walk the list's sort index from the top and probe
-        # usage_session_time per session, which suits a long range (its sessions are most of the
-        # newest ones; reading its usage rows would take seconds) but not a short one weeks back,
-        # where the walk passes every session active since. DISTINCT rules that walk out for
-        # short ranges (each day, hour and chart bar of the costs page): they read their rows.
+        # Sessions that used tokens in the range. Two ways to find them: read the range's usage
+        # rows (usage_project_time, usage_project_model with a model), or walk the list's sort
+        # index from the top and probe usage_session_time per session. The walk suits a long
+        # range ending recently (its sessions are most of the newest; reading a month of usage
+        # rows takes half a second) but not a range that ended weeks ago: it probes every
+        # session active since before it reaches one that spent in the range. The planner
+        # cannot tell the two apart (it takes the matches as spread evenly over the walk), so
+        # _spent_strategy decides.
         used = spent_usage(f).filter(project=project).values("session_id")
-        if f.spent_from and f.spent_to and (f.spent_to - f.spent_from).days < SPENT_SCAN_DAYS:
-            used = used.distinct()
-        qs = qs.filter(pk__in=used)
+        strategy = _spent_strategy(f)
+        if strategy == "read":
+            qs = qs.filter(_InIds("pk", used.distinct()))
+        elif strategy == "distinct":
+            # DISTINCT rules the walk out: PostgreSQL hashes the range's ids against the
+            # sessions active since it began, few when it ended recently, from the index alone.
+            qs = qs.filter(pk__in=used.distinct())
+        else:
+            qs = qs.filter(pk__in=used)
         if f.spent_from:
             # Implied, since last activity is the latest event time (services/events/rollups.py)
             # and a usage row has its event's time; it bounds the sessions read by the
@@ -160,6 +189,51 @@ def sessions_filtered(
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _spent_strategy(f: SessionFilters) -> str:
+    """How a spent range's sessions are found (see SPENT_SCAN_DAYS): "read" (its usage rows
+    first, then the sessions by key), "distinct" (a DISTINCT semi-join) or "plan" (the
+    database's choice, the walk for a long range ending recently)."""
+    if not (f.spent_from and f.spent_to):
+        return "plan"
+    days = (f.spent_to - f.spent_from).days + 1
+    ended = (timezone.now().date() - f.spent_to).days
+    if ended > SPENT_RECENT_DAYS and days * SPENT_READ_AGE <= ended:
+        return "read"
+    return "distinct" if days <= SPENT_SCAN_DAYS else "plan"
+
+
+class _InIds(Expression):
+    """`column IN (ids)` where PostgreSQL must take the ids first: `= ANY(ARRAY(ids))` runs the
+    subquery once, before the outer query (an InitPlan), and reads the sessions by primary key;
+    a semi-join would let the planner walk a sort index and probe the subquery per row instead.
+    Other databases get the plain IN."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, column: str, ids: QuerySet[Any]) -> None:
+        super().__init__()
+        self.column: Any = F(column)
+        self.ids: Any = Subquery(ids)
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column, self.ids]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        self.column, self.ids = exprs
+
+    def _compile(self, compiler: Any, template: str) -> tuple[str, tuple[Any, ...]]:
+        column, column_params = compiler.compile(self.column)
+        ids, ids_params = compiler.compile(self.ids)
+        return template.format(column=column, ids=ids), (*column_params, *ids_params)
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        return self._compile(compiler, "{column} IN {ids}")
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        return self._compile(compiler, "{column} = ANY(ARRAY{ids})")
 
 
 def sessions_page(
