@@ -78,16 +78,25 @@ def comparable(answers: dict) -> dict:
     return answers
 
 
-def test_advanced_session_answers_as_advanced_sqlite_session(client, tmp_path):
+def both_answers(
+    client, tmp_path, session_id: str, summarize: Callable[[], None] | None = None
+) -> tuple[dict, dict]:
+    """The SDK's own AdvancedSQLiteSession's answers to `drive`, and ours (`summarize` run on
+    ours only, at the point `drive` takes it)."""
     theirs = AdvancedSQLiteSession(
-        session_id="adv", db_path=tmp_path / "adv.db", create_tables=True
+        session_id=session_id, db_path=tmp_path / "adv.db", create_tables=True
     )
-    ours = AdvancedSessionscopeSession("adv", client=client)
+    ours = AdvancedSessionscopeSession(session_id, client=client)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = comparable(asyncio.run(drive(theirs)))
-    got = comparable(asyncio.run(drive(ours)))
+    got = comparable(asyncio.run(drive(ours, summarize)))
     theirs.close()
+    return expected, got
+
+
+def test_advanced_session_answers_as_advanced_sqlite_session(client, tmp_path):
+    expected, got = both_answers(client, tmp_path, "adv")
     assert expected["usage"]["total_tokens"] > expected["usage-retry"]["total_tokens"] > 0
     assert expected["branches"][1][0] == "retry"
     assert expected["popped"] is not None
@@ -129,15 +138,7 @@ def test_a_session_summarized_before_its_branch_answers_as_advanced_sqlite_sessi
 ):
     # The branch is made, written, read, popped and listed after the conversation was
     # summarized: its items are not segmented, so the SDK's answers do not change.
-    theirs = AdvancedSQLiteSession(
-        session_id="adv-s", db_path=tmp_path / "adv.db", create_tables=True
-    )
-    ours = AdvancedSessionscopeSession("adv-s", client=client)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        expected = comparable(asyncio.run(drive(theirs)))
-    got = comparable(asyncio.run(drive(ours, summarized(project, "adv-s"))))
-    theirs.close()
+    expected, got = both_answers(client, tmp_path, "adv-s", summarized(project, "adv-s"))
     for key, value in expected.items():
         assert got[key] == value, key
     base = AgentSession.objects.get(external_id="adv-s")
@@ -167,15 +168,9 @@ def test_a_session_the_server_summarized_lists_its_branches_as_advanced_sqlite_s
     # message_count is the SDK's.
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv(text.MOCK_RESPONSE_ENV, raising=False)
-    theirs = AdvancedSQLiteSession(
-        session_id="adv-t", db_path=tmp_path / "adv.db", create_tables=True
+    expected, got = both_answers(
+        client, tmp_path, "adv-t", summarized_by_the_server(project, "adv-t")
     )
-    ours = AdvancedSessionscopeSession("adv-t", client=client)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        expected = comparable(asyncio.run(drive(theirs)))
-    got = comparable(asyncio.run(drive(ours, summarized_by_the_server(project, "adv-t"))))
-    theirs.close()
     for key, value in expected.items():
         assert got[key] == value, key
     base = AgentSession.objects.get(external_id="adv-t")
